@@ -1,0 +1,1 @@
+"""brain/: the small-model pipeline that learns the combat rules (data, tokenizer, model, training, eval)."""

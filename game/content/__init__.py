@@ -1,0 +1,11 @@
+"""Game content (every number of the game) loaded from content/*.toml and validated."""
+
+from game.content.loader import (
+    Content, ContentError, DungeonSpec, ItemSpec, MonsterSpec, PlayerSpec, default_content_dir,
+    load_content, load_ruleset,
+)
+
+__all__ = [
+    "Content", "ContentError", "DungeonSpec", "ItemSpec", "MonsterSpec", "PlayerSpec",
+    "default_content_dir", "load_content", "load_ruleset",
+]

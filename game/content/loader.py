@@ -1,0 +1,269 @@
+"""Load and validate content/*.toml. A bad file names the file, the key path and what was expected."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from game.combat.ruleset import Ruleset
+from game.combat.sampler import Ranges
+from game.combat.state import ACTIONS, CHANNELS, SLOTS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older Pythons only
+    import tomli as tomllib
+
+FILES = ("rules.toml", "player.toml", "monsters.toml", "items.toml", "dungeon.toml")
+EFFECTS = ("restore_hp", "cure", "teach", "refresh")
+
+
+class ContentError(ValueError):
+    def __init__(self, file: Path | str, key: str, expected: str, got: Any = None) -> None:
+        self.file, self.key, self.expected = str(file), key, expected
+        tail = "" if got is None else f", got {got!r}"
+        super().__init__(f"{file}: {key}: expected {expected}{tail}")
+
+
+@dataclass(frozen=True)
+class MonsterSpec:
+    name: str
+    glyph: str
+    color: str
+    hp: int
+    power: int
+    armor: int
+    depths: tuple[int, int]
+    flee_below: float
+    actions: dict[str, float]
+    boss: bool = False
+
+
+@dataclass(frozen=True)
+class PlayerSpec:
+    name: str
+    glyph: str
+    color: str
+    hp: int
+    power: int
+    armor: int
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    name: str
+    glyph: str
+    color: str
+    effect: str
+    value: Any
+    depths: tuple[int, int]
+    weight: float
+
+
+@dataclass(frozen=True)
+class DungeonSpec:
+    width: int
+    height: int
+    depths: int
+    rooms_min: int
+    rooms_max: int
+    room_size_min: int
+    room_size_max: int
+    monsters_per_depth: tuple[int, int]
+    items_per_depth: tuple[int, int]
+    fov_radius: int
+    autosave_every: int
+
+
+@dataclass(frozen=True)
+class Content:
+    rules: Ruleset
+    player: PlayerSpec
+    monsters: tuple[MonsterSpec, ...]
+    items: tuple[ItemSpec, ...]
+    dungeon: DungeonSpec
+    directory: Path
+
+
+class _Table:
+    """A TOML table with the file and key path it came from, for error messages."""
+
+    def __init__(self, file: Path, path: str, data: Any) -> None:
+        if not isinstance(data, dict):
+            raise ContentError(file, path or "(top level)", "a table", data)
+        self.file, self.path, self.data = file, path, data
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def raw(self, name: str, default: Any = ...) -> Any:
+        if name not in self.data:
+            if default is ...:
+                raise ContentError(self.file, self.key(name), "a value (missing)")
+            return default
+        return self.data[name]
+
+    def int(self, name: str, lo: int, hi: int) -> int:
+        v = self.raw(name)
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise ContentError(self.file, self.key(name), f"an integer in {lo}..{hi}", v)
+        return v
+
+    def float(self, name: str, lo: float, hi: float, default: Any = ...) -> float:
+        v = self.raw(name, default)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            raise ContentError(self.file, self.key(name), f"a number in {lo}..{hi}", v)
+        return float(v)
+
+    def str(self, name: str, one_char: bool = False) -> str:
+        v = self.raw(name)
+        if not isinstance(v, str) or not v or (one_char and len(v) != 1):
+            raise ContentError(self.file, self.key(name), "a single character" if one_char else "a non-empty string", v)
+        return v
+
+    def bool(self, name: str, default: bool) -> bool:
+        v = self.raw(name, default)
+        if not isinstance(v, bool):
+            raise ContentError(self.file, self.key(name), "true or false", v)
+        return v
+
+    def pair(self, name: str, lo: int, hi: int) -> tuple[int, int]:
+        v = self.raw(name)
+        ok = (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+              and lo <= v[0] <= v[1] <= hi)
+        if not ok:
+            raise ContentError(self.file, self.key(name), f"[low, high] with {lo} <= low <= high <= {hi}", v)
+        return v[0], v[1]
+
+    def table(self, name: str) -> _Table:
+        return _Table(self.file, self.key(name), self.raw(name))
+
+    def tables(self, name: str) -> list[_Table]:
+        v = self.raw(name)
+        if not isinstance(v, list) or not v:
+            raise ContentError(self.file, self.key(name), "a non-empty array of tables", v)
+        return [_Table(self.file, f"{self.key(name)}[{i}]", x) for i, x in enumerate(v)]
+
+    def actions(self, name: str) -> list[str]:
+        v = self.raw(name)
+        if not isinstance(v, list) or not v or any(a not in ACTIONS for a in v):
+            raise ContentError(self.file, self.key(name), f"a list of actions from {', '.join(ACTIONS)}", v)
+        return list(v)
+
+
+def default_content_dir() -> Path:
+    """RPG_CONTENT_DIR, else content/ beside the game package (a checkout or editable install)."""
+    env = os.environ.get("RPG_CONTENT_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "content"
+
+
+def _read(directory: Path, name: str) -> _Table:
+    path = directory / name
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ContentError(path, "(file)", "a TOML file (not found)") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ContentError(path, "(syntax)", f"valid TOML ({exc})") from None
+    return _Table(path, "", data)
+
+
+def _rules(doc: _Table) -> Ruleset:
+    t = doc.table("rules")
+    cds = t.table("cooldowns")
+    values = {}
+    for name in Ruleset.field_names():
+        if name.startswith("cd_"):
+            values[name] = cds.int(name[3:], 1, 9)
+        else:
+            values[name] = t.int(name, 0, 99)
+    for extra in set(cds.data) - set(SLOTS):
+        raise ContentError(doc.file, cds.key(extra), f"a cooldown slot from {', '.join(SLOTS)}")
+    rules = Ruleset(**values)
+    if not 1 <= rules.miss_roll < rules.crit_roll <= rules.roll_max <= 9:
+        raise ContentError(doc.file, "rules.roll_max", "1 <= miss_roll < crit_roll <= roll_max <= 9")
+    for name in ("guard_turns", "heal_regen_turns", "poison_turns", "burn_turns",
+                 "ignite_fragile_turns", "thorns_turns", "shatter_stun_turns"):
+        if not 1 <= values[name] <= 9:
+            raise ContentError(doc.file, f"rules.{name}", "a duration in 1..9", values[name])
+    return rules
+
+
+def load_ruleset(directory: Path | None = None) -> Ruleset:
+    return _rules(_read(directory or default_content_dir(), "rules.toml"))
+
+
+def _monster(t: _Table, ranges: Ranges, depths: int) -> MonsterSpec:
+    acts = t.table("actions")
+    weights = {}
+    for name in acts.data:
+        if name not in ACTIONS:
+            raise ContentError(t.file, acts.key(name), f"an action from {', '.join(ACTIONS)}")
+        weights[name] = acts.float(name, 0.0, 1000.0)
+    if not weights or sum(weights.values()) <= 0:
+        raise ContentError(t.file, acts.path, "at least one action with a positive weight")
+    return MonsterSpec(
+        name=t.str("name"), glyph=t.str("glyph", one_char=True), color=t.str("color"),
+        hp=t.int("hp", 1, ranges.max_hp), power=t.int("power", 1, ranges.power),
+        armor=t.int("armor", 0, ranges.armor), depths=t.pair("depths", 1, depths),
+        flee_below=t.float("flee_below", 0.0, 1.0), actions=weights, boss=t.bool("boss", False),
+    )
+
+
+def _item(t: _Table, depths: int) -> ItemSpec:
+    effect = t.str("effect")
+    if effect not in EFFECTS:
+        raise ContentError(t.file, t.key("effect"), f"one of {', '.join(EFFECTS)}", effect)
+    value: Any = None
+    if effect == "restore_hp":
+        value = t.int("value", 1, 99)
+    elif effect == "cure":
+        value = t.raw("value")
+        if not isinstance(value, list) or not value or any(v not in CHANNELS for v in value):
+            raise ContentError(t.file, t.key("value"), f"a list of channels from {', '.join(CHANNELS)}", value)
+        value = tuple(value)
+    elif effect == "teach":
+        value = t.str("value")
+        if value not in SLOTS:
+            raise ContentError(t.file, t.key("value"), f"a special action from {', '.join(SLOTS)}", value)
+    return ItemSpec(t.str("name"), t.str("glyph", one_char=True), t.str("color"), effect, value,
+                    t.pair("depths", 1, depths), t.float("weight", 0.0, 1000.0))
+
+
+def load_content(directory: Path | str | None = None) -> Content:
+    """Load every content file; ContentError on the first problem found."""
+    directory = Path(directory) if directory is not None else default_content_dir()
+    ranges = Ranges()
+    rules = _rules(_read(directory, "rules.toml"))
+
+    d = _read(directory, "dungeon.toml").table("dungeon")
+    dungeon = DungeonSpec(
+        width=d.int("width", 20, 200), height=d.int("height", 10, 100), depths=d.int("depths", 1, 30),
+        rooms_min=d.int("rooms_min", 1, 50), rooms_max=d.int("rooms_max", 1, 50),
+        room_size_min=d.int("room_size_min", 3, 30), room_size_max=d.int("room_size_max", 3, 30),
+        monsters_per_depth=d.pair("monsters_per_depth", 0, 50), items_per_depth=d.pair("items_per_depth", 0, 50),
+        fov_radius=d.int("fov_radius", 1, 50), autosave_every=d.int("autosave_every", 1, 10_000),
+    )
+    if dungeon.rooms_min > dungeon.rooms_max:
+        raise ContentError(d.file, "dungeon.rooms_min", f"at most rooms_max ({dungeon.rooms_max})", dungeon.rooms_min)
+    if dungeon.room_size_min > dungeon.room_size_max:
+        raise ContentError(d.file, "dungeon.room_size_min", "at most room_size_max", dungeon.room_size_min)
+
+    p = _read(directory, "player.toml").table("player")
+    player = PlayerSpec(p.str("name"), p.str("glyph", one_char=True), p.str("color"),
+                        p.int("hp", 1, ranges.max_hp), p.int("power", 1, ranges.power),
+                        p.int("armor", 0, ranges.armor), tuple(p.actions("actions")))
+    if "attack" not in player.actions:
+        raise ContentError(p.file, "player.actions", "a list that includes attack", list(player.actions))
+
+    monsters = tuple(_monster(t, ranges, dungeon.depths) for t in _read(directory, "monsters.toml").tables("monster"))
+    items = tuple(_item(t, dungeon.depths) for t in _read(directory, "items.toml").tables("item"))
+    for depth in range(1, dungeon.depths + 1):
+        if not any(m.depths[0] <= depth <= m.depths[1] for m in monsters):
+            raise ContentError(directory / "monsters.toml", "monster", f"at least one monster for depth {depth}")
+    return Content(rules, player, monsters, items, dungeon, directory)

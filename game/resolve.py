@@ -1,0 +1,119 @@
+"""Resolvers: who decides the next state of a combat turn.
+
+`RulesResolver` is the ground truth. The model resolver lives in brain/ and is
+reached only through `load_model_resolver`, imported lazily, so rules-only
+play never imports torch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from game.combat.format import FormatError, encode_answer, parse_answer, parse_input
+from game.combat.rules import Event, resolve
+from game.combat.ruleset import Ruleset
+from game.combat.sampler import Case
+from game.combat.state import CombatState
+from game.combat.validate import check_state, check_transition
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """One resolved turn: the next state, or an error saying why there is none."""
+
+    resolver: str
+    raw: str  # the text the resolver produced (derivation | next-state block)
+    next_state: CombatState | None = None
+    events: tuple[Event, ...] | None = None
+    error: str | None = None
+    latency_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Resolver(Protocol):
+    name: str
+
+    def resolve_batch(self, cases: Sequence[Case]) -> list[Resolution]: ...
+
+
+def check_case(state: CombatState, action: str, roll: int, rules: Ruleset) -> str | None:
+    """Why a parsed input cannot be resolved under `rules`, or None."""
+    problems = check_state(state)
+    if problems:
+        return "invalid state: " + "; ".join(map(str, problems))
+    if not 1 <= roll <= rules.roll_max:
+        return f"roll {roll} outside 1..{rules.roll_max}"
+    return None
+
+
+def judge_answer(resolver: str, state: CombatState, action: str, text: str,
+                 latency_ms: float) -> Resolution:
+    """Turn a produced answer into a Resolution: unparsable or impossible answers become errors."""
+    try:
+        events, nxt = parse_answer(text, state)
+    except FormatError as exc:
+        return Resolution(resolver, text, error=f"malformed answer: {exc}", latency_ms=latency_ms)
+    problems = check_transition(state, action, nxt)
+    if problems:
+        return Resolution(resolver, text, nxt, events,
+                          error="invariant broken: " + "; ".join(map(str, problems)),
+                          latency_ms=latency_ms)
+    return Resolution(resolver, text, nxt, events, latency_ms=latency_ms)
+
+
+class RulesResolver:
+    name = "rules"
+
+    def __init__(self, rules: Ruleset) -> None:
+        self.rules = rules
+
+    def resolve_one(self, state: CombatState, action: str, roll: int) -> Resolution:
+        start = time.perf_counter()
+        problem = check_case(state, action, roll, self.rules)
+        if problem:
+            return Resolution(self.name, "", error=problem)
+        outcome = resolve(state, action, roll, self.rules)
+        ms = (time.perf_counter() - start) * 1000
+        return Resolution(self.name, encode_answer(outcome.events, outcome.next_state),
+                          outcome.next_state, outcome.events, latency_ms=ms)
+
+    def resolve_batch(self, cases: Sequence[Case]) -> list[Resolution]:
+        return [self.resolve_one(*case) for case in cases]
+
+
+def resolve_blocks(resolver: Resolver, blocks: Sequence[str], rules: Ruleset) -> list[Resolution]:
+    """Resolve input blocks; a block that does not parse gets an error Resolution, in place."""
+    out: list[Resolution | None] = [None] * len(blocks)
+    todo: list[tuple[int, Case]] = []
+    for i, block in enumerate(blocks):
+        try:
+            case = parse_input(block)
+        except FormatError as exc:
+            out[i] = Resolution(resolver.name, "", error=f"malformed input: {exc}")
+            continue
+        problem = check_case(*case, rules)
+        if problem:
+            out[i] = Resolution(resolver.name, "", error=problem)
+        else:
+            todo.append((i, case))
+    for (i, _), res in zip(todo, resolver.resolve_batch([c for _, c in todo])):
+        out[i] = res
+    return [r for r in out if r is not None]
+
+
+def load_model_resolver(model_dir: Path | None, rules: Ruleset) -> Resolver:
+    """The one door from the game into brain/: imported only when the model is asked for.
+
+    Raises ModelLoadError (a ValueError) with a clear message when the model is
+    missing, corrupt, or was trained on another ruleset.
+    """
+    from brain.engine import ModelResolver  # lazy: keeps torch out of rules-only play
+
+    return ModelResolver.load(model_dir, rules)
