@@ -50,6 +50,15 @@ def check_case(state: CombatState, action: str, roll: int, rules: Ruleset) -> st
         return "invalid state: " + "; ".join(map(str, problems))
     if not 1 <= roll <= rules.roll_max:
         return f"roll {roll} outside 1..{rules.roll_max}"
+    return strike_headroom(state, rules)
+
+
+def strike_headroom(state: CombatState, rules: Ruleset) -> str | None:
+    """The derivation writes two digits: the largest possible strike must fit in 99."""
+    fragile = state.target.status("fragile")
+    top = state.actor.power + rules.roll_max + rules.crit_bonus + (fragile.magnitude if fragile else 0)
+    if top > 99:
+        return f"out of range: power + roll + crit + fragile can reach {top} (the format writes at most 99)"
     return None
 
 
@@ -103,7 +112,7 @@ def resolve_blocks(resolver: Resolver, blocks: Sequence[str], rules: Ruleset) ->
             out[i] = Resolution(resolver.name, "", error=problem)
         else:
             todo.append((i, case))
-    for (i, _), res in zip(todo, resolver.resolve_batch([c for _, c in todo])):
+    for (i, _), res in zip(todo, resolver.resolve_batch([c for _, c in todo]), strict=False):
         out[i] = res
     return [r for r in out if r is not None]
 

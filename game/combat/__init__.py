@@ -2,7 +2,7 @@
 
 from game.combat.rules import Event, Outcome, resolve
 from game.combat.ruleset import Ruleset
-from game.combat.state import ACTIONS, CHANNELS, SLOTS, CombatState, Combatant, Status
+from game.combat.state import ACTIONS, CHANNELS, SLOTS, Combatant, CombatState, Status
 
 __all__ = [
     "ACTIONS", "CHANNELS", "SLOTS", "CombatState", "Combatant", "Event", "Outcome",

@@ -26,7 +26,14 @@ from dataclasses import replace
 
 from game.combat.rules import EVENT_SHAPES, Event
 from game.combat.state import (
-    ACTIONS, CHANNELS, MAGNITUDE_CHANNELS, MAX_VALUE, SLOTS, CombatState, Combatant, Status,
+    ACTIONS,
+    CHANNELS,
+    MAGNITUDE_CHANNELS,
+    MAX_VALUE,
+    SLOTS,
+    Combatant,
+    CombatState,
+    Status,
 )
 
 FORMAT_VERSION = 1
@@ -43,8 +50,8 @@ PUNCTUATION = ("/", ":", ">")
 
 # Every word is one token, with and without the single space that precedes it.
 WORDS: tuple[str, ...] = (
-    ("t", "A", "B", "hp", "pw", "ar", "cd", "do", "r", SEPARATOR)
-    + tuple(CHANNEL_LABELS.values()) + ACTIONS + tuple(EVENT_SHAPES)
+    "t", "A", "B", "hp", "pw", "ar", "cd", "do", "r", SEPARATOR,
+    *CHANNEL_LABELS.values(), *ACTIONS, *EVENT_SHAPES,
 )
 
 
@@ -67,31 +74,38 @@ class FormatError(ValueError):
 
 # ---------------------------------------------------------------- encoding
 
+def _n(value: int, width: int) -> str:
+    """A fixed-width number; a value that does not fit is a bug upstream, never silently widened."""
+    if not 0 <= value < 10**width:
+        raise ValueError(f"{value} does not fit the format's {width}-digit field")
+    return f"{value:0{width}d}"
+
+
 def _status_text(channel: str, s: Status) -> str:
     label = CHANNEL_LABELS[channel]
     if channel == "stun":
-        return f" {label}{s.turns}"
-    return f" {label}{s.magnitude:02d}:{s.turns}"
+        return f" {label}{_n(s.turns, 1)}"
+    return f" {label}{_n(s.magnitude, 2)}:{_n(s.turns, 1)}"
 
 
 def _mutable_text(c: Combatant) -> str:
-    cds = "".join(str(v) for v in c.cooldowns)
+    cds = "".join(_n(v, 1) for v in c.cooldowns)
     return f" cd{cds}" + "".join(_status_text(ch, s) for ch, s in c.active())
 
 
 def encode_input(state: CombatState, action: str, roll: int) -> str:
-    parts = [f"t{state.turn:02d}"]
-    for side, c in zip(SIDES, (state.actor, state.target)):
-        parts.append(f" {side} hp{c.hp:02d}/{c.max_hp:02d} pw{c.power:02d} ar{c.armor:02d}")
+    parts = [f"t{_n(state.turn, 2)}"]
+    for side, c in zip(SIDES, (state.actor, state.target), strict=False):
+        parts.append(f" {side} hp{_n(c.hp, 2)}/{_n(c.max_hp, 2)} pw{_n(c.power, 2)} ar{_n(c.armor, 2)}")
         parts.append(_mutable_text(c))
-    parts.append(f" do {action} r{roll}")
+    parts.append(f" do {action} r{_n(roll, 1)}")
     return "".join(parts)
 
 
 def encode_output(state: CombatState) -> str:
-    parts = [f"t{state.turn:02d}"]
-    for side, c in zip(SIDES, (state.actor, state.target)):
-        parts.append(f" {side} hp{c.hp:02d}{_mutable_text(c)}")
+    parts = [f"t{_n(state.turn, 2)}"]
+    for side, c in zip(SIDES, (state.actor, state.target), strict=False):
+        parts.append(f" {side} hp{_n(c.hp, 2)}{_mutable_text(c)}")
     return "".join(parts)
 
 
@@ -100,9 +114,9 @@ def encode_event(e: Event) -> str:
     if e.arg is not None:
         text += " " + (CHANNEL_LABELS[e.arg] if e.arg in CHANNEL_LABELS else e.arg)
     if e.amount is not None:
-        text += f"{e.amount:02d}"
+        text += _n(e.amount, 2)
     if e.result is not None:
-        text += f">{e.result:02d}"
+        text += ">" + _n(e.result, 2)
     return text
 
 
@@ -302,8 +316,8 @@ def answer_grammar() -> Generator[frozenset[str], str, None]:
     yield frozenset({" t"})
     yield _DIGITS
     yield _DIGITS
-    for side, after in (("A", " B"), ("B", END)):
-        yield frozenset({" " + side})
+    yield frozenset({" A"})
+    for after in (" B", END):  # the status loop consumes " B" on its way out of A
         yield frozenset({" hp"})
         yield _DIGITS
         yield _DIGITS

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from game.combat.ruleset import Ruleset
-from game.combat.state import ACTIONS, MAX_TURN, SLOTS, CombatState, Combatant, Status
+from game.combat.state import ACTIONS, MAX_TURN, SLOTS, Combatant, CombatState, Status
 
 
 @dataclass(frozen=True, slots=True)

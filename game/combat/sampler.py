@@ -11,7 +11,15 @@ from dataclasses import dataclass, replace
 
 from game.combat.ruleset import Ruleset
 from game.combat.state import (
-    ACTIONS, CHANNELS, MAX_DIGIT, MAX_TURN, MAX_VALUE, SLOTS, CombatState, Combatant, Status,
+    ACTIONS,
+    CHANNELS,
+    MAX_DIGIT,
+    MAX_TURN,
+    MAX_VALUE,
+    SLOTS,
+    Combatant,
+    CombatState,
+    Status,
 )
 
 Case = tuple[CombatState, str, int]

@@ -61,7 +61,7 @@ class Combatant:
         return replace(self, cooldowns=tuple(cds))
 
     def active(self) -> list[tuple[str, Status]]:
-        return [(ch, s) for ch, s in zip(CHANNELS, self.statuses) if s is not None]
+        return [(ch, s) for ch, s in zip(CHANNELS, self.statuses, strict=False) if s is not None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 
 from game.combat.rules import Event
 from game.combat.state import (
-    CHANNELS, MAX_DIGIT, MAX_TURN, MAX_VALUE, SLOTS, CombatState, Combatant,
+    CHANNELS,
+    MAX_DIGIT,
+    MAX_TURN,
+    MAX_VALUE,
+    SLOTS,
+    Combatant,
+    CombatState,
 )
 
 # Which statuses an action may create, and on whom. Anything else appearing is impossible.
@@ -39,7 +45,7 @@ class Violation:
 def _range_checks(side: str, c: Combatant, out: list[Violation]) -> None:
     if not 0 <= c.hp <= c.max_hp:
         out.append(Violation(f"{side}.hp", f"{c.hp} outside 0..{c.max_hp}"))
-    for slot, v in zip(SLOTS, c.cooldowns):
+    for slot, v in zip(SLOTS, c.cooldowns, strict=False):
         if not 0 <= v <= MAX_DIGIT:
             out.append(Violation(f"{side}.cd.{slot}", f"{v} outside 0..{MAX_DIGIT}"))
     for ch, s in c.active():
@@ -93,7 +99,7 @@ def check_transition(prev: CombatState, action: str, nxt: CombatState) -> list[V
         else:
             if after.hp > before.hp and action not in _HEALS and not before.has("regen"):
                 out.append(Violation("A.hp", f"rose without heal, wait or regen ({action})"))
-            for slot, b, a in zip(SLOTS, before.cooldowns, after.cooldowns):
+            for slot, b, a in zip(SLOTS, before.cooldowns, after.cooldowns, strict=False):
                 if before.hp > 0 and slot != action and a != max(b - 1, 0):
                     out.append(Violation(f"A.cd.{slot}", f"{a}, expected {max(b - 1, 0)} (ticks down by one)"))
     if prev.actor.hp == 0 and (nxt.actor != prev.actor or nxt.target != prev.target):
@@ -106,7 +112,7 @@ def flatten(state: CombatState) -> dict[str, int | None]:
     flat: dict[str, int | None] = {"turn": state.turn}
     for side, c in (("A", state.actor), ("B", state.target)):
         flat[f"{side}.hp"] = c.hp
-        for slot, v in zip(SLOTS, c.cooldowns):
+        for slot, v in zip(SLOTS, c.cooldowns, strict=False):
             flat[f"{side}.cd.{slot}"] = v
         for ch in CHANNELS:
             s = c.status(ch)

@@ -1,8 +1,15 @@
 """Game content (every number of the game) loaded from content/*.toml and validated."""
 
 from game.content.loader import (
-    Content, ContentError, DungeonSpec, ItemSpec, MonsterSpec, PlayerSpec, default_content_dir,
-    load_content, load_ruleset,
+    Content,
+    ContentError,
+    DungeonSpec,
+    ItemSpec,
+    MonsterSpec,
+    PlayerSpec,
+    default_content_dir,
+    load_content,
+    load_ruleset,
 )
 
 __all__ = [
