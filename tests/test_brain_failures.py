@@ -1,0 +1,118 @@
+"""Failure-first suites and metrics, checked against resolvers whose failures we know."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+from brain.failures import (
+    PERTURBATIONS,
+    boundary_confusion,
+    chain,
+    chain_starts,
+    judge,
+    label_collapse,
+    ood_cases,
+    order_cases,
+    perturb,
+    perturb_suite,
+    reversed_status_block,
+    summary,
+    token_drift,
+)
+from game.combat import resolve
+from game.combat.format import FormatError, encode_answer, encode_input, parse_input
+from game.combat.sampler import Ranges, sample
+from game.resolve import Resolution, RulesResolver
+
+
+class Collapsing:
+    """Answers like the rules, except that every hp of 1 is written as 0 (a boundary error) and the
+    target's heal cooldown is always written as 0 (the commonest value: a label collapse)."""
+
+    name = "collapsing"
+
+    def __init__(self, rules, boundary: bool = True, collapse: bool = True):
+        self.rules, self.boundary, self.collapse = rules, boundary, collapse
+
+    def resolve_batch(self, cases):
+        out = []
+        for state, action, roll in cases:
+            o = resolve(state, action, roll, self.rules)
+            nxt = o.next_state
+            a, b = nxt.actor, nxt.target
+            if a.hp == 1 and self.boundary:
+                a = replace(a, hp=0)
+            if self.collapse:
+                b = b.with_cooldown("heal", 0)
+            nxt = replace(nxt, actor=a, target=b)
+            out.append(Resolution(self.name, encode_answer(o.events, nxt), nxt, o.events))
+        return out
+
+
+def test_every_perturbation_is_rejected_by_the_gated_path(rules):
+    results = perturb_suite(RulesResolver(rules), 400, 0, rules)
+    assert {r.kind for r in results} == set(PERTURBATIONS)
+    assert all(r.rejected and r.error.startswith("malformed input") for r in results)
+
+
+def test_perturb_changes_the_block(rules):
+    rng = random.Random(1)
+    for state, action, roll in sample("iid", 50, 0, rules):
+        block = encode_input(state, action, roll)
+        for kind in PERTURBATIONS:
+            assert perturb(block, kind, rng) != block
+
+
+def test_reversed_status_order_is_still_the_same_input(rules):
+    for case in sample("iid", 200, 2, rules):
+        text = reversed_status_block(case)
+        assert parse_input(text) == case
+
+
+def test_ood_cases_leave_the_training_ranges(rules):
+    base = Ranges()
+    cases = ood_cases(100, 0, rules)
+    assert len(cases) == 100
+    assert any(c[0].actor.max_hp > base.max_hp or c[0].target.max_hp > base.max_hp for c in cases)
+    for case in cases:
+        parse_input(encode_input(*case))
+
+
+def test_metrics_are_clean_for_the_rules(rules):
+    records = judge(RulesResolver(rules), sample("edge", 300, 0, rules), rules)
+    assert summary(records)["exact_match"] == 1.0
+    assert label_collapse(records)["value"] == 0.0
+    assert boundary_confusion(records)["value"] == 1.0
+    runs = [r for s in chain_starts(3, 0, rules) for r in chain(RulesResolver(rules), s, 50, 0, rules)]
+    assert all(r.exact for r in runs)
+    assert token_drift(records, runs)["value"] == 0.0
+
+
+def test_metrics_see_known_failures(rules):
+    cases, _ = order_cases(60, 0, rules)
+    cases = cases + sample("edge", 400, 0, rules)
+    collapse = label_collapse(judge(Collapsing(rules, boundary=False), cases, rules))
+    assert collapse["collapsed"] > 0 and collapse["value"] == 1.0
+    bc = boundary_confusion(judge(Collapsing(rules, collapse=False), cases, rules))
+    assert bc["error_at_boundary"] > 0 and bc["error_away"] == 0 and bc["value"] == float("inf")
+
+
+def test_chain_tracks_divergence(rules):
+    start = chain_starts(1, 5, rules)[0]
+    records = chain(Collapsing(rules), start, 50, 0, rules)
+    assert len(records) == 50
+    off = [r.tag.endswith(":off") for r in records]
+    if any(not r.exact for r in records):  # once off the rules chain, the tag says so
+        first = next(i for i, r in enumerate(records) if not r.exact)
+        assert all(off[first + 1:])
+
+
+def test_format_error_type_for_perturbed_blocks(rules):
+    rng = random.Random(0)
+    block = encode_input(*sample("iid", 1, 0, rules)[0])
+    for kind in PERTURBATIONS:
+        try:
+            parse_input(perturb(block, kind, rng))
+        except FormatError:
+            pass
