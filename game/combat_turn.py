@@ -1,0 +1,132 @@
+"""One combat turn through the resolvers: active answer, shadow answer, fallback, divergence.
+
+Pure Python, shared by the TUI and the headless arena. The rules always
+answer (microseconds); the model answers when it is loaded, whichever
+resolver is active (the shadow comparison). The model's raw text is judged
+again here with the one parser (game.resolve.judge_answer), so a resolver that
+returns garbage cannot slip a bad state into the game. The model gets a time
+limit; past it the rules answer is applied and the turn is a fallback.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from game.combat.format import encode_input
+from game.combat.state import CombatState
+from game.combat.validate import FieldDiff, diff, involved_rules
+from game.resolve import Resolution, Resolver, RulesResolver, judge_answer
+
+
+@dataclass
+class TurnReport:
+    """Everything the debug pane, the message log and the play log need about one turn."""
+
+    state: CombatState
+    action: str
+    roll: int
+    input: str
+    active: str  # "rules" or "model"
+    rules: Resolution
+    model: Resolution | None  # None when no model is loaded
+    applied: Resolution
+    fallback: str | None = None  # why the model's answer was not applied
+    diffs: list[FieldDiff] = field(default_factory=list)  # model versus rules, field by field
+
+    @property
+    def diverged(self) -> bool:
+        """The model answered and disagreed with the rules (a different state, or an unusable answer)."""
+        return self.model is not None and (not self.model.ok or bool(self.diffs))
+
+    @property
+    def model_latency_ms(self) -> float | None:
+        return self.model.latency_ms if self.model is not None else None
+
+    @property
+    def tag(self) -> str:
+        if self.fallback:
+            return "[fallback]"
+        if self.diverged:
+            return "[diverged]"
+        return f"[{self.active}]"
+
+    def involved(self) -> dict[str, list[str]]:
+        """For each differing field, the rules (from the rules' events) that could have moved it."""
+        events = self.rules.events or ()
+        return {d.field: involved_rules(d.field, events) for d in self.diffs}
+
+
+def _call_model(model: Resolver, state: CombatState, action: str, roll: int,
+                time_limit_s: float) -> Resolution:
+    """The model's answer, judged; an error Resolution on exception or timeout."""
+    box: list[Resolution | BaseException] = []
+
+    def work() -> None:
+        try:
+            box.append(model.resolve_batch([(state, action, roll)])[0])
+        except BaseException as exc:  # a crashing model must not take the game down
+            box.append(exc)
+
+    start = time.perf_counter()
+    # A daemon thread: a hung model cannot keep the game from exiting.
+    worker = threading.Thread(target=work, name="model-turn", daemon=True)
+    worker.start()
+    worker.join(time_limit_s)
+    ms = (time.perf_counter() - start) * 1000
+    name = getattr(model, "name", "model")
+    if not box:
+        return Resolution(name, "", error=f"timeout: no answer within {time_limit_s * 1000:.0f} ms", latency_ms=ms)
+    got = box[0]
+    if isinstance(got, BaseException):
+        return Resolution(name, "", error=f"model error: {type(got).__name__}: {got}", latency_ms=ms)
+    if not isinstance(got, Resolution) or not isinstance(got.raw, str):
+        return Resolution(name, "", error=f"model returned {type(got).__name__}, not a Resolution", latency_ms=ms)
+    if got.error:
+        return Resolution(name, got.raw, error=got.error, latency_ms=ms)
+    return judge_answer(name, state, action, got.raw, ms)
+
+
+def resolve_turn(state: CombatState, action: str, roll: int, rules: RulesResolver,
+                 model: Resolver | None, active: str, time_limit_s: float = 2.0) -> TurnReport:
+    """Resolve with the active resolver and the other one; apply the rules answer on any model failure."""
+    rules_res = rules.resolve_one(state, action, roll)
+    if not rules_res.ok:  # the game built an impossible state: a bug, not a model problem
+        raise ValueError(f"rules cannot resolve {encode_input(state, action, roll)!r}: {rules_res.error}")
+    model_res = _call_model(model, state, action, roll, time_limit_s) if model is not None else None
+    applied, fallback, diffs = rules_res, None, []
+    if model_res is not None and model_res.next_state is not None:
+        diffs = diff(model_res.next_state, rules_res.next_state)
+    if active == "model":
+        if model_res is None:
+            fallback = "model not loaded"
+        elif not model_res.ok:
+            fallback = model_res.error
+        else:
+            applied = model_res
+    return TurnReport(state, action, roll, encode_input(state, action, roll), active, rules_res,
+                      model_res, applied, fallback, diffs)
+
+
+def playlog_record(report: TurnReport, seed: int, ruleset_id: str, format_version: int) -> dict:
+    """The play-log line for one turn (fields documented in docs/game.md)."""
+    from game.playlog import PLAYLOG_VERSION
+
+    return {
+        "playlog_version": PLAYLOG_VERSION,
+        "format_version": format_version,
+        "ruleset": ruleset_id,
+        "seed": seed,
+        "turn": report.state.turn,
+        "input": report.input,
+        "model_answer": report.model.raw if report.model is not None else None,
+        "model_error": report.model.error if report.model is not None else None,
+        "rules_answer": report.rules.raw,
+        "applied_answer": report.applied.raw,
+        "active": report.active,
+        "fallback": report.fallback,
+        "diverged": report.diverged,
+        "latency_ms": round(report.model.latency_ms, 3) if report.model is not None else None,
+        "rules_latency_ms": round(report.rules.latency_ms, 4),
+    }

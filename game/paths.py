@@ -1,0 +1,43 @@
+"""Where saves, play logs and morgue files live.
+
+From a checkout (the project's pyproject.toml sits two levels above this file)
+the default is the project's saves/; from an installed package it is the
+user's data directory (XDG_DATA_HOME/rpg-tui). `--save-dir` overrides both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def project_root() -> Path | None:
+    root = Path(__file__).resolve().parents[1]
+    return root if (root / "pyproject.toml").is_file() and (root / "game").is_dir() else None
+
+
+def default_save_dir() -> Path:
+    root = project_root()
+    if root is not None:
+        return root / "saves"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "rpg-tui"
+
+
+def user_models_dir() -> Path:
+    """Models a player trained themselves (listed beside the shipped one)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "rpg-tui" / "models"
+
+
+def shipped_model_dir() -> Path:
+    return Path(__file__).resolve().parents[1] / "brain" / "models" / "default"
+
+
+def available_models() -> list[Path]:
+    """The shipped model (when present) and every model directory under the user's models dir."""
+    found = [shipped_model_dir()] if shipped_model_dir().is_dir() else []
+    user = user_models_dir()
+    if user.is_dir():
+        found += sorted(p for p in user.iterdir() if p.is_dir())
+    return found

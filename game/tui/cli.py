@@ -1,0 +1,57 @@
+"""`rpg-tui`: argument parsing only; Textual is imported after `--help`/`--version` are handled."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+
+def _version() -> str:
+    try:
+        return version("rpg-tui")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rpg-tui", description="A terminal roguelike whose combat is resolved by "
+                                "rules or by a tiny learned model.")
+    p.add_argument("--seed", type=int, help="run seed (default: random)")
+    p.add_argument("--resolver", choices=("rules", "model"), default="rules", help="combat resolver at start")
+    p.add_argument("--model", metavar="DIR", help="model directory (default: the shipped brain/models/default)")
+    p.add_argument("--save-dir", metavar="DIR", help="saves, play logs and morgue files "
+                   "(default: saves/ in a checkout, else $XDG_DATA_HOME/rpg-tui)")
+    p.add_argument("--new", action="store_true", help="start a new game at once, without the title screen")
+    p.add_argument("--time-limit", type=float, default=2.0, metavar="S",
+                   help="seconds the model may take per turn before the rules answer is applied")
+    p.add_argument("--list-models", action="store_true", help="list the models found and exit")
+    p.add_argument("--version", action="version", version=f"rpg-tui {_version()}")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.list_models:
+        from game.paths import available_models
+
+        models = available_models()
+        print("\n".join(map(str, models)) if models else "no models found")
+        return 0
+    from game.content import ContentError, load_content
+
+    try:
+        content = load_content()
+    except ContentError as exc:
+        print(f"rpg-tui: bad content: {exc}", file=sys.stderr)
+        return 2
+    from game.tui.app import create_app
+
+    app = create_app(seed=args.seed, resolver=args.resolver, save_dir=args.save_dir, new_game=args.new,
+                     model_dir=args.model, content=content, time_limit_s=args.time_limit)
+    app.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

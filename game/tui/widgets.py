@@ -1,0 +1,232 @@
+"""Small widgets that draw a GameSession; none of them changes it."""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.strip import Strip
+from textual.widget import Widget
+
+from game.combat.format import encode_output
+from game.combat.state import CHANNELS, SLOTS, Combatant
+from game.combat.validate import flatten
+from game.dungeon import FLOOR, STAIRS_DOWN, STAIRS_UP, WALL
+from game.session import GameSession
+
+TAG_STYLES = {"[model]": "green", "[rules]": "dodger_blue2", "[diverged]": "bold yellow", "[fallback]": "bold red"}
+MSG_STYLES = {"hit": "white", "hurt": "#ff9070", "info": "#a0a0a0", "item": "#80c0ff", "warn": "#c0a060",
+              "kill": "bold #ffd060", "death": "bold red"}
+STATUS_SHORT = {"shield": "shield", "poison": "poison", "burn": "burn", "regen": "regen",
+                "thorns": "thorns", "stun": "stun", "fragile": "fragile"}
+
+_LIT = {WALL: Style(color="#b0a080", bgcolor="#3a3020"), FLOOR: Style(color="#606060"),
+        STAIRS_DOWN: Style(color="bright_white", bold=True), STAIRS_UP: Style(color="bright_white", bold=True)}
+_DIM = {WALL: Style(color="#505050", bgcolor="#1c1c1c"), FLOOR: Style(color="#303030"),
+        STAIRS_DOWN: Style(color="#707070"), STAIRS_UP: Style(color="#707070")}
+_BLANK = Style()
+_GLYPH_CHAR = {WALL: "#", FLOOR: "·", STAIRS_DOWN: ">", STAIRS_UP: "<"}
+
+
+class MapView(Widget):
+    """The dungeon, drawn line by line (Line API) with a camera that follows the player."""
+
+    can_focus = True
+
+    def __init__(self, session: GameSession, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self._styles: dict[str, Style] = {}
+
+    def _style(self, color: str, bold: bool = True) -> Style:
+        key = f"{color}{bold}"
+        if key not in self._styles:
+            try:
+                self._styles[key] = Style(color=color, bold=bold)
+            except Exception:  # a bad color in content must not crash the map
+                self._styles[key] = Style(bold=bold)
+        return self._styles[key]
+
+    def camera(self) -> tuple[int, int]:
+        s, (w, h) = self.session, self.size
+        lvl = s.level
+        cx = min(max(0, s.player.x - w // 2), max(0, lvl.width - w))
+        cy = min(max(0, s.player.y - h // 2), max(0, lvl.height - h))
+        return cx, cy
+
+    def render_line(self, y: int) -> Strip:
+        s = self.session
+        lvl = s.level
+        width = self.size.width
+        cx, cy = self.camera()
+        my = y + cy
+        if not 0 <= my < lvl.height:
+            return Strip.blank(width)
+        actors: dict[int, tuple[str, Style]] = {}
+        for it in s.floor.items:
+            if it.y == my and (it.x, my) in s.visible:
+                spec = s.item_spec(it.kind)
+                actors[it.x] = (spec.glyph, self._style(spec.color))
+        for m in s.floor.monsters:
+            if m.alive and m.y == my and (m.x, my) in s.visible:
+                spec = s.spec(m)
+                actors[m.x] = (spec.glyph, self._style(spec.color))
+        if s.player.y == my:
+            actors[s.player.x] = (s.content.player.glyph, self._style("bright_white"))
+        segments: list[Segment] = []
+        run_text, run_style = [], None
+        for sx in range(width):
+            mx = sx + cx
+            if mx >= lvl.width:
+                ch, st = " ", _BLANK
+            elif mx in actors:
+                ch, st = actors[mx]
+            elif (mx, my) in s.visible:
+                tile = lvl.tiles[my][mx]
+                ch, st = _GLYPH_CHAR.get(tile, tile), _LIT.get(tile, _BLANK)
+            elif lvl.seen[my][mx]:
+                tile = lvl.tiles[my][mx]
+                ch, st = _GLYPH_CHAR.get(tile, tile), _DIM.get(tile, _BLANK)
+            else:
+                ch, st = " ", _BLANK
+            if st is not run_style and run_text:
+                segments.append(Segment("".join(run_text), run_style))
+                run_text = []
+            run_style = st
+            run_text.append(ch)
+        if run_text:
+            segments.append(Segment("".join(run_text), run_style))
+        return Strip(segments, width)
+
+
+def status_line(s: GameSession, busy: bool) -> Text:
+    b = s.player.body
+    t = Text()
+    t.append(f"D{s.depth} ", "bold")
+    hp_style = "bold green" if b.hp > b.max_hp / 2 else "bold yellow" if b.hp > b.max_hp / 4 else "bold red"
+    t.append(f"HP {b.hp}/{b.max_hp} ", hp_style)
+    t.append(f"T{s.turns} ", "#909090")
+    t.append("resolver: ")
+    t.append(s.active, "bold green" if s.active == "model" else "bold dodger_blue2")
+    t.append(f"  model: {s.model_status}", "#c0c0c0" if s.model is not None else "#808080")
+    if busy:
+        t.append("  …thinking", "bold yellow")
+    return t
+
+
+def _bar(c: Combatant, width: int = 10) -> Text:
+    filled = round(width * c.hp / c.max_hp) if c.max_hp else 0
+    style = "green" if c.hp > c.max_hp / 2 else "yellow" if c.hp > c.max_hp / 4 else "red"
+    return Text("█" * filled, style) + Text("░" * (width - filled), "#404040")
+
+
+def _statuses(c: Combatant) -> Text:
+    t = Text()
+    for ch in CHANNELS:
+        st = c.status(ch)
+        if st is not None:
+            mag = "" if ch == "stun" else f"{st.magnitude}"
+            t.append(f"{STATUS_SHORT[ch]}{mag}:{st.turns} ", "magenta" if ch in ("poison", "burn", "fragile", "stun")
+                     else "cyan")
+    return t
+
+
+def side_panel(s: GameSession) -> Text:
+    p = s.player
+    t = Text()
+    t.append(f"{s.content.player.name}\n", "bold")
+    t.append(f"HP {p.body.hp:>2}/{p.body.max_hp} ")
+    t.append_text(_bar(p.body))
+    t.append(f"\npw {p.body.power}  ar {p.body.armor}\n")
+    t.append_text(_statuses(p.body))
+    t.append("\n")
+    keys = {"heal": "e", "guard": "s", "brace": "x", "cleanse": "c", "poison_strike": "p", "ignite": "t"}
+    for slot in SLOTS:
+        if slot in p.known:
+            cd = p.body.cooldown(slot)
+            t.append(f"{keys[slot]} {slot:<13}", "bold" if cd == 0 else "#707070")
+            t.append("ready\n" if cd == 0 else f"cd {cd}\n", "green" if cd == 0 else "#a08040")
+    foe = s.foe()
+    if foe is not None:
+        spec = s.spec(foe)
+        t.append(f"\n{spec.glyph} {foe.kind}\n", "bold " + spec.color)
+        t.append(f"HP {foe.body.hp:>2}/{foe.body.max_hp} ")
+        t.append_text(_bar(foe.body))
+        t.append(f"\npw {foe.body.power}  ar {foe.body.armor}  t{foe.fight_turn}\n")
+        t.append_text(_statuses(foe.body))
+        cds = [f"{sl[:4]}{foe.body.cooldown(sl)}" for sl in SLOTS if foe.body.cooldown(sl)]
+        if cds:
+            t.append("\ncd " + " ".join(cds), "#a08040")
+    elif p.inventory:
+        t.append(f"\npack: {len(p.inventory)} (i)", "#80c0ff")
+    return t
+
+
+def message_text(s: GameSession, limit: int = 200) -> Text:
+    t = Text()
+    items = s.messages.items[-limit:]
+    for i, m in enumerate(items):
+        if m.tag:
+            t.append(m.tag + " ", TAG_STYLES.get(m.tag, ""))
+        t.append(m.text, MSG_STYLES.get(m.style, ""))
+        if m.count > 1:
+            t.append(f" (x{m.count})", "bold #c0c0c0")
+        if i < len(items) - 1:
+            t.append("\n")
+    return t
+
+
+def debug_text(s: GameSession) -> Text:
+    """The latest combat turn in full, side by side, plus running counters."""
+    t = Text()
+    st = s.stats
+    lat = st.latency()
+    fb = ", ".join(f"{k} {v}" for k, v in st.fallbacks.items())
+    t.append("turns ", "bold")
+    t.append(f"{st.combat_turns}  divergences {st.divergences}  fallbacks {sum(st.fallbacks.values())}")
+    t.append(f" ({fb})" if fb else "")
+    t.append(f"\nmodel latency mean {lat[0]:.1f} ms  p95 {lat[1]:.1f} ms\n" if lat else "\nmodel latency: -\n")
+    if not s.recent:
+        t.append("\nNo combat turn yet.", "#808080")
+        return t
+    r = s.recent[-1]
+    t.append(f"\nturn {r.state.turn:02d} {r.action} r{r.roll} ", "bold")
+    t.append(r.tag, TAG_STYLES.get(r.tag, ""))
+    t.append(f"  applied: {r.applied.resolver}")
+    if r.model is not None:
+        t.append(f"  {r.model.latency_ms:.1f} ms")
+    if r.fallback:
+        t.append(f"\nfallback: {r.fallback}", "bold red")
+    elif r.model is not None and r.model.error:
+        t.append(f"\nmodel error: {r.model.error}", "red")
+    t.append("\ninput  ", "bold")
+    t.append(r.input, "#c0c0c0")
+    t.append("\nmodel  ", "bold")
+    t.append(r.model.raw if r.model is not None else "(not loaded)", "#c0c0c0")
+    t.append("\nrules  ", "bold")
+    t.append(r.rules.raw, "#c0c0c0")
+    t.append("\n\nfield            model  rules  rules that fired\n", "bold underline")
+    rules_flat = flatten(r.rules.next_state)
+    model_flat = flatten(r.model.next_state) if r.model is not None and r.model.next_state is not None else {}
+    involved = r.involved()
+    for name, rv in rules_flat.items():
+        mv = model_flat.get(name) if model_flat else None
+        differs = bool(model_flat) and mv != rv
+        if not differs and (rv is None or (".cd." in name and rv == 0)):
+            continue  # keep the table to what is set or disputed
+        line = f"{name:<16} {_fmt(mv) if model_flat else '-':>5}  {_fmt(rv):>5}  "
+        t.append(line, "bold black on yellow" if differs else "")
+        t.append(" ".join(involved.get(name, [])) + "\n", "yellow" if differs else "#707070")
+    t.append("\nevents ", "bold")
+    t.append(" ".join(e.rule for e in (r.rules.events or ())) or "-")
+    t.append("\nnext   ", "bold")
+    t.append(encode_output(r.applied.next_state), "#c0c0c0")
+    t.append("\n\nrecent:\n", "bold")
+    for rr in list(s.recent)[-8:]:
+        t.append(f"t{rr.state.turn:02d} {rr.action:<13}", "#a0a0a0")
+        t.append(f" {rr.tag}\n", TAG_STYLES.get(rr.tag, ""))
+    return t
+
+
+def _fmt(v: int | None) -> str:
+    return "-" if v is None else str(v)
