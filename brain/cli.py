@@ -7,6 +7,7 @@ Subcommands that need torch import it inside their handler, so `sample` and
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Iterator
 from itertools import islice
@@ -65,6 +66,103 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def cmd_gen(args: argparse.Namespace) -> int:
+    from brain.data import Mix, generate
+
+    rules = load_ruleset(args.content)
+    m = generate(args.out, args.n, args.seed, rules, Mix(args.edge, args.easy_keep), workers=args.workers)
+    print(json.dumps({"out": str(args.out), "counts": m["counts"], "duplicates_removed": m["duplicates_removed"]}))
+    return 0
+
+
+@command
+def cmd_train(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from brain.checkpoint import ModelLoadError
+    from brain.train import PRESETS, train
+
+    tc = PRESETS[args.preset]
+    overrides = {k: getattr(args, k) for k in ("depth", "steps", "lr", "batch_size", "seed", "workers", "threads",
+                                                "eval_every", "warmup", "rope") if getattr(args, k) is not None}
+    tc = replace(tc, **overrides)
+    out = args.out or Path("brain/runs") / args.preset
+    try:
+        row = train(tc, out, load_ruleset(args.content), resume=args.resume)
+    except ModelLoadError as exc:
+        print(f"rpg-brain: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(row))
+    return 0
+
+
+def _load_resolver(args: argparse.Namespace):
+    from brain.engine import ModelResolver
+
+    return ModelResolver.load(args.model, load_ruleset(args.content))
+
+
+@command
+def cmd_eval(args: argparse.Namespace) -> int:
+    from brain.evaluate import evaluate, held_out, summary_table
+
+    rules = load_ruleset(args.content)
+    try:
+        resolver = _load_resolver(args)
+    except ValueError as exc:
+        print(f"rpg-brain: cannot load the model: {exc}", file=sys.stderr)
+        return 2
+    results = {}
+    for suite in args.suite:
+        results[suite] = evaluate(resolver, held_out(suite, args.n, rules, args.seed), rules)
+    if args.json:
+        print(json.dumps(results if len(results) > 1 else results[args.suite[0]], indent=1))
+    else:
+        print(summary_table(results))
+    return 0
+
+
+@command
+def cmd_bench(args: argparse.Namespace) -> int:
+    from brain.bench import bench
+
+    try:
+        result = bench(args.model, load_ruleset(args.content), n=args.n, content=args.content)
+    except ValueError as exc:
+        print(f"rpg-brain: cannot load the model: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=1 if args.json else None))
+    return 0
+
+
+@command
+def cmd_ship(args: argparse.Namespace) -> int:
+    from brain.ship import ship
+
+    try:
+        config = ship(args.run, args.to, load_ruleset(args.content), n=args.n)
+    except ValueError as exc:
+        print(f"rpg-brain: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(config["eval"], indent=1))
+    return 0
+
+
+@command
+def cmd_report(args: argparse.Namespace) -> int:
+    from brain.ship import write_report
+
+    try:
+        path = write_report(args.model, load_ruleset(args.content), n=args.n, out_dir=args.out,
+                            content=args.content)
+    except ValueError as exc:
+        print(f"rpg-brain: {exc}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rpg-brain", description=__doc__.splitlines()[0])
     p.add_argument("--content", type=Path, default=None, help="content directory (default: the project's content/)")
@@ -80,6 +178,51 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
     r.add_argument("--batch", type=int, default=256, help="lines resolved together by the model")
     r.add_argument("--derivation", action="store_true", help="print the whole answer, derivation included")
+    g = sub.add_parser("gen", help="write the training distribution as JSONL shards + manifest.json")
+    g.add_argument("--out", type=Path, default=Path("brain/data"))
+    g.add_argument("--n", type=int, default=200_000, help="draws before the split and deduplication")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--edge", type=float, default=0.2, help="share of edge-suite cases")
+    g.add_argument("--easy-keep", type=float, default=0.5, help="acceptance of an easy case")
+    g.add_argument("--workers", type=int, default=2)
+
+    t = sub.add_parser("train", help="train a model (see docs/brain.md for the presets)")
+    t.add_argument("--preset", choices=("tiny", "default", "long"), default="default")
+    t.add_argument("--out", type=Path, default=None, help="run directory (default brain/runs/PRESET)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument("--depth", type=int)
+    t.add_argument("--steps", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--warmup", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--eval-every", type=int)
+    t.add_argument("--rope", action=argparse.BooleanOptionalAction, default=None,
+                   help="rotary positions (default) or learned absolute positions (--no-rope)")
+    t.add_argument("--workers", type=int, help="batch-drawing processes (0: inline)")
+    t.add_argument("--threads", type=int, help="torch CPU threads (default 2)")
+
+    e = sub.add_parser("eval", help="exact match of the model on held-out test-split blocks")
+    e.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
+    e.add_argument("--suite", nargs="+", default=["iid"], help="suites to run (iid, edge)")
+    e.add_argument("--n", type=int, default=2000)
+    e.add_argument("--seed", type=int, default=20261125, help="evaluation seed (never a training seed)")
+    e.add_argument("--json", action="store_true")
+
+    b = sub.add_parser("bench", help="latency (batch 1, one thread), load time, throughput, size")
+    b.add_argument("--model", type=Path, default=None)
+    b.add_argument("--n", type=int, default=200, help="batch-1 turns timed")
+    b.add_argument("--json", action="store_true", help="indented JSON")
+
+    sh = sub.add_parser("ship", help="copy a run's model into a model directory with its eval summary")
+    sh.add_argument("run", type=Path, help="the training run directory")
+    sh.add_argument("--to", type=Path, default=Path("brain/models/default"))
+    sh.add_argument("--n", type=int, default=2000, help="held-out cases per suite for the eval summary")
+
+    rp = sub.add_parser("report", help="write the markdown report card under brain/reports/")
+    rp.add_argument("--model", type=Path, default=None)
+    rp.add_argument("--n", type=int, default=2000, help="held-out cases per suite")
+    rp.add_argument("--out", type=Path, default=Path("brain/reports"))
     return p
 
 

@@ -1,0 +1,142 @@
+"""The model: a small GPT (nanoGPT-style), one config dataclass, one size dial.
+
+`GPTConfig.from_depth(depth)` sets everything from the number of layers: width
+32*depth, heads of 32 dims, as nanochat derives its model from --depth.
+Inference uses a static, preallocated KV cache (`KVCache`) and per-row
+positions, so a batch of prompts of different lengths decodes in lockstep.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class GPTConfig:
+    vocab_size: int = 133
+    block_size: int = 384  # longest sequence: prompt <= 113 tokens, answer observed <= 112, room to spare
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    rope: bool = True  # rotary positions (relative offsets); False: learned absolute positions
+
+    @classmethod
+    def from_depth(cls, depth: int, vocab_size: int, block_size: int = 384, rope: bool = True) -> GPTConfig:
+        width = 32 * depth
+        return cls(vocab_size=vocab_size, block_size=block_size, n_layer=depth, n_head=max(1, width // 32),
+                   n_embd=width, rope=rope)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class KVCache:
+    """Keys and values of every layer for B rows and up to T positions, allocated once."""
+
+    def __init__(self, cfg: GPTConfig, batch: int, length: int, device=None, dtype=torch.float32) -> None:
+        hd = cfg.n_embd // cfg.n_head
+        self.k = torch.zeros(cfg.n_layer, batch, cfg.n_head, length, hd, device=device, dtype=dtype)
+        self.v = torch.zeros_like(self.k)
+        self.valid = torch.zeros(batch, length, dtype=torch.bool, device=device)  # keys a query may see
+        self.pos = 0  # next free slot (shared by all rows)
+
+
+def rotary(pos: torch.Tensor, head_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin (B, 1, T, head_dim/2) for positions (B, T)."""
+    inv = 1.0 / (10000 ** (torch.arange(0, head_dim, 2, device=pos.device, dtype=torch.float32) / head_dim))
+    angles = pos.to(torch.float32).unsqueeze(-1) * inv
+    return angles.cos().unsqueeze(1), angles.sin().unsqueeze(1)
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    a, b = x.chunk(2, dim=-1)
+    return torch.cat((a * cos - b * sin, a * sin + b * cos), dim=-1)
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, cfg: GPTConfig, layer: int) -> None:
+        super().__init__()
+        self.n_head, self.layer = cfg.n_head, layer
+        self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=False)
+        self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=False)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, cache: KVCache | None,
+                rot: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        if rot is not None:
+            q, k = apply_rotary(q, *rot), apply_rotary(k, *rot)
+        if cache is None:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None)
+        else:
+            p = cache.pos
+            cache.k[self.layer, :, :, p:p + T] = k
+            cache.v[self.layer, :, :, p:p + T] = v
+            y = F.scaled_dot_product_attention(q, cache.k[self.layer, :, :, :p + T],
+                                               cache.v[self.layer, :, :, :p + T], attn_mask=mask)
+        return self.proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: GPTConfig, layer: int) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.n_embd)
+        self.attn = CausalSelfAttention(cfg, layer)
+        self.ln2 = nn.LayerNorm(cfg.n_embd)
+        self.fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=False)
+        self.out = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=False)
+
+    def forward(self, x, mask, cache, rot):
+        x = x + self.attn(self.ln1(x), mask, cache, rot)
+        return x + self.out(F.gelu(self.fc(self.ln2(x))))
+
+
+class GPT(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        self.wpe = None if cfg.rope else nn.Embedding(cfg.block_size, cfg.n_embd)
+        self.blocks = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.n_embd)
+        self.apply(self._init)
+        for name, p in self.named_parameters():  # GPT-2: scale the residual projections by depth
+            if name.endswith(("attn.proj.weight", "out.weight")):
+                nn.init.normal_(p, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    @staticmethod
+    def _init(m: nn.Module) -> None:
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(self, idx: torch.Tensor, pos: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+                cache: KVCache | None = None) -> torch.Tensor:
+        """Logits (B, T, vocab); the output head is tied to the token embedding."""
+        B, T = idx.shape
+        if pos is None:
+            pos = torch.arange(T, device=idx.device).expand(B, T)
+        x = self.wte(idx)
+        rot = None
+        if self.wpe is not None:
+            x = x + self.wpe(pos)
+        else:
+            rot = rotary(pos, self.cfg.n_embd // self.cfg.n_head)
+        for block in self.blocks:
+            x = block(x, mask, cache, rot)
+        if cache is not None:
+            cache.pos += T
+        return F.linear(self.ln_f(x), self.wte.weight)
+
+    def loss(self, idx: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Mean cross entropy over targets != -1 (the answer tokens the grammar leaves open)."""
+        logits = self(idx)
+        return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)

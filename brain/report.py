@@ -1,0 +1,119 @@
+"""The report card: one markdown file under brain/reports/ from the model directory's own records.
+
+Sections: data (the stream's statistics, measured on a fresh draw), model size,
+training curve (train_log.jsonl), evaluation (rpg-brain eval), benchmark
+(rpg-brain bench). Every figure is recomputed by `rpg-brain report`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+from brain.checkpoint import CONFIG, LOG, WEIGHTS
+from brain.data import Mix, draw, split_of
+from game.combat.ruleset import Ruleset
+
+
+def data_stats(rules: Ruleset, mix: Mix, n: int = 20_000, seed: int = 0) -> dict:
+    rng = random.Random(f"report:{seed}")
+    actions: Counter[str] = Counter()
+    events: Counter[str] = Counter()
+    splits: Counter[str] = Counter()
+    hp: Counter[int] = Counter()
+    t = time.perf_counter()
+    for _ in range(n):
+        ex = draw(rng, rules, mix)
+        actions[ex.action] += 1
+        events.update(set(ex.rules))
+        splits[split_of(ex.block)] += 1
+        hp[min(ex.answer.split(" | ")[0].count(">"), 5)] += 1
+    us = (time.perf_counter() - t) / n * 1e6
+    return {"n": n, "us_per_example": us, "actions": dict(actions), "events": dict(events),
+            "splits": dict(splits), "hp_changes": dict(sorted(hp.items()))}
+
+
+def _curve(rows: list[dict], width: int = 60, height: int = 12, key: str = "loss") -> str:
+    """An ASCII plot of log10(loss) against step: readable in any viewer."""
+    import math
+
+    pts = [(r["step"], r[key]) for r in rows if r.get(key) is not None and r[key] > 0]
+    if len(pts) < 2:
+        return "(not enough points)"
+    xs, ys = [p[0] for p in pts], [math.log10(p[1]) for p in pts]
+    lo, hi = min(ys), max(ys)
+    grid = [[" "] * width for _ in range(height)]
+    for x, y in zip(xs, ys, strict=False):
+        c = int((x - xs[0]) / max(1, xs[-1] - xs[0]) * (width - 1))
+        r = int((hi - y) / max(1e-9, hi - lo) * (height - 1))
+        grid[r][c] = "*"
+    lines = [f"{10 ** (hi - (hi - lo) * i / (height - 1)):9.4f} |" + "".join(row) for i, row in enumerate(grid)]
+    lines.append(" " * 10 + "+" + "-" * width)
+    lines.append(" " * 11 + f"step {xs[0]}" + " " * (width - 20) + f"step {xs[-1]}")
+    return "\n".join(lines)
+
+
+def render(model_dir: Path, rules: Ruleset, evals: dict[str, dict], bench: dict | None, data: dict) -> str:
+    from brain.evaluate import summary_table
+
+    config = json.loads((model_dir / CONFIG).read_text())
+    rows = []
+    if (model_dir / LOG).exists():
+        rows = [json.loads(line) for line in (model_dir / LOG).read_text().splitlines() if line.strip()]
+    train = config.get("train", {})
+    tc = train.get("config", {})
+    out = [f"# rpg-brain report: {model_dir}", ""]
+    out += ["## Model", "",
+            f"- GPT depth {config['model']['n_layer']}, width {config['model']['n_embd']}, "
+            f"{config['model']['n_head']} heads, context {config['model']['block_size']}, vocabulary "
+            f"{config['model']['vocab_size']}",
+            f"- {config['params']:,} parameters, {(model_dir / WEIGHTS).stat().st_size / 1e6:.2f} MB of fp32 weights",
+            f"- format version {config['format_version']}, ruleset {config['ruleset_id']}, "
+            f"weights sha256 {config['weights_sha256'][:16]}...", ""]
+    out += ["## Data", "",
+            f"Stream mix: {json.dumps(data.get('mix', {}))}; {data['n']:,} fresh draws measured, "
+            f"{data['us_per_example']:.0f} us per labelled example (one core).", "",
+            "| action | share |", "|---|---|"]
+    out += [f"| {a} | {c / data['n']:.1%} |" for a, c in sorted(data["actions"].items())]
+    out += ["", "| hp-changing events in the turn | share |", "|---|---|"]
+    out += [f"| {k}{'+' if str(k) == '5' else ''} | {c / data['n']:.1%} |" for k, c in data["hp_changes"].items()]
+    out += ["", "| rule event | turns with it |", "|---|---|"]
+    out += [f"| {r} | {c / data['n']:.2%} |" for r, c in sorted(data["events"].items(), key=lambda kv: -kv[1])]
+    out += ["", f"Split by sha1 of the input block: {json.dumps(data['splits'])}.", ""]
+    out += ["## Training", ""]
+    if tc:
+        out += [f"- recipe: `{json.dumps(tc)}`",
+                f"- {train.get('step')} steps x {tc.get('batch_size')} x {train.get('world', 1)} sequences"
+                f" = {train.get('step', 0) * tc.get('batch_size', 0) * train.get('world', 1):,} examples"]
+    if rows:
+        last = rows[-1]
+        out += [f"- wall time {last['elapsed_s'] / 60:.1f} min, last loss {last['loss']:.4f}", "",
+                "Training loss (log scale):", "", "```", _curve(rows), "```", "",
+                "| step | loss | val loss | val exact | val next-state exact | tok/s |", "|---|---|---|---|---|---|"]
+        out += [f"| {r['step']} | {r['loss']:.4f} | {r['val_loss']:.4f} | {r['val_exact']:.2%} "
+                f"| {r['val_state_exact']:.2%} | {r['tok_s']:,} |" for r in rows if "val_loss" in r]
+    out += ["", "## Evaluation (held-out test-split blocks, `rpg-brain eval`)", "", summary_table(evals), ""]
+    for name, r in evals.items():
+        out += [f"### {name}: exact match by action", "", "| action | exact | n |", "|---|---|---|"]
+        out += [f"| {k} | {v['exact']:.2%} | {v['n']} |" for k, v in r["by_action"].items()]
+        out += ["", "| hp-changing events | exact | n |", "|---|---|---|"]
+        out += [f"| {k} | {v['exact']:.2%} | {v['n']} |" for k, v in r["by_hp_changes"].items()]
+        out += ["", f"Rules involved in wrong fields: {json.dumps(r['wrong_rules'])}",
+                f"Wrong fields: {json.dumps(r['wrong_fields'])}", ""]
+    if bench:
+        b1 = bench["batch1_threads1_ms"]
+        out += ["## Benchmark (`rpg-brain bench`, one CPU thread)", "",
+                "| measure | value |", "|---|---|",
+                f"| batch-1 p50 / p95, fast-forward | {b1['fast_forward']['p50']:.2f} / "
+                f"{b1['fast_forward']['p95']:.2f} ms |",
+                f"| batch-1 p50 / p95, lockstep (no fast-forward) | {b1['lockstep']['p50']:.2f} / "
+                f"{b1['lockstep']['p95']:.2f} ms |",
+                f"| load (torch imported) | {bench['load_s'] * 1000:.0f} ms |",
+                f"| load in a fresh process, incl. `import torch` | {bench['load_cold_with_import_torch_s']:.2f} s |"]
+        out += [f"| {k} | {v:,.2f} |" for k, v in bench.items() if k.startswith("batch") and k != "batch1_threads1_ms"
+                and k != "batch1_n"]
+        out += [f"| params / weights | {bench['params']:,} / {bench['weights_mb']:.2f} MB |", ""]
+    return "\n".join(out) + "\n"

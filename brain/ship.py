@@ -1,0 +1,80 @@
+"""Shipping a trained run as the game's model, and writing its report card.
+
+`ship` copies the weights, config and training log of a run into a model
+directory (no optimizer state), evaluates it on both held-out suites and
+records the summary and the training data's description in config.json.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+from brain.checkpoint import CONFIG, LOG, WEIGHTS, load_model, read_config, write_json
+from brain.data import Mix, manifest_hash
+from game.combat.format import FORMAT_VERSION
+from game.combat.ruleset import Ruleset
+
+REPORT_NAME = "report.md"
+
+
+def _data_manifest(config: dict, rules: Ruleset) -> dict:
+    """What the model was trained on: the stream's recipe (its data is drawn, not stored)."""
+    tc = config.get("train", {}).get("config", {})
+    mix = Mix(tc.get("edge", 0.2), tc.get("easy_keep", 0.5))
+    return {"kind": "stream", "format_version": FORMAT_VERSION, "ruleset_id": rules.ruleset_id,
+            "seed": tc.get("seed"), "mix": asdict(mix),
+            "split": "sha1(input block) % 100: <90 train, <95 val, else test",
+            "examples_seen": config.get("train", {}).get("step", 0) * tc.get("batch_size", 0)
+            * config.get("train", {}).get("world", 1)}
+
+
+def ship(run: Path, to: Path, rules: Ruleset, n: int = 2000) -> dict:
+    from brain.engine import ModelResolver
+    from brain.evaluate import evaluate, held_out
+
+    load_model(run, rules.ruleset_id)  # refuses a broken or foreign run before anything is copied
+    to.mkdir(parents=True, exist_ok=True)
+    for name in (WEIGHTS, LOG):
+        if (run / name).exists():
+            shutil.copyfile(run / name, to / (name + ".tmp"))
+    for name in (WEIGHTS, LOG):
+        if (to / (name + ".tmp")).exists():
+            (to / (name + ".tmp")).replace(to / name)
+    config = read_config(run)
+    config["train"].pop("last", None)
+    manifest = _data_manifest(config, rules)
+    config["data"] = manifest | {"manifest_hash": manifest_hash(manifest)}
+    write_json(to / CONFIG, config)
+    resolver = ModelResolver.load(to, rules)
+    results = {s: evaluate(resolver, held_out(s, n, rules), rules) for s in ("iid", "edge")}
+    config["eval"] = {s: {k: r[k] for k in ("n", "exact", "state_exact", "derivation_exact", "field_accuracy",
+                                            "parse_failures", "invariant_failures")} for s, r in results.items()}
+    write_json(to / CONFIG, config)
+    return config
+
+
+def write_report(model_dir: Path | None, rules: Ruleset, n: int = 2000, out_dir: Path = Path("brain/reports"),
+                 content: Path | None = None) -> Path:
+    from brain.bench import bench
+    from brain.engine import DEFAULT_MODEL, ModelResolver
+    from brain.evaluate import evaluate, held_out
+    from brain.report import data_stats, render
+
+    model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL
+    resolver = ModelResolver.load(model_dir, rules)
+    evals = {s: evaluate(resolver, held_out(s, n, rules), rules) for s in ("iid", "edge")}
+    b = bench(model_dir, rules, content=content)
+    config = json.loads((model_dir / CONFIG).read_text())
+    tc = config.get("train", {}).get("config", {})
+    mix = Mix(tc.get("edge", 0.2), tc.get("easy_keep", 0.5))
+    data = data_stats(rules, mix) | {"mix": asdict(mix)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = "default.md" if model_dir.resolve() == DEFAULT_MODEL.resolve() else f"{model_dir.name}.md"
+    path = out_dir / name
+    path.write_text(render(model_dir, rules, evals, b, data))
+    slim = {k: {kk: vv for kk, vv in v.items() if kk != "examples"} for k, v in evals.items()}
+    (out_dir / (path.stem + ".json")).write_text(json.dumps({"eval": slim, "bench": b, "data": data}, indent=1) + "\n")
+    return path

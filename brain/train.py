@@ -1,0 +1,262 @@
+"""Training: next-token loss on the answer tokens, AdamW with warmup and cosine decay.
+
+The data is an endless stream from the rules engine (brain.data): batch i of
+rank r is drawn from its own seeded generator, so a run is deterministic given
+its seed, a resumed run sees exactly the batches it would have seen, and no
+dataset has to fit anywhere. Only train-split blocks are used. Grammar-forced
+answer tokens carry no loss: the decoder never asks the model for them.
+
+Runs on CPU, on CUDA, and under torchrun (DDP; gloo on CPU, nccl on GPU).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from brain.checkpoint import CONFIG, LOG, OPTIM_JSON, load_model, load_optimizer, save_model, save_optimizer
+from brain.data import Mix, draw, forced_mask, split_of, stream
+from brain.engine import Engine
+from brain.model import GPT, GPTConfig
+from brain.tokenizer import Tokenizer
+from game.combat.ruleset import Ruleset
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    depth: int = 4  # the size dial: width 32*depth, heads of 32
+    batch_size: int = 64  # sequences per rank and step
+    steps: int | None = None  # None: follows depth (bigger models train longer)
+    lr: float = 3e-3
+    warmup: int = 100
+    min_lr_frac: float = 0.05
+    weight_decay: float = 0.05
+    grad_clip: float = 1.0
+    edge: float = 0.2  # Mix.edge
+    easy_keep: float = 0.5  # Mix.easy_keep
+    block_size: int = 384
+    rope: bool = True  # rotary positions; False: learned absolute positions
+    seed: int = 1337
+    log_every: int = 25
+    eval_every: int = 500
+    ckpt_every: int = 500
+    val_n: int = 200  # val blocks decoded for exact match at each eval
+    workers: int = 1  # processes drawing batches (0: inline)
+    threads: int = 2  # torch CPU threads
+
+    def total_steps(self) -> int:
+        return self.steps if self.steps is not None else 1500 * self.depth
+
+
+PRESETS: dict[str, TrainConfig] = {
+    "tiny": TrainConfig(depth=1, batch_size=8, steps=20, lr=3e-3, warmup=5, log_every=5, eval_every=10,
+                        ckpt_every=10, val_n=8, workers=0),
+    # the shipped recipe: measured in docs/brain.md, <= 20 min on the 2-core CPU
+    "default": TrainConfig(depth=3, batch_size=64, steps=6000, lr=3e-3, warmup=200),
+}
+
+
+# ---------------------------------------------------------------- batches
+
+def encode_example(tok: Tokenizer, block: str, answer: str) -> tuple[list[int], list[int]]:
+    """Token ids and targets (-1 where no loss: the prompt and forced answer tokens)."""
+    prompt = [tok.bos, *tok.encode(block), tok.sep]
+    ans = tok.encode(answer)
+    forced = forced_mask([tok.pieces[i] for i in ans])
+    ids = prompt + ans + [tok.eos]
+    targets = [-1] * (len(prompt) - 1) + [-1 if f else t for t, f in zip([*ans, tok.eos], forced, strict=False)] + [-1]
+    return ids, targets
+
+
+def collate(rows: list[tuple[list[int], list[int]]], pad: int) -> tuple[np.ndarray, np.ndarray]:
+    T = max(len(ids) for ids, _ in rows)
+    x = np.full((len(rows), T), pad, dtype=np.int64)
+    y = np.full((len(rows), T), -1, dtype=np.int64)
+    for i, (ids, tgt) in enumerate(rows):
+        x[i, :len(ids)] = ids
+        y[i, :len(tgt)] = tgt
+    return x, y
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(rules: dict, mix: dict, batch: int, seed: int, rank: int) -> None:
+    _WORKER.update(rules=Ruleset(**rules), mix=Mix(**mix), batch=batch, seed=seed, rank=rank,
+                   tok=Tokenizer.from_format())
+
+
+def _batch(index: int) -> tuple[np.ndarray, np.ndarray]:
+    w = _WORKER
+    rng = random.Random(f"batch:{w['seed']}:{w['rank']}:{index}")
+    rows = []
+    while len(rows) < w["batch"]:
+        ex = draw(rng, w["rules"], w["mix"])
+        if split_of(ex.block) == "train":
+            rows.append(encode_example(w["tok"], ex.block, ex.answer))
+    return collate(rows, w["tok"].pad)
+
+
+def batches(tc: TrainConfig, rules: Ruleset, start: int, rank: int):
+    """Batches start, start+1, ... of this rank, drawn in a helper process (or inline)."""
+    args = (asdict(rules), asdict(Mix(tc.edge, tc.easy_keep)), tc.batch_size, tc.seed, rank)
+    indices = range(start, tc.total_steps())
+    if tc.workers == 0:
+        _init_worker(*args)
+        yield from map(_batch, indices)
+        return
+    with Pool(tc.workers, initializer=_init_worker, initargs=args) as pool:
+        yield from pool.imap(_batch, indices, chunksize=4)
+
+
+# ---------------------------------------------------------------- validation
+
+def val_set(tc: TrainConfig, rules: Ruleset, n: int) -> list[tuple[str, str]]:
+    it = stream(tc.seed + 1, "val", rules, Mix(tc.edge, tc.easy_keep))
+    return [(ex.block, ex.answer) for ex, _ in zip(it, range(n), strict=False)]
+
+
+@torch.no_grad()
+def validate(model: GPT, tok: Tokenizer, val: list[tuple[str, str]], n_decode: int) -> dict:
+    model.eval()
+    dev = next(model.parameters()).device
+    losses = []
+    for i in range(0, len(val), 128):
+        x, y = collate([encode_example(tok, b, a) for b, a in val[i:i + 128]], tok.pad)
+        losses.append(float(model.loss(torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev))))
+    sample = val[:n_decode]
+    engine = Engine(model, tok)
+    got = []
+    for i in range(0, len(sample), 100):
+        got += engine.generate([b for b, _ in sample[i:i + 100]])
+    exact = sum(g == a for g, (_, a) in zip(got, sample, strict=False))
+    state = sum(g.split(" | ")[-1] == a.split(" | ")[-1] for g, (_, a) in zip(got, sample, strict=False))
+    model.train()
+    return {"val_loss": sum(losses) / len(losses), "val_exact": exact / max(1, len(sample)),
+            "val_state_exact": state / max(1, len(sample))}
+
+
+# ---------------------------------------------------------------- the loop
+
+def lr_at(tc: TrainConfig, step: int) -> float:
+    total = tc.total_steps()
+    if step < tc.warmup:
+        return tc.lr * (step + 1) / tc.warmup
+    progress = min(1.0, (step - tc.warmup) / max(1, total - tc.warmup))
+    return tc.lr * (tc.min_lr_frac + (1 - tc.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def make_optimizer(model: GPT, tc: TrainConfig) -> torch.optim.AdamW:
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    rest = [p for n, p in model.named_parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": tc.weight_decay},
+                              {"params": rest, "weight_decay": 0.0}], lr=tc.lr, betas=(0.9, 0.95))
+
+
+def _fmt_time(s: float) -> str:
+    s = int(s)
+    return f"{s // 60}m{s % 60:02d}s"
+
+
+def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quiet: bool = False) -> dict:
+    """Train into `out` (a model directory plus optimizer state and train_log.jsonl); returns the last log row."""
+    ddp = "RANK" in os.environ and "WORLD_SIZE" in os.environ
+    rank, world = 0, 1
+    device = torch.device("cpu")
+    if ddp:
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        rank, world = dist.get_rank(), dist.get_world_size()
+        if torch.cuda.is_available():
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(device)
+    elif torch.cuda.is_available():
+        device = torch.device("cuda")
+    if device.type == "cpu":
+        torch.set_num_threads(tc.threads)
+    master = rank == 0
+    log = (lambda *a: None) if quiet or not master else (lambda *a: print(*a, file=sys.stderr, flush=True))
+
+    tok = Tokenizer.from_format()
+    start = 0
+    if resume:
+        model, _, config = load_model(out, rules.ruleset_id)
+        saved = TrainConfig(**config["train"]["config"])
+        tc = replace(saved, workers=tc.workers, threads=tc.threads)  # the run's recipe, this machine's helpers
+        model.to(device).train()
+        opt = make_optimizer(model, tc)
+        meta = load_optimizer(out, opt, model)
+        start = config["train"]["step"]
+        if meta["step"] != start:
+            from brain.checkpoint import ModelLoadError
+            raise ModelLoadError(f"{out / OPTIM_JSON}: step {meta['step']} but {CONFIG} has {start} "
+                                 "(interrupted write); cannot resume")
+    else:
+        torch.manual_seed(tc.seed)
+        model = GPT(GPTConfig.from_depth(tc.depth, len(tok), tc.block_size, tc.rope)).to(device).train()
+        opt = make_optimizer(model, tc)
+        if master:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / LOG).write_text("")
+    raw = model
+    if ddp:
+        ids = [device.index] if device.type == "cuda" else None
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    total = tc.total_steps()
+    log(f"model: depth {tc.depth}, width {raw.cfg.n_embd}, {raw.num_params():,} params; {total} steps of "
+        f"{tc.batch_size}x{world} sequences on {device}{' (DDP)' if ddp else ''}")
+    val = val_set(tc, rules, max(256, tc.val_n)) if master else []
+
+    def checkpoint(step: int, row: dict) -> None:
+        extra = {"train": {"config": asdict(tc), "step": step, "world": world, "last": row}}
+        save_optimizer(out, opt, raw, step, {})
+        save_model(out, raw, tok, rules.ruleset_id, extra)
+
+    row: dict = {}
+    t0 = time.time()
+    tokens = 0
+    last_t, last_tokens = t0, 0
+    for step, (x, y) in enumerate(batches(tc, rules, start, rank), start=start):
+        lr = lr_at(tc, step)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+        logits = model(x)
+        loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=-1)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+        opt.step()
+        tokens += x.numel() * world
+        done = step + 1
+        if master and (done % tc.log_every == 0 or done == total):
+            now = time.time()
+            tps = (tokens - last_tokens) / max(1e-9, now - last_t)
+            last_t, last_tokens = now, tokens
+            rate = (done - start) / (now - t0)
+            row = {"step": done, "loss": round(float(loss), 5), "lr": lr, "tok_s": round(tps),
+                   "elapsed_s": round(now - t0, 1), "examples": done * tc.batch_size * world}
+            if done % tc.eval_every == 0 or done == total:
+                row |= validate(raw, tok, val, tc.val_n)
+            with open(out / LOG, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            extra = "".join(f" {k} {row[k]:.4f}" for k in ("val_loss", "val_exact") if k in row)
+            log(f"step {done}/{total} loss {float(loss):.4f} lr {lr:.2e} tok/s {tps:,.0f} "
+                f"eta {_fmt_time((total - done) / rate)}{extra}")
+        if master and (done % tc.ckpt_every == 0 or done == total):
+            checkpoint(done, row)
+    if ddp:
+        dist.barrier()
+        dist.destroy_process_group()
+    return row
