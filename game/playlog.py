@@ -61,8 +61,9 @@ def check_record(obj: Any) -> str | None:
     return None
 
 
-def read_playlog(path: Path | str, bad: list[BadLine] | None = None) -> Iterator[dict[str, Any]]:
-    """Yield the valid records of one file; append a BadLine to `bad` for every other line.
+def read_playlog_lines(path: Path | str, bad: list[BadLine] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, record) for the valid records of one file; append a BadLine to `bad`
+    for every other line.
 
     A torn last line (no trailing newline, not valid JSON) is reported with
     reason 'torn last line' so callers can tell a crash from corruption.
@@ -90,12 +91,29 @@ def read_playlog(path: Path | str, bad: list[BadLine] | None = None) -> Iterator
         if problem:
             bad.append(BadLine(str(path), i, problem))
         else:
-            yield obj
+            yield i, obj
+
+
+def read_playlog(path: Path | str, bad: list[BadLine] | None = None) -> Iterator[dict[str, Any]]:
+    """The valid records of one file (see read_playlog_lines)."""
+    for _, obj in read_playlog_lines(path, bad):
+        yield obj
+
+
+def _files(paths: list[Path | str]) -> Iterator[Path]:
+    for p in map(Path, paths):
+        yield from (sorted(p.rglob("*.jsonl")) if p.is_dir() else [p])
+
+
+def iter_playlog_lines(paths: list[Path | str], bad: list[BadLine] | None = None
+                       ) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """(file, line, record) from files and directories (every *.jsonl under a directory, sorted)."""
+    for f in _files(paths):
+        for line, obj in read_playlog_lines(f, bad):
+            yield str(f), line, obj
 
 
 def iter_playlogs(paths: list[Path | str], bad: list[BadLine] | None = None) -> Iterator[dict[str, Any]]:
     """Records from files and directories (every *.jsonl under a directory, sorted)."""
-    for p in map(Path, paths):
-        files = sorted(p.rglob("*.jsonl")) if p.is_dir() else [p]
-        for f in files:
-            yield from read_playlog(f, bad)
+    for f in _files(paths):
+        yield from read_playlog(f, bad)
