@@ -1,0 +1,125 @@
+"""The headless arena: whole games played by the scripted player through the same session code as the TUI.
+
+Measures the model where players meet it: divergences per 1000 combat turns, fallbacks and their
+reasons, model latency, deaths, depth, wins. Play logs are written exactly as the game writes them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from game.autoplay import AutoPlayer
+from game.content import Content
+from game.playlog import PlayLogWriter
+from game.resolve import Resolver
+from game.session import GameSession
+
+
+@dataclass
+class ArenaTally:
+    games: int = 0
+    turns: int = 0
+    combat_turns: int = 0
+    divergences: int = 0
+    fallbacks: Counter = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    deaths: int = 0
+    wins: int = 0
+    unfinished: int = 0
+    crashes: list[str] = field(default_factory=list)
+    depths: list[int] = field(default_factory=list)
+
+    def add(self, s: GameSession) -> None:
+        self.games += 1
+        self.turns += s.turns
+        self.combat_turns += s.stats.combat_turns
+        self.divergences += s.stats.divergences
+        self.fallbacks.update(s.stats.fallbacks)
+        self.latencies.extend(s.stats.latencies)
+        self.deaths += s.dead
+        self.wins += s.won
+        self.unfinished += not s.over
+        self.depths.append(s.max_depth)
+
+
+def _pct(xs: list[float], q: float) -> float | None:
+    if not xs:
+        return None
+    xs = sorted(xs)
+    return round(xs[min(len(xs) - 1, int(q * len(xs)))], 3)
+
+
+def run_arena(content: Content, turns: int, seed: int, active: str, save_dir: Path,
+              model: Resolver | None, model_status: str = "", progress: bool = True,
+              max_game_turns: int = 3000) -> dict:
+    """Play games until `turns` player turns were spent in total; return the JSON summary."""
+    tally = ArenaTally()
+    logs = save_dir / "playlogs"
+    game = 0
+    started = time.perf_counter()
+    while tally.turns < turns:
+        game_seed = seed * 1000 + game
+        run_id = f"arena-{active}-{seed}-{game}"
+        writer = PlayLogWriter(logs / f"{run_id}.jsonl")
+        s = GameSession.new(content, game_seed, run_id=run_id, playlog=writer)
+        s.model, s.model_status = model, model_status
+        s.set_active(active)
+        # the session's stats keep only recent latencies; the arena wants them all
+        s.stats.latencies = deque()
+        bot = AutoPlayer(game_seed)
+        budget = min(max_game_turns, turns - tally.turns)
+        try:
+            for _ in range(budget):
+                if s.over:
+                    break
+                s.command(*bot.next_command(s))
+        except Exception as exc:  # a crash loses the game; the arena says so and plays on
+            tally.crashes.append(f"game {game} (seed {game_seed}): {type(exc).__name__}: {exc} "
+                                 f"at {traceback.extract_tb(exc.__traceback__)[-1].name}")
+        finally:
+            writer.close()
+        tally.add(s)
+        game += 1
+        if progress:
+            _progress(tally, turns, started)
+    if progress:
+        print(file=sys.stderr)
+    finished = tally.deaths + tally.wins
+    return {
+        "resolver": active,
+        "model": model_status or None,
+        "seed": seed,
+        "games": tally.games,
+        "turns_played": tally.turns,
+        "combat_turns": tally.combat_turns,
+        "divergences": tally.divergences,
+        "divergences_per_1000": round(1000 * tally.divergences / max(tally.combat_turns, 1), 3),
+        "fallbacks": sum(tally.fallbacks.values()),
+        "fallback_reasons": dict(tally.fallbacks),
+        "model_latency_ms": {"p50": _pct(tally.latencies, 0.5), "p95": _pct(tally.latencies, 0.95),
+                             "n": len(tally.latencies)},
+        "deaths": tally.deaths,
+        "wins": tally.wins,
+        "unfinished": tally.unfinished,
+        "games_lost_to_crash": len(tally.crashes),
+        "crashes": tally.crashes,
+        "depth_reached": {"max": max(tally.depths, default=0),
+                          "mean": round(sum(tally.depths) / max(len(tally.depths), 1), 2)},
+        "win_rate": {active: round(tally.wins / finished, 3) if finished else None},
+        "playlogs": str(logs),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _progress(t: ArenaTally, total: int, started: float) -> None:
+    done = min(t.turns / max(total, 1), 1.0)
+    rate = t.turns / max(time.perf_counter() - started, 1e-9)
+    eta = (total - t.turns) / rate if rate else 0
+    bar = "#" * int(30 * done)
+    print(f"\rarena [{bar:<30}] {t.turns}/{total} turns, {t.games} games, {t.combat_turns} combat turns, "
+          f"{t.divergences} divergences, eta {eta:4.0f}s", end="", file=sys.stderr, flush=True)

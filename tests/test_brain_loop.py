@@ -1,0 +1,85 @@
+"""Closing the loop: arena play writes logs that ingest cleanly; ingest survives bad lines."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from brain.arena import run_arena
+from brain.data import split_of
+from brain.ingest import ingest
+from game.combat import resolve
+from game.combat.format import encode_answer, encode_input, parse_input
+from game.combat.sampler import sample
+from game.content import load_content
+from game.playlog import read_playlog
+from tests.fakes import GarbageModel, PerfectModel
+
+
+@pytest.fixture(scope="module")
+def content():
+    return load_content()
+
+
+@pytest.mark.parametrize("active", ["rules", "model"])
+def test_arena_runs_and_its_logs_ingest(tmp_path, content, active):
+    model = PerfectModel(content.rules)
+    out = run_arena(content, 300, 7, active, tmp_path, model, "fake", progress=False)
+    assert out["turns_played"] == 300 and out["games_lost_to_crash"] == 0
+    assert out["combat_turns"] > 0 and out["divergences"] == 0 and out["divergences_per_1000"] == 0.0
+    assert out["model_latency_ms"]["n"] == out["combat_turns"]  # the shadow answers in rules mode too
+    files = list((tmp_path / "playlogs").glob("*.jsonl"))
+    assert files and sum(1 for f in files for _ in read_playlog(f)) == out["combat_turns"]
+    manifest = ingest([tmp_path / "playlogs"], tmp_path / "data", content.rules)
+    assert manifest["ingest"]["bad_lines"] == 0
+    assert manifest["counts"]["train"] + manifest["counts"]["val"] + manifest["ingest"].get("duplicates", 0) \
+        + manifest["ingest"].get("test_split_removed", 0) == out["combat_turns"]
+
+
+def test_arena_counts_divergences_and_fallbacks(tmp_path, content):
+    out = run_arena(content, 200, 3, "model", tmp_path, GarbageModel(), "garbage", progress=False)
+    assert out["combat_turns"] > 0
+    assert out["divergences"] == out["combat_turns"] == out["fallbacks"]
+    assert out["divergences_per_1000"] == 1000.0
+    assert out["games_lost_to_crash"] == 0
+
+
+def _line(content, block, **over):
+    state, action, roll = parse_input(block)
+    o = resolve(state, action, roll, content.rules)
+    rec = {"playlog_version": 1, "format_version": 1, "ruleset": content.rules.ruleset_id, "seed": 1, "turn": 1,
+           "input": block, "model_answer": None, "rules_answer": encode_answer(o.events, o.next_state),
+           "applied_answer": encode_answer(o.events, o.next_state), "active": "rules", "fallback": None,
+           "latency_ms": 0.1}
+    rec.update(over)
+    return json.dumps(rec)
+
+
+def test_ingest_relabels_and_reports_bad_lines(tmp_path, content):
+    blocks = [b for b in (encode_input(*c) for c in sample("iid", 60, 11, content.rules)) if split_of(b) != "test"][:20]
+    lines = [_line(content, b) for b in blocks]
+    lines.append(_line(content, blocks[0]))  # duplicate
+    lines.append(_line(content, blocks[1], rules_answer="| t00 A hp00 cd000000 B hp00 cd000000"))  # lying log
+    lines.append(_line(content, blocks[2], format_version=99))
+    lines.append(_line(content, blocks[3], ruleset="rs-000000000000"))
+    lines.append(lines[0].replace(blocks[0], "t00 A hpXX"))  # an input block that does not parse
+    lines.append("{not json")
+    lines.append('{"format_version": 1}')
+    log = tmp_path / "p.jsonl"
+    log.write_text("\n".join(lines) + "\n" + _line(content, blocks[4])[:40])  # torn last line
+    m = ingest([log], tmp_path / "out", content.rules)
+    ing = m["ingest"]
+    assert ing["foreign_format_version"] == 1 and ing["foreign_ruleset"] == 1 and ing["malformed_input"] == 1
+    assert ing["duplicates"] == 2  # the exact copy and the lying log of the same block
+    assert ing["bad_lines"] == 6
+    assert any(b.endswith("torn last line") and f"{log}:{len(lines) + 1}" in b for b in m["bad_lines"])
+    assert any(f"{log}:{len(lines) - 1}: not JSON" in b for b in m["bad_lines"])
+    rows = [json.loads(x) for x in (tmp_path / "out" / "train-play.jsonl").read_text().splitlines()]
+    rows += [json.loads(x) for x in (tmp_path / "out" / "val-play.jsonl").read_text().splitlines()]
+    assert len(rows) == 20
+    for row in rows:  # labels come from the rules, whatever the log said
+        state, action, roll = parse_input(row["input"])
+        o = resolve(state, action, roll, content.rules)
+        assert row["answer"] == encode_answer(o.events, o.next_state)
+        assert split_of(row["input"]) != "test"
