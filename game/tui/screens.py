@@ -45,7 +45,14 @@ class PassiveScroll(VerticalScroll, can_focus=False):
     """A scroll area that never takes focus, so arrows keep moving the player."""
 
 
-class TitleScreen(Screen):
+class SizedScreen(Screen):
+    """Every full screen checks the terminal size when it changes (the app shows a notice below 80x24)."""
+
+    def on_resize(self) -> None:
+        self.app.call_later(self.app.check_size)
+
+
+class TitleScreen(SizedScreen):
     AUTO_FOCUS = ""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "New game"),
@@ -107,7 +114,7 @@ class TitleScreen(Screen):
         self.app.continue_game()
 
 
-class GameScreen(Screen):
+class GameScreen(SizedScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help"),
         Binding("i", "inventory", "Inv"),
@@ -268,7 +275,7 @@ class HelpScreen(ModalScreen[None]):
         yield Static(HELP, id="help")
 
 
-class EndScreen(Screen):
+class EndScreen(SizedScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "title", "New game"),
         Binding("q,ctrl+q", "app.exit", "Quit", priority=True),
@@ -308,6 +315,7 @@ class TooSmallScreen(ModalScreen[None]):
 
     def on_resize(self) -> None:
         self.update_text()
+        self.app.call_later(self.app.check_size)
 
     def update_text(self) -> None:
         w, h = self.app.size

@@ -1,0 +1,330 @@
+"""Pilot tests of the Textual app built by the factory (fixed seed, tmp save dir, fake models)."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import time
+
+from fakes import GarbageModel, OffByOneModel, PerfectModel, SlowModel, clear_monsters, spawn_adjacent
+from textual import events
+from textual.keys import _character_to_key
+
+from game import saves
+from game.content import load_content
+from game.tui.app import create_app
+from game.tui.screens import EndScreen, GameScreen, HelpScreen, InventoryScreen, TitleScreen, TooSmallScreen
+
+CONTENT = load_content()
+KEY_OF = {(-1, 0): "h", (1, 0): "l", (0, -1): "k", (0, 1): "j", (-1, -1): "y", (1, -1): "u", (-1, 1): "b",
+          (1, 1): "n"}
+
+
+async def settle(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_movement_keys(tmp_path):
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
+    async with app.run_test() as pilot:
+        s = app.session
+        assert isinstance(app.screen, GameScreen)
+        clear_monsters(s)
+        start = (s.player.x, s.player.y)
+        for key in ("l", "right", "6", "h", "left", "4", "j", "k", "down", "up"):
+            await pilot.press(key)
+        assert s.turns > 0
+        moved_any = (s.player.x, s.player.y) != start or s.turns == 10
+        assert moved_any
+        await pilot.press("full_stop", "5")
+        assert "You rest." in s.messages.items[-1].text
+
+
+async def test_full_fight_in_the_log(tmp_path):
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
+    async with app.run_test() as pilot:
+        s = app.session
+        clear_monsters(s)
+        m, _d = spawn_adjacent(s, "kobold")
+        await pilot.press("s")  # guard
+        assert s.player.body.cooldown("guard") > 0
+        for _ in range(40):
+            if not m.alive:
+                break
+            await pilot.press(KEY_OF[(m.x - s.player.x, m.y - s.player.y)])
+        assert not m.alive and s.stats.kills == 1
+        log = app.screen.query_one("#log-text").render()
+        assert "The kobold dies." in str(log) and "[rules]" in str(log)
+
+
+async def test_toggle_resolver_with_perfect_model(tmp_path):
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT,
+                     model_loader=lambda: PerfectModel(CONTENT.rules))
+    async with app.run_test() as pilot:
+        s = app.session
+        assert s.active == "rules" and s.model is None
+        await pilot.press("m")
+        await settle(pilot)
+        assert s.active == "model" and s.model is not None and "loaded (fake-perfect)" in s.model_status
+        assert "resolver: model" in str(app.screen.query_one("#status").content)
+        clear_monsters(s)
+        _m, d = spawn_adjacent(s, "orc")
+        await pilot.press(KEY_OF[d])
+        await settle(pilot)
+        assert s.recent[-1].tag == "[model]" and s.recent[-1].applied.resolver == "fake-perfect"
+        await pilot.press("m")
+        await pilot.press(KEY_OF[d])
+        await settle(pilot)
+        # rules active, the model still answers in the shadow
+        assert s.recent[-1].active == "rules" and s.recent[-1].model is not None
+
+
+async def test_garbage_model_falls_back_and_debug_pane_shows_it(tmp_path):
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver=GarbageModel())
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        s = app.session
+        assert s.active == "model" and s.model is not None
+        clear_monsters(s)
+        _, d = spawn_adjacent(s, "orc")
+        await pilot.press(KEY_OF[d])
+        await settle(pilot)
+        r = s.recent[-1]
+        assert r.fallback.startswith("malformed answer") and r.applied is r.rules
+        await pilot.press("f2")
+        text = str(app.screen.query_one("#debug-text").content)
+        assert "fallback: malformed answer" in text and r.input in text and "[fallback]" in text
+        assert "[fallback]" in str(app.screen.query_one("#log-text").content)
+        assert s.stats.fallbacks["malformed answer"] >= 1
+
+
+async def test_slow_model_times_out_off_the_ui_thread(tmp_path):
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver=SlowModel(0.4),
+                     time_limit_s=0.05)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        s = app.session
+        clear_monsters(s)
+        _, d = spawn_adjacent(s, "orc")
+        await pilot.press(KEY_OF[d])
+        assert app.busy  # the turn runs in a worker: the UI is not blocked
+        await pilot.press("question_mark")  # input still handled
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not app.busy
+        assert all(r.fallback.startswith("timeout") for r in s.recent)
+        assert all(r.applied is r.rules for r in s.recent)
+
+
+async def test_divergence_shown_with_fields(tmp_path):
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver=OffByOneModel(CONTENT.rules))
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        s = app.session
+        clear_monsters(s)
+        _, d = spawn_adjacent(s, "bog troll")
+        await pilot.press("f2", KEY_OF[d])
+        await settle(pilot)
+        diverged = [r for r in s.recent if r.diffs]
+        assert diverged and s.stats.divergences >= 1
+        text = str(app.screen.query_one("#debug-text").content)
+        assert "[diverged]" in text and "B.hp" in text
+        assert set(s.recent[0].involved()["B.hp"]) & {"attack_misses", "damage_dealt"}
+
+
+async def test_unavailable_model_keeps_playing_on_rules(tmp_path):
+    def broken():
+        raise ValueError("no model at /nowhere")
+
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver="model",
+                     model_loader=broken)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        s = app.session
+        assert s.model_status == "unavailable (no model at /nowhere)"
+        assert "unavailable (no model at /nowhere)" in str(app.screen.query_one("#status").content)
+        clear_monsters(s)
+        _, d = spawn_adjacent(s, "rat")
+        await pilot.press(KEY_OF[d])
+        assert s.recent[-1].fallback == "model not loaded" and s.recent[-1].applied is s.recent[-1].rules
+
+
+async def test_save_on_quit_and_continue(tmp_path):
+    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
+    async with app.run_test() as pilot:
+        clear_monsters(app.session)
+        for key in "lllhhjjkk":
+            await pilot.press(key)
+        before = saves.session_to_dict(app.session)
+        await pilot.press("ctrl+q")
+    assert saves.has_save(tmp_path)
+    app2 = create_app(seed=99, save_dir=tmp_path, content=CONTENT)
+    async with app2.run_test() as pilot:
+        assert isinstance(app2.screen, TitleScreen)
+        await pilot.press("c")
+        assert isinstance(app2.screen, GameScreen)
+        after = saves.session_to_dict(app2.session)
+        for d in (before, after):
+            d.pop("saved_at")
+            d.pop("messages")
+        assert after == before
+
+
+async def test_autosave(tmp_path):
+    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
+    async with app.run_test() as pilot:
+        clear_monsters(app.session)
+        every = CONTENT.dungeon.autosave_every
+        for _ in range(every):
+            await pilot.press("full_stop")
+        assert saves.has_save(tmp_path)
+        assert json.loads(saves.save_path(tmp_path).read_text())["turns"] == every
+
+
+async def test_corrupt_save_is_moved_aside_and_new_game_works(tmp_path):
+    saves.save_path(tmp_path).write_text('{"save_version": 1, "seed": ')
+    app = create_app(seed=5, save_dir=tmp_path, content=CONTENT)
+    async with app.run_test() as pilot:
+        await pilot.press("c")
+        assert isinstance(app.screen, TitleScreen)
+        notice = str(app.screen.query_one("#title-notice").content)
+        assert "cannot be used" in notice and "moved aside" in notice
+        broken = list(tmp_path.glob("save.broken-*.json"))
+        assert len(broken) == 1 and broken[0].read_text() == '{"save_version": 1, "seed": '
+        await pilot.press("n")
+        assert isinstance(app.screen, GameScreen)
+
+
+async def test_future_version_save(tmp_path):
+    app0 = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
+    async with app0.run_test() as pilot:
+        await pilot.press("ctrl+q")
+    path = saves.save_path(tmp_path)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "save_version": 7}))
+    app = create_app(seed=5, save_dir=tmp_path, content=CONTENT)
+    async with app.run_test() as pilot:
+        await pilot.press("c")
+        assert "newer than this game" in str(app.screen.query_one("#title-notice").content)
+
+
+async def test_death_screen_morgue_and_save_deleted(tmp_path):
+    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
+    async with app.run_test() as pilot:
+        s = app.session
+        clear_monsters(s)
+        saves.save_game(s, tmp_path)
+        from dataclasses import replace
+
+        s.player.body = replace(s.player.body, hp=2)
+        spawn_adjacent(s, "bone knight")
+        for _ in range(30):
+            if isinstance(app.screen, EndScreen):
+                break
+            await pilot.press("full_stop")
+        assert isinstance(app.screen, EndScreen) and s.dead
+        text = str(app.screen.query_one("#end").content)
+        assert "YOU DIED" in text and "bone knight" in text and "combat turns" in text
+        assert not saves.has_save(tmp_path)
+        morgue = list((tmp_path / "morgue").glob("*.txt"))
+        assert len(morgue) == 1 and "bone knight" in morgue[0].read_text()
+        await pilot.press("n")
+        assert isinstance(app.screen, TitleScreen)
+
+
+async def test_inventory_help_and_palette(tmp_path):
+    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
+    async with app.run_test() as pilot:
+        s = app.session
+        clear_monsters(s)
+        s.player.inventory = ["scroll of ignition"]
+        await pilot.press("i")
+        assert isinstance(app.screen, InventoryScreen)
+        await pilot.press("a")
+        assert "ignite" in s.player.known and not s.player.inventory
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Toggle resolver", "Toggle debug pane", "Save game"} <= set(titles)
+
+
+async def test_too_small_terminal(tmp_path):
+    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, TooSmallScreen)
+        assert "needs at least 80x24" in str(app.screen.query_one("#too-small").content)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert isinstance(app.screen, GameScreen)
+
+
+MONKEY_KEYS = [*"hjklyubn12346789.5<>gimesxcpt?abcdefj[]", "left", "right", "up", "down", "escape", "f2",
+               "enter", "home", "end", "pageup", "pagedown"]
+
+
+async def _monkey(app, n: int, seed: int, min_turns: int) -> None:
+    """Random keys, sent in bursts without waiting for idle after each one (pilot.press waits ~60 ms a key)."""
+    rng = random.Random(seed)
+    async with app.run_test() as pilot:
+        sent, sessions = 0, {}
+        while sent < n:
+            if app.session is not None:
+                sessions[id(app.session)] = app.session
+            if isinstance(app.screen, EndScreen):
+                burst = ["n"]
+            elif isinstance(app.screen, TitleScreen):
+                burst = [rng.choice(["n", "c"])]
+            else:
+                burst = [rng.choice(MONKEY_KEYS) for _ in range(10)]
+                s = app.session
+                if sent % 100 < 10 and s is not None and not s.over and not s.adjacent_monsters():
+                    spawn_adjacent(s, rng.choice([m.name for m in s.content.monsters]))  # keep fights coming
+            for key in burst:
+                if len(key) == 1 and not key.isalnum():
+                    key = _character_to_key(key)
+                event = events.Key(key, key if len(key) == 1 else None)
+                event.set_sender(app)
+                app._driver.send_message(event)
+            sent += len(burst)
+            await pilot._wait_for_screen()
+            if sent % 200 < 10:
+                await settle(pilot)
+        await settle(pilot)
+        assert app.is_running
+        played = sum(x.turns for x in sessions.values())
+        fought = sum(x.stats.combat_turns for x in sessions.values())
+        assert played > min_turns and fought > 20, (played, fought)
+
+
+async def test_monkey_rules(tmp_path):
+    await _monkey(create_app(seed=1, save_dir=tmp_path, new_game=True, content=CONTENT), 3000, 1, min_turns=300)
+
+
+async def test_monkey_model(tmp_path):
+    await _monkey(create_app(seed=2, save_dir=tmp_path, new_game=True, content=CONTENT,
+                             resolver=OffByOneModel(CONTENT.rules)), 3000, 2, min_turns=50)
+
+
+def test_rules_play_never_imports_torch(tmp_path):
+    code = f"""
+import asyncio, sys
+from game.tui.app import create_app
+async def main():
+    app = create_app(seed=3, save_dir={str(tmp_path)!r}, new_game=True)
+    async with app.run_test() as pilot:
+        for k in "lllljjjjhhhh....":
+            await pilot.press(k)
+        await pilot.press("ctrl+q")
+asyncio.run(main())
+print("torch" in sys.modules, "brain" in sys.modules)
+"""
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-2:] == ["False", "False"], out.stdout
+    assert time.perf_counter() - start < 30
