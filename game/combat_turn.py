@@ -34,6 +34,7 @@ class TurnReport:
     applied: Resolution
     fallback: str | None = None  # why the model's answer was not applied
     diffs: list[FieldDiff] = field(default_factory=list)  # model versus rules, field by field
+    who: str = ""  # "you -> orc": a label for the debug pane
 
     @property
     def diverged(self) -> bool:

@@ -277,7 +277,7 @@ class GameSession:
 
     def toggle_resolver(self) -> str:
         self.set_active("model" if self.active == "rules" else "rules")
-        note = "" if self.model is not None or self.active == "rules" else f" (model {self.model_status}: rules answer)"
+        note = "" if self.model is not None or self.active == "rules" else "; until a model is loaded the rules answer"
         self.messages.add(f"Combat resolver: {self.active}{note}.", "info")
         return self.active
 
@@ -437,9 +437,10 @@ class GameSession:
         if not self.over and self.turns % every == 0:
             self.autosave_due = True
 
-    def resolve(self, state: CombatState, action: str) -> TurnReport:
+    def resolve(self, state: CombatState, action: str, who: str = "") -> TurnReport:
         roll = self.combat_rng.randint(1, self.rules.roll_max)
         report = resolve_turn(state, action, roll, self.rules_resolver, self.model, self.active, self.time_limit_s)
+        report.who = who
         self.stats.record(report)
         self.recent.append(report)
         if self.playlog is not None:
@@ -448,7 +449,7 @@ class GameSession:
 
     def _player_fights(self, m: Monster, action: str) -> bool:
         p = self.player
-        report = self.resolve(CombatState(m.fight_turn, p.body, m.body), action)
+        report = self.resolve(CombatState(m.fight_turn, p.body, m.body), action, f"you -> {m.kind}")
         nxt = report.applied.next_state
         p.body, m.body, m.fight_turn = nxt.actor, nxt.target, nxt.turn
         m.in_fight = m.awake = True
@@ -556,7 +557,7 @@ class GameSession:
     def _monster_fights(self, m: Monster, spec: MonsterSpec) -> None:
         p = self.player
         action = self.choose_action(m, spec)
-        report = self.resolve(CombatState(m.fight_turn, m.body, p.body), action)
+        report = self.resolve(CombatState(m.fight_turn, m.body, p.body), action, f"{m.kind} -> you")
         nxt = report.applied.next_state
         m.body, p.body, m.fight_turn = nxt.actor, nxt.target, nxt.turn
         m.in_fight = True

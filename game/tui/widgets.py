@@ -190,7 +190,7 @@ def debug_text(s: GameSession) -> Text:
         t.append("\nNo combat turn yet.", "#808080")
         return t
     r = s.recent[-1]
-    t.append(f"\nturn {r.state.turn:02d} {r.action} r{r.roll} ", "bold")
+    t.append(f"\nturn {r.state.turn:02d} {r.who} {r.action} r{r.roll} ", "bold")
     t.append(r.tag, TAG_STYLES.get(r.tag, ""))
     t.append(f"  applied: {r.applied.resolver}")
     if r.model is not None:
@@ -223,7 +223,7 @@ def debug_text(s: GameSession) -> Text:
     t.append(encode_output(r.applied.next_state), "#c0c0c0")
     t.append("\n\nrecent:\n", "bold")
     for rr in list(s.recent)[-8:]:
-        t.append(f"t{rr.state.turn:02d} {rr.action:<13}", "#a0a0a0")
+        t.append(f"t{rr.state.turn:02d} {rr.who[:22]:<22} {rr.action:<13}", "#a0a0a0")
         t.append(f" {rr.tag}\n", TAG_STYLES.get(rr.tag, ""))
     return t
 
