@@ -79,6 +79,10 @@ def _the(name: str) -> str:
     return f"the {name}"
 
 
+def a_an(name: str) -> str:
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
 def describe(report: TurnReport, actor: str, target: str) -> str:
     """One line for the message log from the applied answer's events ('You' or 'the orc')."""
     you_act, you_hit = actor == "You", target == "You"
@@ -136,6 +140,11 @@ def describe(report: TurnReport, actor: str, target: str) -> str:
             out.append(f"{what} {'hurts' if r != 'burn_tick' else 'burns'} {a_name} for {e.amount}")
         elif r == "regen_tick" and e.amount:
             out.append(f"{a_name} {v('regenerate', 'regenerates')} {e.amount}")
+    rules = {e.rule for e in report.applied.events or ()}
+    if "hit" in rules and "damage_dealt" not in rules:
+        out.insert(0, f"{a_name} {v('strike', 'strikes')} {t_name} but {v('deal', 'deals')} no damage")
+    if report.action == "ignite" and "burn_applied" in rules:
+        out.insert(0, f"{a_name} {v('ignite', 'ignites')} {t_name}")
     if report.action == "guard" and not out:
         out.append(f"{a_name} {v('guard', 'guards')}")
     if report.action == "wait" and not out:
@@ -472,17 +481,17 @@ class GameSession:
     def _die(self, m: Monster, report: TurnReport, monster_acted: bool) -> None:
         rules = [e.rule for e in report.applied.events or ()]
         if monster_acted and "damage_dealt" in rules:
-            self.cause = f"killed by a {m.kind}"
+            self.cause = f"killed by {a_an(m.kind)}"
         elif "poison_tick" in rules:
-            self.cause = f"succumbed to poison fighting a {m.kind}"
+            self.cause = f"succumbed to poison fighting {a_an(m.kind)}"
         elif "burn_tick" in rules:
-            self.cause = f"burned to death fighting a {m.kind}"
+            self.cause = f"burned to death fighting {a_an(m.kind)}"
         elif "thorns_reflect" in rules:
-            self.cause = f"impaled on the thorns of a {m.kind}"
+            self.cause = f"impaled on the thorns of {a_an(m.kind)}"
         elif "fatigue" in rules:
-            self.cause = f"collapsed from exhaustion fighting a {m.kind}"
+            self.cause = f"collapsed from exhaustion fighting {a_an(m.kind)}"
         else:
-            self.cause = f"killed by a {m.kind}"
+            self.cause = f"killed by {a_an(m.kind)}"
         self.dead = True
         self.messages.add(f"You die: {self.cause}.", "death")
 
@@ -505,8 +514,9 @@ class GameSession:
     def _monster_turn(self, m: Monster, dist: dict[tuple[int, int], int]) -> None:
         spec = self.spec(m)
         p = self.player
-        if (m.x, m.y) in self.visible:
+        if (m.x, m.y) in self.visible and not m.awake:
             m.awake = True
+            self.messages.add(f"{a_an(m.kind).capitalize()} notices you.", "warn")
         if not m.awake:
             return
         adjacent = max(abs(m.x - p.x), abs(m.y - p.y)) == 1
