@@ -79,6 +79,7 @@ class AutoPlayer:
         if s.foe() is not None:
             return self.fight_action(s)
         b = p.body
+        full = len(p.inventory) >= 10
         awake = [m for m in s.floor.monsters if m.alive and (m.x, m.y) in s.visible]
         if b.hp < b.max_hp * 0.25 and (i := _item_index(s, "restore_hp")) is not None:
             return ("use", i)
@@ -86,6 +87,8 @@ class AutoPlayer:
             return ("use", i)
         if not awake and b.hp < b.max_hp * 0.9 and not b.has("poison"):
             return ("wait",)
+        if full and b.hp < b.max_hp and (i := _item_index(s, "restore_hp")) is not None:
+            return ("use", i)  # make room
         if s.items_at(p.x, p.y) and len(p.inventory) < 10:
             return ("pickup",)
         if awake:  # go meet the nearest visible monster
@@ -94,7 +97,7 @@ class AutoPlayer:
             if step:
                 return ("move", *step)
             return ("wait",)
-        items = {(i.x, i.y) for i in s.floor.items}
+        items = set() if full else {(i.x, i.y) for i in s.floor.items}
         lvl = s.level
         goals = [
             lambda c: c in items,
