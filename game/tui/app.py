@@ -17,7 +17,7 @@ from textual.screen import Screen
 
 from game import saves
 from game.content import Content, load_content
-from game.paths import default_save_dir, shipped_model_dir
+from game.paths import available_models, default_save_dir, shipped_model_dir
 from game.playlog import PlayLogWriter
 from game.resolve import Resolver, load_model_resolver
 from game.session import GameSession
@@ -47,6 +47,7 @@ class RpgApp(App):
         self.model_loading = False
         self.busy = False  # a turn is being resolved off the UI thread
         self.last_morgue: Path | None = None
+        self.list_models: Callable[[], list[Path]] = available_models  # tests pin it for snapshots
 
     # ------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -177,7 +178,9 @@ class RpgApp(App):
             model = self.model_loader() if self.model_loader is not None else None
             if model is None:
                 raise ValueError("no model loader")
-            status = f"loaded ({getattr(model, 'name', 'model')})"
+            where = getattr(model, "model_dir", None)
+            label = getattr(model, "name", "model") if where is None else Path(where).name
+            status = f"loaded ({label})"
         except Exception as exc:  # missing, corrupt, wrong ruleset, brain not built yet
             model, status = None, f"unavailable ({exc})"
         self.call_from_thread(self._model_ready, model, status)

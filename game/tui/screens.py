@@ -34,7 +34,7 @@ HELP = """[b]Moving and fighting[/b]
 [b]Model and rules[/b]
   m        toggle the combat resolver (model / rules)
   F2       debug pane: input block, both answers, differing fields
-  [ ]      scroll the message log
+  [ ]      scroll the message log     { }   scroll the debug pane
   ctrl+p   command palette     ctrl+q   save and quit     ? this help
 [b]Tags in the log[/b]
   [model] model answer applied   [rules] rules answer applied
@@ -83,9 +83,13 @@ class TitleScreen(SizedScreen):
         t.append("  new game\n")
         if self.app.has_save():
             t.append("c", "bold yellow")
-            t.append("  continue the saved game")
+            t.append("  continue the saved game\n")
         else:
-            t.append("c  continue (no saved game)", "#606060")
+            t.append("c  continue (no saved game)\n", "#606060")
+        models = self.app.list_models()
+        t.append("\nmodels: ", "#808080")
+        t.append(", ".join(m.name for m in models) if models else "none found (rules only; see rpg-tui --help)",
+                 "#a0a0a0")
         self.query_one("#title-menu", Static).update(t)
 
     def show_notice(self, text: str) -> None:
@@ -135,6 +139,8 @@ class GameScreen(SizedScreen):
         Binding("less_than_sign", "do('ascend')", show=False),
         Binding("left_square_bracket", "scroll_log(-3)", show=False),
         Binding("right_square_bracket", "scroll_log(3)", show=False),
+        Binding("left_curly_bracket", "scroll_debug(-4)", show=False),
+        Binding("right_curly_bracket", "scroll_debug(4)", show=False),
         *(Binding(k, f"special('{a}')", show=False) for k, a in SPECIAL_KEYS.items()),
     ]
 
@@ -221,6 +227,9 @@ class GameScreen(SizedScreen):
 
     def action_scroll_log(self, lines: int) -> None:
         self.query_one("#log", VerticalScroll).scroll_relative(y=lines, animate=False)
+
+    def action_scroll_debug(self, lines: int) -> None:
+        self.query_one("#debug", VerticalScroll).scroll_relative(y=lines, animate=False)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
