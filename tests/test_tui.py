@@ -328,3 +328,30 @@ print("torch" in sys.modules, "brain" in sys.modules)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-2:] == ["False", "False"], out.stdout
     assert time.perf_counter() - start < 30
+
+
+async def test_shipped_model_if_present(tmp_path):
+    """With the real shipped model (skipped until brain/models/default exists)."""
+    import pytest
+
+    from game.paths import shipped_model_dir
+
+    if not (shipped_model_dir() / "config.json").exists():
+        pytest.skip("no shipped model yet")
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver="model")
+    async with app.run_test() as pilot:
+        assert app.model_status.startswith("loading")
+        for _ in range(600):
+            if not app.model_loading:
+                break
+            await pilot.pause(0.05)
+        s = app.session
+        assert s.model is not None, s.model_status
+        clear_monsters(s)
+        spawn_adjacent(s, "orc")
+        for key in "sxe...":  # guard, brace, heal, then waits: each a combat turn next to the orc
+            await pilot.press("full_stop" if key == "." else key)
+            await settle(pilot)
+        assert s.stats.combat_turns >= 2
+        for r in s.recent:
+            assert (r.applied.resolver != "rules") or r.fallback

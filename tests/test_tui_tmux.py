@@ -73,3 +73,26 @@ def test_version_and_help_are_fast_and_torch_free():
            "print('torch' in sys.modules, 'textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert out.stdout.split()[-2:] == ["False", "False"], out.stdout + out.stderr
+
+
+def test_sigterm_saves(tmp_path):
+    session = f"rpgtui-term-{time.monotonic_ns()}"
+    save_dir = tmp_path / "saves"
+    pidfile = tmp_path / "pid"
+    # exec keeps the pid: the game is the process that gets the signal
+    cmd = f"echo $$ > {pidfile}; exec {BIN} --new --seed 8 --save-dir {save_dir}"
+    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", cmd)
+    try:
+        assert wait_for(session, "resolver: rules", 15) is not None
+        tmux("send-keys", "-t", session, "l")
+        time.sleep(0.3)
+        pid = int(pidfile.read_text())
+        subprocess.run(["kill", "-TERM", str(pid)], check=True)
+        for _ in range(100):
+            if (save_dir / "save.json").exists():
+                break
+            time.sleep(0.05)
+        data = json.loads((save_dir / "save.json").read_text())
+        assert data["seed"] == 8
+    finally:
+        tmux("kill-session", "-t", session)
