@@ -1,0 +1,91 @@
+"""The lab screen: streamed tokens, the rules beside them, the diff, field nudges and perturbations."""
+
+from __future__ import annotations
+
+from textual.app import App
+
+from game.combat import resolve
+from game.combat.format import encode_answer, encode_input, parse_input
+from game.combat.sampler import sample
+from game.content import load_ruleset
+from game.tui.lab import LabScreen, nudge
+
+RULES = load_ruleset()
+CASE = next(c for c in sample("iid", 50, 4, RULES) if c[1] == "attack" and c[0].actor.hp > 0 and c[2] > 1)
+BLOCK = encode_input(*CASE)
+
+
+def rules_stream(block: str):
+    """A fake model that answers like the rules, one character-token at a time."""
+    case = parse_input(block)
+    out = resolve(*case, RULES)
+    for ch in encode_answer(out.events, out.next_state):
+        yield ch, 0.95, ch in " |>"
+    yield "", 1.0, True
+
+
+def wrong_stream(block: str):
+    """A fake model that gets the target's hp wrong."""
+    case = parse_input(block)
+    out = resolve(*case, RULES)
+    text = encode_answer(out.events, out.next_state)
+    head, _, state = text.rpartition(" B hp")
+    hp = int(state[:2])
+    yield from ((ch, 0.3, False) for ch in f"{head} B hp{(hp + 1) % 100:02d}{state[2:]}")
+    yield "", 1.0, True
+
+
+class LabApp(App):
+    def __init__(self, stream, block=BLOCK) -> None:
+        super().__init__()
+        self.stream, self.block = stream, block
+
+    def on_mount(self) -> None:
+        self.push_screen(LabScreen(self.block, RULES, self.stream, "fake"))
+
+
+def text_of(app, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+async def test_lab_streams_and_agrees():
+    app = LabApp(rules_stream)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "agree on every field" in text_of(app, "#lab-diff")
+        assert "rules" in text_of(app, "#lab-rules") and "parses" in text_of(app, "#lab-check")
+
+
+async def test_lab_shows_the_diff_and_involved_rules():
+    app = LabApp(wrong_stream)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        diff = text_of(app, "#lab-diff")
+        assert "B.hp: model" in diff and "damage_dealt" in diff
+
+
+async def test_lab_nudges_and_perturbs():
+    app = LabApp(rules_stream)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("f6", "f8")  # second number (A's hp) + 1
+        screen = app.screen
+        assert screen.block == nudge(BLOCK, 1, 1) != BLOCK
+        await pilot.press("f9")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "rejected" in text_of(app, "#lab-check")
+
+
+async def test_lab_without_a_model_still_shows_the_rules():
+    app = LabApp(None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "fake" in text_of(app, "#lab-model") and "rules" in text_of(app, "#lab-rules")
+
+
+def test_nudge_keeps_width_and_wraps():
+    assert nudge("t99 A hp05", 0, 1) == "t00 A hp05"
+    assert nudge("t99 A hp05", 1, -6) == "t99 A hp99"
