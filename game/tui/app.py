@@ -73,8 +73,8 @@ class RpgApp(App):
                 pass  # not the main thread, or a platform without signals
 
     def _on_signal(self) -> None:
-        self.save_game()
-        self.exit()
+        # through action_quit: a turn being resolved in a worker finishes before the save
+        self.call_later(self.action_quit)
 
     def on_unmount(self) -> None:
         if self.session is not None and self.session.playlog is not None:
@@ -120,6 +120,10 @@ class RpgApp(App):
         self._show_game()
 
     def continue_game(self) -> None:
+        if not self.has_save():
+            if isinstance(self.screen, TitleScreen):
+                self.screen.show_notice("No saved game. Press n for a new game.")
+            return
         try:
             session = saves.load_game(self.save_dir, self.content)
         except saves.SaveError as exc:
@@ -131,9 +135,6 @@ class RpgApp(App):
                 self.screen.show_notice(note)
             else:
                 self.push_screen(TitleScreen(note))
-            return
-        if not saves.has_save(self.save_dir) and isinstance(self.screen, TitleScreen):
-            self.screen.show_notice("No saved game. Press n for a new game.")
             return
         self._attach(session)
         session.messages.add("Welcome back.", "info")

@@ -37,8 +37,8 @@ HELP = """[b]Moving and fighting[/b]
   [ ]      scroll the message log     { }   scroll the debug pane
   ctrl+p   command palette     ctrl+q   save and quit     ? this help
 [b]Tags in the log[/b]
-  [model] model answer applied   [rules] rules answer applied
-  [diverged] model and rules disagree   [fallback] model failed, rules applied"""
+  \\[model] model answer applied   \\[rules] rules answer applied
+  \\[diverged] model and rules disagree   \\[fallback] model failed, rules applied"""
 
 
 class PassiveScroll(VerticalScroll, can_focus=False):

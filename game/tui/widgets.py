@@ -181,7 +181,7 @@ def debug_text(s: GameSession) -> Text:
     t = Text()
     st = s.stats
     lat = st.latency()
-    fb = ", ".join(f"{k} {v}" for k, v in st.fallbacks.items())
+    fb = ", ".join(f"{k} {v}" for k, v in list(st.fallbacks.items()))  # list(): one atomic copy
     t.append("turns ", "bold")
     t.append(f"{st.combat_turns}  divergences {st.divergences}  fallbacks {sum(st.fallbacks.values())}")
     t.append(f" ({fb})" if fb else "")
