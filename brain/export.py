@@ -1,0 +1,143 @@
+"""Smaller forms of a trained model: fp16 and int8 weights, and int8 matmuls at run time.
+
+Each stored form is a model directory like the original (config.json + model.safetensors, no pickle),
+with `weights_form` in the config. `load_form` reads any of them back into an fp32 model, so a stored
+form changes size and accuracy, not speed; `int8-dynamic` quantises the linear layers in memory
+(torch dynamic quantisation) to change speed too. `rpg-brain export` measures every form side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from brain.checkpoint import CONFIG, WEIGHTS, ModelLoadError, _load_state, load_model, sha256_file, write_json
+from brain.engine import Engine, ModelResolver
+from brain.evaluate import evaluate, held_out
+from brain.model import GPT, GPTConfig
+from brain.tensorfile import SafetensorsError, load_file, save_file
+from brain.tokenizer import Tokenizer
+from game.combat.ruleset import Ruleset
+
+STORED_FORMS = ("fp32", "fp16", "int8")
+FORMS = (*STORED_FORMS, "int8-dynamic")
+
+
+def quantize_rows(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric per-row int8: w ~ q * scale. q is stored as uint8 (q + 128): the file format's byte type."""
+    scale = (w.abs().amax(dim=1, keepdim=True) / 127).clamp(min=1e-12)
+    q = torch.round(w / scale).clamp(-127, 127).to(torch.int16)
+    return (q + 128).to(torch.uint8), scale.float()
+
+
+def dequantize_rows(q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return (q.to(torch.int16) - 128).float() * scale
+
+
+def write_form(model_dir: Path, out: Path, form: str, rules: Ruleset) -> Path:
+    if form not in STORED_FORMS:
+        raise ValueError(f"unknown stored form {form!r}; expected one of {', '.join(STORED_FORMS)}")
+    model, _, config = load_model(model_dir, rules.ruleset_id)
+    out.mkdir(parents=True, exist_ok=True)
+    tensors: dict[str, torch.Tensor] = {}
+    for name, w in model.state_dict().items():
+        if form == "fp16":
+            tensors[name] = w.half()
+        elif form == "int8" and w.dim() == 2:
+            tensors[name + ".q8"], tensors[name + ".scale"] = quantize_rows(w)
+        else:
+            tensors[name] = w.float()
+    save_file(tensors, out / WEIGHTS, metadata={"weights_form": form, "ruleset_id": rules.ruleset_id})
+    write_json(out / CONFIG, {**config, "weights_form": form, "weights_sha256": sha256_file(out / WEIGHTS)})
+    return out
+
+
+def load_form(model_dir: Path, rules: Ruleset) -> ModelResolver:
+    """Any stored form as a resolver (fp32 compute)."""
+    model_dir = Path(model_dir)
+    config = json.loads((model_dir / CONFIG).read_text())
+    form = config.get("weights_form", "fp32")
+    if form == "fp32":
+        return ModelResolver.load(model_dir, rules)
+    if config.get("ruleset_id") != rules.ruleset_id:
+        raise ModelLoadError(f"{model_dir / CONFIG}: trained on ruleset {config.get('ruleset_id')}, "
+                             f"the game's rules are {rules.ruleset_id}")
+    if sha256_file(model_dir / WEIGHTS) != config["weights_sha256"]:
+        raise ModelLoadError(f"{model_dir / WEIGHTS}: sha256 differs from {CONFIG}")
+    try:
+        raw, _ = load_file(model_dir / WEIGHTS)
+    except SafetensorsError as exc:
+        raise ModelLoadError(str(exc)) from exc
+    tensors = {}
+    for name, t in raw.items():
+        if name.endswith(".q8"):
+            base = name[:-3]
+            tensors[base] = dequantize_rows(t, raw[base + ".scale"])
+        elif not name.endswith(".scale"):
+            tensors[name] = t.float()
+    model = GPT(GPTConfig(**config["model"]))
+    _load_state(model, tensors, model_dir / WEIGHTS)
+    return ModelResolver(Engine(model.eval(), Tokenizer.from_json(config["tokenizer"])), rules, config, model_dir)
+
+
+def dynamic_int8(resolver: ModelResolver) -> ModelResolver:
+    """The same model with int8 matmuls in its linear layers (weights quantised in memory)."""
+    q = torch.ao.quantization.quantize_dynamic(resolver.engine.model, {torch.nn.Linear}, dtype=torch.qint8)
+    return ModelResolver(Engine(q, resolver.engine.tok), resolver.rules, resolver.config, resolver.model_dir)
+
+
+def batch1_latency(resolver: ModelResolver, rules: Ruleset, n: int = 100) -> dict[str, float]:
+    cases = held_out("iid", n, rules, seed=7)
+    for case in cases[:5]:
+        resolver.resolve_batch([case])
+    times = []
+    for case in cases:
+        t = time.perf_counter()
+        resolver.resolve_batch([case])
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return {"p50": statistics.median(times), "p95": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]}
+
+
+def export_forms(model_dir: Path, out: Path, rules: Ruleset, n: int = 1000, latency_n: int = 100) -> list[dict]:
+    """Write every stored form under `out/<form>` and measure each form: size, accuracy, latency."""
+    threads = torch.get_num_threads()
+    rows = []
+    for form in FORMS:
+        if form in STORED_FORMS:
+            where = out / form
+            if form == "fp32":
+                shutil.rmtree(where, ignore_errors=True)
+                shutil.copytree(model_dir, where)
+            else:
+                write_form(model_dir, where, form, rules)
+            resolver = load_form(where, rules)
+            mb = (where / WEIGHTS).stat().st_size / 1e6
+        else:
+            resolver = dynamic_int8(load_form(out / "fp32", rules))
+            mb = None  # in memory only
+        torch.set_num_threads(threads)
+        acc = {s: evaluate(resolver, held_out(s, n, rules), rules) for s in ("iid", "edge")}
+        torch.set_num_threads(1)
+        lat = batch1_latency(resolver, rules, latency_n)
+        torch.set_num_threads(threads)
+        rows.append({"form": form, "weights_mb": mb, "iid_exact": acc["iid"]["state_exact"],
+                     "edge_exact": acc["edge"]["state_exact"], "parse_failures":
+                     acc["iid"]["parse_failures"] + acc["edge"]["parse_failures"],
+                     "batch1_p50_ms": lat["p50"], "batch1_p95_ms": lat["p95"]})
+    return rows
+
+
+def forms_table(rows: list[dict]) -> str:
+    lines = ["| form | weights MB | iid exact (state) | edge exact (state) | parse fail | p50 ms | p95 ms |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        mb = f"{r['weights_mb']:.3f}" if r["weights_mb"] is not None else "(in memory)"
+        lines.append(f"| {r['form']} | {mb} | {r['iid_exact']:.2%} | {r['edge_exact']:.2%} | {r['parse_failures']} "
+                     f"| {r['batch1_p50_ms']:.2f} | {r['batch1_p95_ms']:.2f} |")
+    return "\n".join(lines)
