@@ -328,3 +328,136 @@ def boundary_confusion(records: Sequence[Record]) -> dict[str, float | int]:
     ratio = err_at / err_away if err_away else (float("inf") if err_at else 1.0)
     return {"value": ratio, "error_at_boundary": err_at, "error_away": err_away,
             "n_at_boundary": len(at), "n_away": len(away)}
+
+
+# ------------------------------------------------------------------ every suite at once
+
+
+class CachingResolver:
+    """Answers each case once, so the evaluation tables and the metrics share one decoding pass."""
+
+    def __init__(self, inner: Resolver) -> None:
+        self.inner, self.name = inner, inner.name
+        self.cache: dict[Case, Resolution] = {}
+
+    def resolve_batch(self, cases: Sequence[Case]) -> list[Resolution]:
+        todo = list(dict.fromkeys(c for c in cases if c not in self.cache))
+        for case, res in zip(todo, self.inner.resolve_batch(todo) if todo else [], strict=True):
+            self.cache[case] = res
+        return [self.cache[c] for c in cases]
+
+
+RawAnswer = Callable[[list[str]], list[str]]
+
+
+def _text_answers(resolver: Resolver, blocks: list[str], cases: list[Case]) -> list[Resolution]:
+    """Answers to input texts as written (non-canonical order included), judged like the game judges."""
+    from game.resolve import judge_answer
+
+    engine = getattr(resolver, "engine", None)
+    if engine is None:  # a resolver that only takes parsed cases cannot see the order at all
+        return resolver.resolve_batch(cases)
+    texts = engine.generate(blocks)
+    return [judge_answer(resolver.name, s, a, t, 0.0) for (s, a, _), t in zip(cases, texts, strict=True)]
+
+
+def run_all(resolver: Resolver, rules: Ruleset, n: int = 1000, raw_answer: RawAnswer | None = None,
+            chains: int = 10, chain_turns: int = 50, seed: int = 0) -> dict:
+    """Every suite and the three metrics, as `rpg-brain eval --suite all` reports them."""
+    from brain.evaluate import evaluate, held_out
+
+    cached = CachingResolver(resolver)
+    out: dict = {}
+    records: dict[str, list[Record]] = {}
+    for suite in ("iid", "edge"):
+        cases = held_out(suite, n, rules)
+        out[suite] = evaluate(cached, cases, rules)
+        records[suite] = judge(cached, cases, rules)
+    cases = ood_cases(n, seed, rules)
+    out["ood"] = evaluate(cached, cases, rules)
+    records["ood"] = judge(cached, cases, rules)
+
+    cases, tags = order_cases(max(n // len(ACTIONS), 1), seed, rules)
+    out["order"] = evaluate(cached, cases, rules)
+    records["order"] = judge(cached, cases, tags=tags, rules=rules)
+    reordered = [reversed_status_block(c) for c in cases]
+    again = _text_answers(resolver, reordered, cases)
+    same = sum(a.raw == cached.cache[c].raw for a, c in zip(again, cases, strict=True))
+    truth = [r.truth for r in records["order"]]
+    right = sum(a.ok and a.next_state == t for a, t in zip(again, truth, strict=True))
+    out["order"]["status_reversed_exact"] = right / len(cases)
+    out["order"]["status_reversed_agreement"] = same / len(cases)
+    per_state: dict[str, bool] = {}
+    for r in records["order"]:
+        key = r.tag.split(":")[0]
+        per_state[key] = per_state.get(key, True) and r.exact
+    out["order"]["all_actions_right_share"] = sum(per_state.values()) / max(len(per_state), 1)
+
+    perturbed = perturb_suite(resolver, max(n // 2, len(PERTURBATIONS)), seed, rules, raw_answer)
+    by_kind: dict[str, dict] = {}
+    for p in perturbed:
+        k = by_kind.setdefault(p.kind, {"n": 0, "rejected": 0, "raw_plausible": 0, "raw_measured": 0})
+        k["n"] += 1
+        k["rejected"] += p.rejected
+        if p.raw_plausible is not None:
+            k["raw_measured"] += 1
+            k["raw_plausible"] += p.raw_plausible
+    raw_n = sum(k["raw_measured"] for k in by_kind.values())
+    out["perturb"] = {
+        "n": len(perturbed),
+        "gated_rejection_rate": sum(p.rejected for p in perturbed) / len(perturbed),
+        "raw_plausible_rate": (sum(k["raw_plausible"] for k in by_kind.values()) / raw_n) if raw_n else None,
+        "by_kind": by_kind,
+    }
+
+    chain_records = []
+    first_off = []
+    for i, start in enumerate(chain_starts(chains, seed, rules)):
+        run = chain(cached, start, chain_turns, seed + i, rules)
+        chain_records.extend(run)
+        first_off.append(next((t for t, r in enumerate(run) if not r.exact), chain_turns))
+    on_track = [not r.tag.endswith(":off") and r.exact for r in chain_records]
+    out["chain"] = {
+        "runs": chains, "turns": chain_turns,
+        "on_track_share": sum(on_track) / max(len(on_track), 1),
+        "runs_never_diverged": sum(f == chain_turns for f in first_off),
+        "mean_first_divergence_turn": sum(first_off) / max(len(first_off), 1),
+    }
+    judged = records["iid"] + records["edge"] + records["ood"] + records["order"]
+    out["label_collapse"] = label_collapse(judged)
+    out["token_drift"] = token_drift(records["iid"] + records["edge"], chain_records)
+    out["boundary_confusion"] = boundary_confusion(records["iid"] + records["edge"])
+    return out
+
+
+def all_table(result: dict) -> str:
+    """The failure-first table of the report."""
+    rows = ["| suite | n | next-state exact | notes |", "|---|---|---|---|"]
+    for s in ("iid", "edge", "ood", "order"):
+        r = result[s]
+        note = ""
+        if s == "order":
+            note = (f"status order reversed: {r['status_reversed_exact']:.2%} exact, "
+                    f"{r['status_reversed_agreement']:.2%} same answer; all 8 actions right for "
+                    f"{r['all_actions_right_share']:.2%} of states")
+        else:
+            note = f"parse fail {r['parse_failures']}, invariant fail {r['invariant_failures']}"
+        rows.append(f"| {s} | {r['n']} | {r['state_exact']:.2%} | {note} |")
+    p = result["perturb"]
+    raw = "not measured" if p["raw_plausible_rate"] is None else f"{p['raw_plausible_rate']:.2%}"
+    rows.append(f"| perturb | {p['n']} | - | gated path rejects {p['gated_rejection_rate']:.2%}; "
+                f"raw model writes a plausible state for {raw} |")
+    c = result["chain"]
+    rows.append(f"| chain | {c['runs']}x{c['turns']} | {c['on_track_share']:.2%} of turns on the rules chain | "
+                f"{c['runs_never_diverged']}/{c['runs']} runs never diverged; mean first divergence at turn "
+                f"{c['mean_first_divergence_turn']:.1f} |")
+    lc, td, bc = result["label_collapse"], result["token_drift"], result["boundary_confusion"]
+    rows += ["", "| metric | value | detail |", "|---|---|---|",
+             f"| label collapse | {lc['value']:.3f} | {lc['collapsed']} of {lc['wrong_fields']} wrong fields hold "
+             "the field's commonest value |",
+             f"| token drift | {td['value']:+.3f} | chain off-track share {td.get('chain_first_half', 0):.3f} (turns "
+             f"1-25) -> {td.get('chain_second_half', 0):.3f} (26-50); within a block late-minus-early field error "
+             f"{td['block_late_minus_early']:+.4f} |",
+             f"| boundary confusion | {bc['value']:.2f} | error {bc['error_at_boundary']:.2%} at boundaries "
+             f"(n {bc['n_at_boundary']}) vs {bc['error_away']:.2%} away (n {bc['n_away']}) |"]
+    return "\n".join(rows)

@@ -21,7 +21,7 @@ def combatants(draw: st.DrawFn) -> Combatant:
             statuses.append(None)
     return Combatant(
         hp=draw(st.integers(0, max_hp)), max_hp=max_hp, power=draw(st.integers(0, 60)),
-        armor=draw(st.integers(0, 99)), cooldowns=tuple(draw(st.integers(0, 9)) for _ in SLOTS),
+        armor=draw(st.integers(0, 99)), cooldowns=tuple(draw(st.one_of(st.just(0), st.integers(0, 9))) for _ in SLOTS),
         statuses=tuple(statuses),
     )
 

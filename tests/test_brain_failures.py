@@ -116,3 +116,16 @@ def test_format_error_type_for_perturbed_blocks(rules):
             parse_input(perturb(block, kind, rng))
         except FormatError:
             pass
+
+
+def test_run_all_has_every_suite_and_metric(rules):
+    from brain.failures import all_table, run_all
+
+    out = run_all(RulesResolver(rules), rules, n=40, chains=2, chain_turns=20)
+    assert {"iid", "edge", "perturb", "order", "ood", "chain", "label_collapse", "token_drift",
+            "boundary_confusion"} <= set(out)
+    assert out["perturb"]["gated_rejection_rate"] == 1.0
+    assert out["chain"]["on_track_share"] == 1.0 and out["order"]["status_reversed_exact"] == 1.0
+    bad = run_all(Collapsing(rules), rules, n=40, chains=2, chain_turns=20)
+    assert bad["label_collapse"]["value"] > 0 and bad["iid"]["state_exact"] < 1.0
+    assert "| label collapse |" in all_table(bad)

@@ -149,6 +149,11 @@ def test_guard_gains_shield_stacking_to_cap():
     assert s.actor.status("shield") == Status(12, R.guard_turns - 1)
 
 
+def test_guard_keeps_a_shield_already_above_the_cap():
+    _, ev = run(fighter(shield=(20, 1)), fighter(), action="guard")
+    assert ("shield_gained", None, 0, 20) in ev
+
+
 def test_cleanse_removes_poison_burn_fragile_only():
     s, ev = run(fighter(poison=(2, 2), burn=(2, 2), fragile=(1, 2), thorns=(3, 2)), fighter(), action="cleanse")
     assert [(e[0], e[1]) for e in ev[:3]] == [("cleanse_removes", c) for c in ("poison", "burn", "fragile")]

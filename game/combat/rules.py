@@ -138,7 +138,7 @@ class _Turn:
         r = self.rules
         shield = self.actor.status("shield")
         old = shield.magnitude if shield else 0
-        new = min(r.shield_cap, old + r.guard_shield)
+        new = max(old, min(r.shield_cap, old + r.guard_shield))  # a shield above the cap is kept, not cut
         turns = max(shield.turns if shield else 0, r.guard_turns)
         self.actor = self.actor.with_status("shield", Status(new, turns))
         self.fire("shield_gained", amount=new - old, result=new)
