@@ -453,7 +453,9 @@ class GameSession:
         self.stats.record(report)
         self.recent.append(report)
         if self.playlog is not None:
-            self.playlog.write(playlog_record(report, self.seed, self.rules.ruleset_id, FORMAT_VERSION))
+            record = playlog_record(report, self.seed, self.rules.ruleset_id, FORMAT_VERSION)
+            record.update(who=who, depth=self.depth, game_turn=self.turns)
+            self.playlog.write(record)
         return report
 
     def _player_fights(self, m: Monster, action: str) -> bool:
@@ -538,6 +540,8 @@ class GameSession:
                 self._monster_fights(m, spec)
                 return
         else:
+            if hurt and adjacent:
+                self.messages.add(f"The {m.kind} flees!", "info")
             m.x, m.y = best
         m.body = out_of_combat_tick(m.body)
         m.in_fight, m.fight_turn = False, 0
