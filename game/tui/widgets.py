@@ -152,11 +152,11 @@ def side_panel(s: GameSession) -> Text:
         t.append(f"\n{spec.glyph} {foe.kind}\n", "bold " + spec.color)
         t.append(f"HP {foe.body.hp:>2}/{foe.body.max_hp} ")
         t.append_text(_bar(foe.body))
-        t.append(f"\npw {foe.body.power}  ar {foe.body.armor}  t{foe.fight_turn}\n")
+        t.append(f"\npw {foe.body.power}  ar {foe.body.armor}  turn {foe.fight_turn}\n")
         t.append_text(_statuses(foe.body))
-        cds = [f"{sl[:4]}{foe.body.cooldown(sl)}" for sl in SLOTS if foe.body.cooldown(sl)]
+        cds = [f"{sl} {foe.body.cooldown(sl)}" for sl in SLOTS if foe.body.cooldown(sl)]
         if cds:
-            t.append("\ncd " + " ".join(cds), "#a08040")
+            t.append("\ncd: " + ", ".join(cds), "#a08040")
     elif p.inventory:
         t.append(f"\npack: {len(p.inventory)} (i)", "#80c0ff")
     return t
