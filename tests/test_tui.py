@@ -355,3 +355,38 @@ async def test_shipped_model_if_present(tmp_path):
         assert s.stats.combat_turns >= 2
         for r in s.recent:
             assert (r.applied.resolver != "rules") or r.fallback
+
+
+async def test_palette_commands_run_and_stairs_key(tmp_path):
+    app = create_app(seed=6, save_dir=tmp_path, new_game=True, content=CONTENT,
+                     model_loader=lambda: PerfectModel(CONTENT.rules))
+    async with app.run_test() as pilot:
+        s = app.session
+        commands = {c.title: c.callback for c in app.get_system_commands(app.screen)}
+        commands["Toggle resolver"]()
+        await settle(pilot)
+        assert s.active == "model" and s.model is not None
+        commands["Toggle debug pane"]()
+        await pilot.pause()
+        assert app.screen.query_one("#debug").display
+        commands["Save game"]()
+        assert saves.has_save(tmp_path)
+        clear_monsters(s)
+        s.player.x, s.player.y = s.level.down
+        await pilot.press("greater_than_sign")
+        await settle(pilot)
+        assert s.depth == 2
+
+
+async def test_victory_screen(tmp_path):
+    app = create_app(seed=6, save_dir=tmp_path, new_game=True, content=CONTENT)
+    async with app.run_test() as pilot:
+        s = app.session
+        clear_monsters(s)
+        boss, _d = spawn_adjacent(s, "wyrm of the deep", hp=1)
+        for _ in range(20):
+            if isinstance(app.screen, EndScreen):
+                break
+            await pilot.press(KEY_OF[(boss.x - s.player.x, boss.y - s.player.y)])
+        assert s.won and isinstance(app.screen, EndScreen)
+        assert "VICTORY" in str(app.screen.query_one("#end").content)
