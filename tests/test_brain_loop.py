@@ -83,3 +83,21 @@ def test_ingest_relabels_and_reports_bad_lines(tmp_path, content):
         o = resolve(state, action, roll, content.rules)
         assert row["answer"] == encode_answer(o.events, o.next_state)
         assert split_of(row["input"]) != "test"
+
+
+def test_tiny_finetune_end_to_end(tmp_path, content):
+    from brain.finetune import FinetuneConfig, compare, compare_table, finetune
+    from brain.train import PRESETS, train
+
+    rules = content.rules
+    train(PRESETS["tiny"], tmp_path / "base", rules, quiet=True)
+    run_arena(content, 400, 11, "rules", tmp_path / "play", PerfectModel(rules), "fake", progress=False)
+    manifest = ingest([tmp_path / "play" / "playlogs"], tmp_path / "data", rules)
+    assert manifest["counts"]["train"] > 0
+    info = finetune(tmp_path / "base", tmp_path / "data", tmp_path / "tuned", rules,
+                    FinetuneConfig(steps=6, batch_size=8, warmup=2), quiet=True)
+    assert info["play_rows"] == manifest["counts"]["train"] and info["log"][-1]["step"] == 6
+    result = compare(tmp_path / "base", tmp_path / "tuned", tmp_path / "data", rules, n=8)
+    assert result["play_heldout_n"] == manifest["counts"]["val"]
+    assert set(result["before"]) == set(result["after"]) == {"play_heldout", "iid", "edge"}
+    assert "| after |" in compare_table(result)
