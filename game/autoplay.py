@@ -16,6 +16,7 @@ from game.session import DIRECTIONS, GameSession
 def _step_towards(s: GameSession, goal_test) -> tuple[int, int] | None:
     """First step of a shortest walk over seen, walkable cells to a cell where goal_test holds."""
     lvl, start = s.level, (s.player.x, s.player.y)
+    occupied = {(m.x, m.y) for m in s.floor.monsters if m.alive}
     prev: dict[tuple[int, int], tuple[int, int] | None] = {start: None}
     queue = deque([start])
     while queue:
@@ -26,9 +27,7 @@ def _step_towards(s: GameSession, goal_test) -> tuple[int, int] | None:
             return cell[0] - start[0], cell[1] - start[1]
         for dx, dy in DIRECTIONS.values():
             nxt = (cell[0] + dx, cell[1] + dy)
-            if nxt in prev or not lvl.walkable(*nxt) or not lvl.seen[nxt[1]][nxt[0]]:
-                continue
-            if s.monster_at(*nxt):
+            if nxt in prev or nxt in occupied or not lvl.walkable(*nxt) or not lvl.seen[nxt[1]][nxt[0]]:
                 continue
             prev[nxt] = cell
             queue.append(nxt)

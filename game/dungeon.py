@@ -45,15 +45,17 @@ class Level:
     def __post_init__(self) -> None:
         if not self.seen:
             self.seen = [[False] * self.width for _ in range(self.height)]
+        # tiles never change after generation: path finding reads this grid
+        self.passable = [[t in WALKABLE for t in row] for row in self.tiles]
 
     def in_bounds(self, x: int, y: int) -> bool:
         return 0 <= x < self.width and 0 <= y < self.height
 
     def tile(self, x: int, y: int) -> str:
-        return self.tiles[y][x] if self.in_bounds(x, y) else WALL
+        return self.tiles[y][x] if 0 <= x < self.width and 0 <= y < self.height else WALL
 
     def walkable(self, x: int, y: int) -> bool:
-        return self.tile(x, y) in WALKABLE
+        return 0 <= x < self.width and 0 <= y < self.height and self.passable[y][x]
 
     def opaque(self, x: int, y: int) -> bool:
         return self.tile(x, y) == WALL

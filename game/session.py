@@ -355,7 +355,7 @@ class GameSession:
     def _after_player_turn(self) -> None:
         self.turns += 1
         self.update_fov()
-        if not self.over:
+        if not self.over and any(m.awake or (m.x, m.y) in self.visible for m in self.floor.monsters):
             dist = self._distance_map()
             for m in list(self.floor.monsters):
                 if self.over:
@@ -363,7 +363,6 @@ class GameSession:
                 if m.alive:
                     self._monster_turn(m, dist)
         self.floor.monsters = [m for m in self.floor.monsters if m.alive]
-        self.update_fov()
         every = self.content.dungeon.autosave_every
         if not self.over and self.turns % every == 0:
             self.autosave_due = True
@@ -422,15 +421,18 @@ class GameSession:
     def _distance_map(self) -> dict[tuple[int, int], int]:
         """Steps from the player over walkable cells (monsters path along it)."""
         lvl, start = self.level, (self.player.x, self.player.y)
+        walkable, steps = lvl.walkable, tuple(DIRECTIONS.values())
         dist = {start: 0}
         frontier = [start]
+        d = 0
         while frontier:
+            d += 1
             nxt = []
             for x, y in frontier:
-                for dx, dy in DIRECTIONS.values():
+                for dx, dy in steps:
                     c = (x + dx, y + dy)
-                    if c not in dist and lvl.walkable(*c):
-                        dist[c] = dist[(x, y)] + 1
+                    if c not in dist and walkable(x + dx, y + dy):
+                        dist[c] = d
                         nxt.append(c)
             frontier = nxt
         return dist
