@@ -46,6 +46,7 @@ class RpgApp(App):
         self.model_status = "off (m loads it)"
         self.model_loading = False
         self.busy = False  # a turn is being resolved off the UI thread
+        self._signals: list[int] = []
         self.last_morgue: Path | None = None
         self.list_models: Callable[[], list[Path]] = available_models  # tests pin it for snapshots
 
@@ -69,6 +70,7 @@ class RpgApp(App):
                 continue
             try:
                 loop.add_signal_handler(sig, self._on_signal)
+                self._signals.append(sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread, or a platform without signals
 
@@ -77,6 +79,11 @@ class RpgApp(App):
         self.call_later(self.action_quit)
 
     def on_unmount(self) -> None:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        for sig in self._signals:
+            loop.remove_signal_handler(sig)
         if self.session is not None and self.session.playlog is not None:
             self.session.playlog.close()
 
