@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import fields
 from pathlib import Path
 
 import torch
@@ -98,6 +99,12 @@ def load_model(model_dir: Path, ruleset_id: str | None = None, check_hash: bool 
     try:
         tok = Tokenizer.from_json(config["tokenizer"])
         cfg = GPTConfig(**config["model"])
+        for f in fields(GPTConfig):
+            value = getattr(cfg, f.name)
+            if type(value) is not type(getattr(GPTConfig, f.name)) or (type(value) is int and value < 1):
+                raise TypeError(f"model.{f.name} = {value!r}")
+        if cfg.n_embd % cfg.n_head:
+            raise TypeError(f"n_embd {cfg.n_embd} is not a multiple of n_head {cfg.n_head}")
     except (TokenizerError, TypeError) as exc:
         raise ModelLoadError(f"{where}: bad tokenizer or model config: {exc}") from exc
     if len(tok) != cfg.vocab_size:

@@ -85,7 +85,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     tc = PRESETS[args.preset]
     overrides = {k: getattr(args, k) for k in ("depth", "steps", "lr", "batch_size", "seed", "workers", "threads",
-                                                "eval_every", "warmup", "rope") if getattr(args, k) is not None}
+                                                "eval_every", "warmup", "rope", "roles") if getattr(args, k) is not None}
     tc = replace(tc, **overrides)
     out = args.out or Path("brain/runs") / args.preset
     try:
@@ -199,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--eval-every", type=int)
     t.add_argument("--rope", action=argparse.BooleanOptionalAction, default=None,
                    help="rotary positions (default) or learned absolute positions (--no-rope)")
+    t.add_argument("--roles", action=argparse.BooleanOptionalAction, default=None,
+                   help="role embeddings (default) or none (--no-roles)")
     t.add_argument("--workers", type=int, help="batch-drawing processes (0: inline)")
     t.add_argument("--threads", type=int, help="torch CPU threads (default 2)")
 

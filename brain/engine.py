@@ -17,11 +17,13 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from brain.checkpoint import ModelLoadError, load_model
+from brain.fastpath import NumpyDecoder
 from brain.model import GPT, KVCache
-from brain.tokenizer import Tokenizer
+from brain.tokenizer import Roles, Tokenizer
 from game.combat.format import END, SEPARATOR, answer_grammar, encode_input
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Case
@@ -42,9 +44,11 @@ class Engine:
     def __init__(self, model: GPT, tok: Tokenizer) -> None:
         self.model = model.eval()
         self.tok = tok
+        self.roles = Roles(tok)
         self.device = next(model.parameters()).device
         self._masks: dict[frozenset[str], torch.Tensor] = {}
-        self._forced: dict[frozenset[str], int] = {}
+        self._ids: dict[frozenset[str], np.ndarray] = {}
+        self._np: NumpyDecoder | None = None
 
     def _room(self, allowed: frozenset[str], used: int) -> frozenset[str]:
         """Near the end of the context only the separator may follow: the answer always completes."""
@@ -66,14 +70,66 @@ class Engine:
     def prompt(self, block: str) -> list[int]:
         return [self.tok.bos, *self.tok.encode(block), self.tok.sep]
 
+    def _allowed_ids(self, allowed: frozenset[str]) -> np.ndarray:
+        a = self._ids.get(allowed)
+        if a is None:
+            a = self._ids[allowed] = np.array(sorted(self.tok.id_of(p) for p in allowed))
+        return a
+
     # ---------------------------------------------------------------- batch 1, streaming
-    @torch.inference_mode()
-    def generate_stream(self, block: str) -> Iterator[tuple[str, float, bool]]:
+    def generate_stream(self, block: str, backend: str | None = None) -> Iterator[tuple[str, float, bool]]:
         """(token, probability, forced) for each answer token; END comes last as "".
 
         probability is the model's softmax over the allowed tokens at that step;
         forced tokens (the grammar left one choice) were not asked of the model: 1.0.
+        backend: "numpy" (brain/fastpath.py, the default on CPU) or "torch".
         """
+        backend = backend or ("numpy" if self.device.type == "cpu" else "torch")
+        if backend == "numpy":
+            return self._stream_numpy(block)
+        return self._stream_torch(block)
+
+    def _stream_numpy(self, block: str) -> Iterator[tuple[str, float, bool]]:
+        if self._np is None:
+            self._np = NumpyDecoder(self.model)
+        dec = self._np
+        ids = self.prompt(block)
+        T = self.model.cfg.block_size
+        if len(ids) + RESERVE >= T:
+            raise ValueError(f"input block of {len(ids)} tokens does not fit the model's {T}")
+        cache = dec.new_cache()
+        grammar = answer_grammar()
+        allowed = next(grammar)
+        chunk = ids
+        state = self.roles.start()
+        eos, pieces = self.tok.eos, self.tok.pieces
+        while True:
+            p, n = cache[2], len(chunk)
+            if p + n > T:
+                return
+            logits = dec.forward(chunk, [self.roles.step(state, t) for t in chunk], cache)
+            allowed = self._room(allowed, p + n)
+            cand = self._allowed_ids(allowed)
+            sub = logits[cand]
+            e = np.exp(sub - sub.max())
+            i = int(e.argmax())
+            best = int(cand[i])
+            piece = END if best == eos else pieces[best]
+            yield piece, float(e[i] / e.sum()), False
+            if piece == END:
+                return
+            chunk = [best]
+            allowed = grammar.send(piece)
+            while len(allowed) == 1:  # fast-forward: no model call for a forced token
+                (piece,) = allowed
+                yield piece, 1.0, True
+                if piece == END:
+                    return
+                chunk.append(self.tok.id_of(piece))
+                allowed = grammar.send(piece)
+
+    @torch.inference_mode()
+    def _stream_torch(self, block: str) -> Iterator[tuple[str, float, bool]]:
         ids = self.prompt(block)
         T = self.model.cfg.block_size
         if len(ids) + RESERVE >= T:
@@ -82,15 +138,17 @@ class Engine:
         grammar = answer_grammar()
         allowed = next(grammar)
         chunk = ids
+        state = self.roles.start()
         while True:
             p = cache.pos
             n = len(chunk)
             if p + n > T:
                 return  # out of room: the partial answer will not parse, and is judged so
             x = torch.tensor([chunk], device=self.device)
+            roles = torch.tensor([[self.roles.step(state, t) for t in chunk]], device=self.device)
             pos = torch.arange(p, p + n, device=self.device).unsqueeze(0)
             mask = torch.ones(n, p + n, dtype=torch.bool, device=self.device).tril(p).view(1, 1, n, p + n)
-            logits = self.model(x, pos, mask, cache)[0, -1]
+            logits = self.model(x, roles, pos, mask, cache)[0, -1]
             allowed = self._room(allowed, p + n)
             logits = logits.masked_fill(~self._mask(allowed), float("-inf"))
             probs = torch.softmax(logits, -1)
@@ -111,10 +169,10 @@ class Engine:
 
     # ---------------------------------------------------------------- batches
     @torch.inference_mode()
-    def generate(self, blocks: Sequence[str], fast_forward: bool = True) -> list[str]:
+    def generate(self, blocks: Sequence[str], fast_forward: bool = True, backend: str | None = None) -> list[str]:
         """Greedy constrained answers for input blocks (lockstep over the batch; one block fast-forwards)."""
         if len(blocks) == 1 and fast_forward:
-            return ["".join(piece for piece, _, _ in self.generate_stream(blocks[0]))]
+            return ["".join(piece for piece, _, _ in self.generate_stream(blocks[0], backend))]
         if not blocks:
             return []
         tok, dev, T = self.tok, self.device, self.model.cfg.block_size
@@ -125,13 +183,16 @@ class Engine:
         pads = [P - len(p) for p in prompts]
         pad = torch.tensor(pads, device=dev)
         x = torch.tensor([[tok.pad] * (P - len(p)) + p for p in prompts], device=dev)
+        states = [self.roles.start() for _ in prompts]
+        roles = torch.tensor([[(0, 0, 0, 0)] * (P - len(p)) + [self.roles.step(s, t) for t in p]
+                              for s, p in zip(states, prompts, strict=True)], device=dev)
         pos = (torch.arange(P, device=dev).unsqueeze(0) - pad.unsqueeze(1)).clamp(min=0)
         cache = KVCache(self.model.cfg, B, T, dev)
         cache.valid[:, :P] = torch.arange(P, device=dev).unsqueeze(0) >= pad.unsqueeze(1)  # pads are never seen
         causal = torch.ones(P, P, dtype=torch.bool, device=dev).tril()
         mask = (causal.unsqueeze(0) & cache.valid[:, None, :P]).unsqueeze(1)
         mask |= torch.eye(P, dtype=torch.bool, device=dev)  # a pad row attends to itself: no NaN
-        logits = self.model(x, pos, mask, cache)[:, -1]
+        logits = self.model(x, roles, pos, mask, cache)[:, -1]
         grammars = [answer_grammar() for _ in range(B)]
         allowed = [next(g) for g in grammars]
         out: list[list[str]] = [[] for _ in range(B)]
@@ -157,7 +218,9 @@ class Engine:
                 break
             cache.valid[:, cache.pos] = True
             mask = cache.valid[:, None, None, :cache.pos + 1]
-            logits = self.model(torch.tensor(step, device=dev).unsqueeze(1), next_pos.unsqueeze(1), mask, cache)[:, -1]
+            roles = torch.tensor([[self.roles.step(s, t)] for s, t in zip(states, step, strict=True)], device=dev)
+            logits = self.model(torch.tensor(step, device=dev).unsqueeze(1), roles, next_pos.unsqueeze(1), mask,
+                                cache)[:, -1]
             next_pos = (next_pos + 1).clamp(max=T - 1)
         return ["".join(o) for o in out]
 

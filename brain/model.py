@@ -24,12 +24,14 @@ class GPTConfig:
     n_head: int = 4
     n_embd: int = 128
     rope: bool = True  # rotary positions (relative offsets); False: learned absolute positions
+    roles: bool = True  # add embeddings of each token's role (tokenizer.Roles): segment, side, field, offset
 
     @classmethod
-    def from_depth(cls, depth: int, vocab_size: int, block_size: int = 384, rope: bool = True) -> GPTConfig:
+    def from_depth(cls, depth: int, vocab_size: int, block_size: int = 384, rope: bool = True,
+                   roles: bool = True) -> GPTConfig:
         width = 32 * depth
         return cls(vocab_size=vocab_size, block_size=block_size, n_layer=depth, n_head=max(1, width // 32),
-                   n_embd=width, rope=rope)
+                   n_embd=width, rope=rope, roles=roles)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -103,6 +105,8 @@ class GPT(nn.Module):
         self.cfg = cfg
         self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
         self.wpe = None if cfg.rope else nn.Embedding(cfg.block_size, cfg.n_embd)
+        if cfg.roles:  # segment, side, field word, offset (see tokenizer.Roles)
+            self.role_emb = nn.ModuleList(nn.Embedding(n, cfg.n_embd) for n in (3, 3, cfg.vocab_size, 8))
         self.blocks = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layer))
         self.ln_f = nn.LayerNorm(cfg.n_embd)
         self.apply(self._init)
@@ -118,13 +122,18 @@ class GPT(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def forward(self, idx: torch.Tensor, pos: torch.Tensor | None = None, mask: torch.Tensor | None = None,
-                cache: KVCache | None = None) -> torch.Tensor:
-        """Logits (B, T, vocab); the output head is tied to the token embedding."""
+    def forward(self, idx: torch.Tensor, roles: torch.Tensor | None = None, pos: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None, cache: KVCache | None = None) -> torch.Tensor:
+        """Logits (B, T, vocab) for tokens idx and their roles (B, T, 4); the head is tied to the embedding."""
         B, T = idx.shape
         if pos is None:
             pos = torch.arange(T, device=idx.device).expand(B, T)
         x = self.wte(idx)
+        if self.cfg.roles:
+            if roles is None:
+                raise ValueError("this model reads token roles (tokenizer.Roles); pass roles")
+            for i, emb in enumerate(self.role_emb):
+                x = x + emb(roles[..., i])
         rot = None
         if self.wpe is not None:
             x = x + self.wpe(pos)
@@ -136,7 +145,7 @@ class GPT(nn.Module):
             cache.pos += T
         return F.linear(self.ln_f(x), self.wte.weight)
 
-    def loss(self, idx: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def loss(self, idx: torch.Tensor, targets: torch.Tensor, roles: torch.Tensor | None = None) -> torch.Tensor:
         """Mean cross entropy over targets != -1 (the answer tokens the grammar leaves open)."""
-        logits = self(idx)
+        logits = self(idx, roles)
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)

@@ -82,3 +82,47 @@ class Tokenizer:
     def save(self, path) -> None:
         with open(path, "w") as f:
             json.dump(self.to_json(), f)
+
+
+class Roles:
+    """Where each token stands in the block, computed from the token prefix alone (causal).
+
+    For token i: segment (0 input, 1 derivation, 2 next-state block), side (0 none,
+    1 A, 2 B), the last word token (its id without the leading space) and the offset
+    from it (0 on the word itself, capped). The model adds an embedding of each, so
+    "digit 3 of A's cooldowns" is the same feature in the input and in the answer and
+    copying a field is one attention lookup instead of a circuit learned from scratch.
+    """
+
+    MAX_OFFSET = 7
+
+    def __init__(self, tok: Tokenizer) -> None:
+        self.tok = tok
+        self.word = [-1] * len(tok)  # canonical word id, or -1 for digits/punctuation/specials
+        for i, p in enumerate(tok.pieces):
+            if p not in SPECIALS and not p.isdigit() and p not in ("/", ":", ">"):
+                self.word[i] = tok.ids[p.strip()] if p.strip() in tok.ids else i
+        self.side = {tok.ids[" A"]: 1, tok.ids[" B"]: 2}
+        self.bar = {tok.ids["|"], tok.ids[" |"]}
+
+    def start(self) -> list[int]:
+        return [0, 0, 0, 0]  # segment, side, word, offset
+
+    def step(self, state: list[int], t: int) -> tuple[int, int, int, int]:
+        """The role of token t following `state`; updates state in place."""
+        if t == self.tok.sep:
+            state[:] = [1, 0, t, -1]
+        elif t in self.bar:
+            state[0], state[1] = 2, 0
+        if t in self.side:
+            state[1] = self.side[t]
+        w = self.word[t]
+        if w >= 0 or t in (self.tok.bos, self.tok.sep, self.tok.eos):
+            state[2], state[3] = (w if w >= 0 else t), 0
+        else:
+            state[3] = min(state[3] + 1, self.MAX_OFFSET)
+        return state[0], state[1], state[2], state[3]
+
+    def of(self, ids: list[int]) -> list[tuple[int, int, int, int]]:
+        state = self.start()
+        return [self.step(state, t) for t in ids]

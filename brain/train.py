@@ -17,6 +17,7 @@ import os
 import random
 import sys
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, replace
 from multiprocessing import Pool
 from pathlib import Path
@@ -29,7 +30,7 @@ from brain.checkpoint import CONFIG, LOG, OPTIM_JSON, load_model, load_optimizer
 from brain.data import Mix, draw, forced_mask, split_of, stream
 from brain.engine import Engine
 from brain.model import GPT, GPTConfig
-from brain.tokenizer import Tokenizer
+from brain.tokenizer import Roles, Tokenizer
 from game.combat.ruleset import Ruleset
 
 
@@ -47,13 +48,17 @@ class TrainConfig:
     easy_keep: float = 0.5  # Mix.easy_keep
     block_size: int = 384
     rope: bool = True  # rotary positions; False: learned absolute positions
+    roles: bool = True  # role embeddings (tokenizer.Roles)
     seed: int = 1337
     log_every: int = 25
     eval_every: int = 500
     ckpt_every: int = 500
     val_n: int = 200  # val blocks decoded for exact match at each eval
+    val_loss_n: int = 512  # val blocks for the validation loss
     workers: int = 1  # processes drawing batches (0: inline)
-    threads: int = 2  # torch CPU threads
+    # one thread: on a shared 2-core machine two OpenMP threads stall whenever another process
+    # holds a core (measured 5-8x slower steps, docs/brain.md); one thread + the batch worker fits
+    threads: int = 1
 
     def total_steps(self) -> int:
         return self.steps if self.steps is not None else 1500 * self.depth
@@ -61,9 +66,12 @@ class TrainConfig:
 
 PRESETS: dict[str, TrainConfig] = {
     "tiny": TrainConfig(depth=1, batch_size=8, steps=20, lr=3e-3, warmup=5, log_every=5, eval_every=10,
-                        ckpt_every=10, val_n=8, workers=0),
+                        ckpt_every=10, val_n=8, val_loss_n=16, workers=0),
     # the shipped recipe: measured in docs/brain.md, <= 20 min on the 2-core CPU
-    "default": TrainConfig(depth=3, batch_size=64, steps=6000, lr=3e-3, warmup=200),
+    "default": TrainConfig(depth=2, batch_size=64, steps=5500, lr=3e-3, warmup=200),
+    # the same model trained three times longer (about an hour here)
+    "long": TrainConfig(depth=2, batch_size=64, steps=16500, lr=3e-3, warmup=200, eval_every=1500,
+                        ckpt_every=1500),
 }
 
 
@@ -79,14 +87,18 @@ def encode_example(tok: Tokenizer, block: str, answer: str) -> tuple[list[int], 
     return ids, targets
 
 
-def collate(rows: list[tuple[list[int], list[int]]], pad: int) -> tuple[np.ndarray, np.ndarray]:
+def collate(rows: list[tuple[list[int], list[int]]], tok: Tokenizer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Right-padded ids, targets and roles (B, T, 4)."""
     T = max(len(ids) for ids, _ in rows)
-    x = np.full((len(rows), T), pad, dtype=np.int64)
+    x = np.full((len(rows), T), tok.pad, dtype=np.int64)
     y = np.full((len(rows), T), -1, dtype=np.int64)
+    r = np.zeros((len(rows), T, 4), dtype=np.int64)
+    roles = Roles(tok)
     for i, (ids, tgt) in enumerate(rows):
         x[i, :len(ids)] = ids
         y[i, :len(tgt)] = tgt
-    return x, y
+        r[i, :len(ids)] = roles.of(ids)
+    return x, y, r
 
 
 _WORKER: dict = {}
@@ -105,7 +117,7 @@ def _batch(index: int) -> tuple[np.ndarray, np.ndarray]:
         ex = draw(rng, w["rules"], w["mix"])
         if split_of(ex.block) == "train":
             rows.append(encode_example(w["tok"], ex.block, ex.answer))
-    return collate(rows, w["tok"].pad)
+    return collate(rows, w["tok"])
 
 
 def batches(tc: TrainConfig, rules: Ruleset, start: int, rank: int):
@@ -116,8 +128,19 @@ def batches(tc: TrainConfig, rules: Ruleset, start: int, rank: int):
         _init_worker(*args)
         yield from map(_batch, indices)
         return
+    # a bounded window ahead: Pool.imap would draw every batch up front and steal a core meanwhile
     with Pool(tc.workers, initializer=_init_worker, initargs=args) as pool:
-        yield from pool.imap(_batch, indices, chunksize=4)
+        window: deque = deque()
+        it = iter(indices)
+        for i in it:
+            window.append(pool.apply_async(_batch, (i,)))
+            if len(window) >= 4 * tc.workers:
+                break
+        for i in it:
+            yield window.popleft().get()
+            window.append(pool.apply_async(_batch, (i,)))
+        while window:
+            yield window.popleft().get()
 
 
 # ---------------------------------------------------------------- validation
@@ -133,8 +156,9 @@ def validate(model: GPT, tok: Tokenizer, val: list[tuple[str, str]], n_decode: i
     dev = next(model.parameters()).device
     losses = []
     for i in range(0, len(val), 128):
-        x, y = collate([encode_example(tok, b, a) for b, a in val[i:i + 128]], tok.pad)
-        losses.append(float(model.loss(torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev))))
+        x, y, r = (torch.from_numpy(a).to(dev) for a in collate([encode_example(tok, b, a)
+                                                                   for b, a in val[i:i + 128]], tok))
+        losses.append(float(model.loss(x, y, r)))
     sample = val[:n_decode]
     engine = Engine(model, tok)
     got = []
@@ -169,8 +193,12 @@ def _fmt_time(s: float) -> str:
     return f"{s // 60}m{s % 60:02d}s"
 
 
-def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quiet: bool = False) -> dict:
-    """Train into `out` (a model directory plus optimizer state and train_log.jsonl); returns the last log row."""
+def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quiet: bool = False,
+          until: int | None = None) -> dict:
+    """Train into `out` (a model directory plus optimizer state and train_log.jsonl); returns the last log row.
+
+    `until` stops early after that step, with a checkpoint (the schedule still runs to the full length).
+    """
     ddp = "RANK" in os.environ and "WORLD_SIZE" in os.environ
     rank, world = 0, 1
     device = torch.device("cpu")
@@ -198,13 +226,17 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
         opt = make_optimizer(model, tc)
         meta = load_optimizer(out, opt, model)
         start = config["train"]["step"]
+        if master and (out / LOG).exists():  # drop log rows past the checkpoint: they will be redone
+            kept = [line for line in (out / LOG).read_text().splitlines()
+                    if line.strip() and json.loads(line)["step"] <= start]
+            (out / LOG).write_text("".join(line + "\n" for line in kept))
         if meta["step"] != start:
             from brain.checkpoint import ModelLoadError
             raise ModelLoadError(f"{out / OPTIM_JSON}: step {meta['step']} but {CONFIG} has {start} "
                                  "(interrupted write); cannot resume")
     else:
         torch.manual_seed(tc.seed)
-        model = GPT(GPTConfig.from_depth(tc.depth, len(tok), tc.block_size, tc.rope)).to(device).train()
+        model = GPT(GPTConfig.from_depth(tc.depth, len(tok), tc.block_size, tc.rope, tc.roles)).to(device).train()
         opt = make_optimizer(model, tc)
         if master:
             out.mkdir(parents=True, exist_ok=True)
@@ -216,7 +248,7 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
     total = tc.total_steps()
     log(f"model: depth {tc.depth}, width {raw.cfg.n_embd}, {raw.num_params():,} params; {total} steps of "
         f"{tc.batch_size}x{world} sequences on {device}{' (DDP)' if ddp else ''}")
-    val = val_set(tc, rules, max(256, tc.val_n)) if master else []
+    val = val_set(tc, rules, max(tc.val_loss_n, tc.val_n)) if master else []
 
     def checkpoint(step: int, row: dict) -> None:
         extra = {"train": {"config": asdict(tc), "step": step, "world": world, "last": row}}
@@ -227,12 +259,12 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
     t0 = time.time()
     tokens = 0
     last_t, last_tokens = t0, 0
-    for step, (x, y) in enumerate(batches(tc, rules, start, rank), start=start):
+    for step, (x, y, r) in enumerate(batches(tc, rules, start, rank), start=start):
         lr = lr_at(tc, step)
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
-        logits = model(x)
+        x, y, r = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device), torch.from_numpy(r).to(device)
+        logits = model(x, r)
         loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=-1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -240,22 +272,24 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
         opt.step()
         tokens += x.numel() * world
         done = step + 1
-        if master and (done % tc.log_every == 0 or done == total):
+        if master and (done % tc.log_every == 0 or done in (total, until)):
             now = time.time()
             tps = (tokens - last_tokens) / max(1e-9, now - last_t)
             last_t, last_tokens = now, tokens
             rate = (done - start) / (now - t0)
-            row = {"step": done, "loss": round(float(loss), 5), "lr": lr, "tok_s": round(tps),
+            row = {"step": done, "loss": round(loss.item(), 5), "lr": lr, "tok_s": round(tps),
                    "elapsed_s": round(now - t0, 1), "examples": done * tc.batch_size * world}
-            if done % tc.eval_every == 0 or done == total:
+            if done % tc.eval_every == 0 or done in (total, until):
                 row |= validate(raw, tok, val, tc.val_n)
             with open(out / LOG, "a") as f:
                 f.write(json.dumps(row) + "\n")
             extra = "".join(f" {k} {row[k]:.4f}" for k in ("val_loss", "val_exact") if k in row)
-            log(f"step {done}/{total} loss {float(loss):.4f} lr {lr:.2e} tok/s {tps:,.0f} "
+            log(f"step {done}/{total} loss {loss.item():.4f} lr {lr:.2e} tok/s {tps:,.0f} "
                 f"eta {_fmt_time((total - done) / rate)}{extra}")
-        if master and (done % tc.ckpt_every == 0 or done == total):
+        if master and (done % tc.ckpt_every == 0 or done in (total, until)):
             checkpoint(done, row)
+        if done == until:
+            break
     if ddp:
         dist.barrier()
         dist.destroy_process_group()

@@ -1,0 +1,40 @@
+"""The shipped model: it loads without unpickling and beats a fixed floor on held-out blocks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from brain.checkpoint import CONFIG, WEIGHTS
+from brain.engine import DEFAULT_MODEL, ModelResolver
+from brain.evaluate import evaluate, held_out
+from game.resolve import load_model_resolver
+
+pytestmark = pytest.mark.skipif(not (DEFAULT_MODEL / WEIGHTS).exists(),
+                                reason=f"no shipped model at {DEFAULT_MODEL} (train and ship it: docs/brain.md)")
+
+# Far below what the shipped model measures (brain/reports/default.md), far above chance: a broken
+# model, tokenizer or engine falls under it.
+FLOOR = {"iid": 0.80, "edge": 0.70}
+
+
+@pytest.fixture(scope="module")
+def resolver(rules) -> ModelResolver:
+    return load_model_resolver(None, rules)
+
+
+def test_shipped_config_describes_the_model(rules):
+    config = json.loads((DEFAULT_MODEL / CONFIG).read_text())
+    assert config["ruleset_id"] == rules.ruleset_id
+    assert config["params"] <= 1_000_000 and (DEFAULT_MODEL / WEIGHTS).stat().st_size <= 4_000_000
+    for key in ("eval", "data", "train", "tokenizer", "weights_sha256"):
+        assert key in config
+    assert config["data"]["manifest_hash"]
+
+
+@pytest.mark.parametrize("suite", ["iid", "edge"])
+def test_default_model_beats_the_floor_on_held_out_blocks(resolver, rules, suite):
+    result = evaluate(resolver, held_out(suite, 150, rules, seed=31), rules)
+    assert result["parse_failures"] == 0
+    assert result["exact"] >= FLOOR[suite], json.dumps({k: result[k] for k in ("exact", "examples")})[:2000]
