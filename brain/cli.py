@@ -84,8 +84,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from brain.train import PRESETS, train
 
     tc = PRESETS[args.preset]
-    overrides = {k: getattr(args, k) for k in ("depth", "steps", "lr", "batch_size", "seed", "workers", "threads",
-                                                "eval_every", "warmup", "rope", "roles") if getattr(args, k) is not None}
+    keys = ("depth", "steps", "lr", "batch_size", "seed", "workers", "threads", "eval_every", "warmup", "rope", "roles")
+    overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     tc = replace(tc, **overrides)
     out = args.out or Path("brain/runs") / args.preset
     try:

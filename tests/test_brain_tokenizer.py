@@ -43,7 +43,8 @@ def test_answer_tokens_follow_the_grammar(tok, rules):
         assert len(forced_mask(pieces)) == len(pieces) + 1
 
 
-@pytest.mark.parametrize("text, column, char", [("t07 A hp2x", 10, "x"), ("t07é", 4, "é"), ("t07 !", 4, " "), ("?", 1, "?")])
+@pytest.mark.parametrize("text, column, char",
+                         [("t07 A hp2x", 10, "x"), ("t07é", 4, "é"), ("t07 !", 4, " "), ("?", 1, "?")])
 def test_unknown_character_names_column_and_character(tok, text, column, char):
     with pytest.raises(TokenizerError) as err:
         tok.encode(text)

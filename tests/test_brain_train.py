@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -57,7 +58,7 @@ def test_schedule_warms_up_then_decays():
     tc = replace(TINY, steps=100, warmup=10, lr=1.0, min_lr_frac=0.1)
     lrs = [lr_at(tc, s) for s in range(100)]
     assert lrs[0] < lrs[9] == pytest.approx(1.0)
-    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(lrs[10:]))
     assert lrs[-1] == pytest.approx(0.1, abs=0.01)
 
 
