@@ -53,12 +53,16 @@ def bench(model_dir: Path | None, rules: Ruleset, n: int = 200, big_batch: int =
     cases = held_out("iid", n, rules, seed=7)
     for case in cases[:10]:  # warm up
         res.resolve_batch([case])
-    lat: dict[str, list[float]] = {"fast_forward": [], "lockstep": []}
+    # the game's path (numpy fast-forward, parse, invariants), then the raw decoders side by side
+    lat: dict[str, list[float]] = {"fast_forward": [], "fast_forward_torch": [], "lockstep": []}
     for case in cases:
         t = time.perf_counter()
         res.resolve_batch([case])
         lat["fast_forward"].append((time.perf_counter() - t) * 1000)
         block = encode_input(*case)
+        t = time.perf_counter()
+        res.engine.generate([block], backend="torch")
+        lat["fast_forward_torch"].append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         res.engine.generate([block], fast_forward=False)
         lat["lockstep"].append((time.perf_counter() - t) * 1000)

@@ -100,13 +100,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _load_resolver(args: argparse.Namespace):
     from brain.engine import ModelResolver
 
-    return ModelResolver.load(args.model, load_ruleset(args.content))
+    return ModelResolver.load(args.model, load_ruleset(args.content), threads=args.threads)
 
 
 @command
 def cmd_eval(args: argparse.Namespace) -> int:
-    from brain.evaluate import evaluate, held_out, summary_table
+    from brain.evaluate import SUITES, evaluate, held_out, summary_table
 
+    unknown = [s for s in args.suite if s not in SUITES]
+    if unknown:
+        print(f"rpg-brain: unknown suite {unknown[0]!r}; expected one of {', '.join(SUITES)}", file=sys.stderr)
+        return 2
     rules = load_ruleset(args.content)
     try:
         resolver = _load_resolver(args)
@@ -138,8 +142,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 @command
 def cmd_ship(args: argparse.Namespace) -> int:
+    import torch
+
     from brain.ship import ship
 
+    torch.set_num_threads(args.threads)
     try:
         config = ship(args.run, args.to, load_ruleset(args.content), n=args.n)
     except ValueError as exc:
@@ -151,8 +158,11 @@ def cmd_ship(args: argparse.Namespace) -> int:
 
 @command
 def cmd_report(args: argparse.Namespace) -> int:
+    import torch
+
     from brain.ship import write_report
 
+    torch.set_num_threads(args.threads)
     try:
         path = write_report(args.model, load_ruleset(args.content), n=args.n, out_dir=args.out,
                             content=args.content)
@@ -210,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--n", type=int, default=2000)
     e.add_argument("--seed", type=int, default=20261125, help="evaluation seed (never a training seed)")
     e.add_argument("--json", action="store_true")
+    e.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared machine)")
 
     b = sub.add_parser("bench", help="latency (batch 1, one thread), load time, throughput, size")
     b.add_argument("--model", type=Path, default=None)
@@ -220,11 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("run", type=Path, help="the training run directory")
     sh.add_argument("--to", type=Path, default=Path("brain/models/default"))
     sh.add_argument("--n", type=int, default=2000, help="held-out cases per suite for the eval summary")
+    sh.add_argument("--threads", type=int, default=1)
 
     rp = sub.add_parser("report", help="write the markdown report card under brain/reports/")
     rp.add_argument("--model", type=Path, default=None)
     rp.add_argument("--n", type=int, default=2000, help="held-out cases per suite")
     rp.add_argument("--out", type=Path, default=Path("brain/reports"))
+    rp.add_argument("--threads", type=int, default=1)
     return p
 
 

@@ -106,10 +106,13 @@ def render(model_dir: Path, rules: Ruleset, evals: dict[str, dict], bench: dict 
     if bench:
         b1 = bench["batch1_threads1_ms"]
         out += ["## Benchmark (`rpg-brain bench`, one CPU thread)", "",
+                "batch-1 fast-forward is the game's path: numpy decoder (brain/fastpath.py), parse, invariants.", "",
                 "| measure | value |", "|---|---|",
                 f"| batch-1 p50 / p95, fast-forward | {b1['fast_forward']['p50']:.2f} / "
                 f"{b1['fast_forward']['p95']:.2f} ms |",
-                f"| batch-1 p50 / p95, lockstep (no fast-forward) | {b1['lockstep']['p50']:.2f} / "
+                f"| batch-1 p50 / p95, torch fast-forward (decoder only) | {b1['fast_forward_torch']['p50']:.2f} / "
+                f"{b1['fast_forward_torch']['p95']:.2f} ms |",
+                f"| batch-1 p50 / p95, torch lockstep, no fast-forward (decoder only) | {b1['lockstep']['p50']:.2f} / "
                 f"{b1['lockstep']['p95']:.2f} ms |",
                 f"| load (torch imported) | {bench['load_s'] * 1000:.0f} ms |",
                 f"| load in a fresh process, incl. `import torch` | {bench['load_cold_with_import_torch_s']:.2f} s |"]
