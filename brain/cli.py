@@ -19,6 +19,7 @@ from game.content import ContentError, load_ruleset
 from game.resolve import Resolver, RulesResolver, resolve_blocks
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 
 
 def command(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -103,13 +104,17 @@ def _load_resolver(args: argparse.Namespace):
     return ModelResolver.load(args.model, load_ruleset(args.content), threads=args.threads)
 
 
+FAILURE_SUITES = ("perturb", "order", "ood", "chain")
+
+
 @command
 def cmd_eval(args: argparse.Namespace) -> int:
     from brain.evaluate import SUITES, evaluate, held_out, summary_table
 
-    unknown = [s for s in args.suite if s not in SUITES]
+    known = (*SUITES, *FAILURE_SUITES, "all")
+    unknown = [s for s in args.suite if s not in known]
     if unknown:
-        print(f"rpg-brain: unknown suite {unknown[0]!r}; expected one of {', '.join(SUITES)}", file=sys.stderr)
+        print(f"rpg-brain: unknown suite {unknown[0]!r}; expected one of {', '.join(known)}", file=sys.stderr)
         return 2
     rules = load_ruleset(args.content)
     try:
@@ -117,6 +122,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"rpg-brain: cannot load the model: {exc}", file=sys.stderr)
         return 2
+    if any(s in FAILURE_SUITES or s == "all" for s in args.suite):
+        from brain.failures import all_table, run_all
+
+        raw = None if args.no_raw else (lambda blocks: _raw_answers(resolver, blocks))
+        result = run_all(resolver, rules, n=args.n, raw_answer=raw)
+        if "all" not in args.suite:
+            result = {k: v for k, v in result.items() if k in args.suite}
+        table = "all" in args.suite and not args.json
+        print(all_table(result) if table else json.dumps(result, indent=1))
+        return 0
     results = {}
     for suite in args.suite:
         results[suite] = evaluate(resolver, held_out(suite, args.n, rules, args.seed), rules)
@@ -125,6 +140,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(summary_table(results))
     return 0
+
+
+def _raw_answers(resolver, blocks: list[str]) -> list[str | None]:
+    """The bare model's unconstrained answer to each block; None where the tokenizer cannot encode it."""
+    out: list[str | None] = []
+    for block in blocks[:200]:  # batch-1 and unconstrained: slow, so a fixed sample
+        try:
+            out.append(resolver.engine.generate_raw(block))
+        except ValueError:
+            out.append(None)
+    return out + [None] * (len(blocks) - len(out))
 
 
 @command
@@ -173,6 +199,100 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def cmd_arena(args: argparse.Namespace) -> int:
+    from brain.arena import run_arena
+    from game.content import load_content
+
+    content = load_content(args.content)
+    model, status = None, "off (--no-model)"
+    if not args.no_model:
+        from game.resolve import load_model_resolver
+
+        try:
+            model = load_model_resolver(args.model, content.rules)
+            status = f"loaded ({args.model or 'shipped default'})"
+        except ValueError as exc:
+            if args.resolver == "model":
+                print(f"rpg-brain: cannot load the model: {exc}", file=sys.stderr)
+                return 2
+            status = f"unavailable ({exc})"
+    result = run_arena(content, args.turns, args.seed, args.resolver, args.save_dir, model, status,
+                       progress=not args.quiet)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        for key in ("games", "turns_played", "combat_turns", "divergences_per_1000", "fallbacks", "fallback_reasons",
+                    "model_latency_ms", "deaths", "wins", "depth_reached", "win_rate", "games_lost_to_crash"):
+            print(f"{key}: {result[key]}")
+    return 0
+
+
+@command
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from brain.ingest import ingest
+
+    manifest = ingest(args.paths, args.out, load_ruleset(args.content))
+    for line in manifest["bad_lines"][:20]:
+        print(f"skipped {line}", file=sys.stderr)
+    print(json.dumps({"out": str(args.out), "counts": manifest["counts"], "ingest": manifest["ingest"]}))
+    return 0
+
+
+@command
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from brain.finetune import FinetuneConfig, compare, compare_table, finetune
+
+    rules = load_ruleset(args.content)
+    try:
+        info = finetune(args.from_, args.data, args.out, rules, FinetuneConfig(steps=args.steps, lr=args.lr))
+    except (ValueError, OSError) as exc:
+        print(f"rpg-brain: {exc}", file=sys.stderr)
+        return 2
+    result = compare(args.from_, args.out, args.data, rules, n=args.n)
+    report = args.report or args.out / "finetune.md"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(f"# Fine-tune: {args.from_} -> {args.out}\n\nData: {args.data} "
+                      f"({info['play_rows']} play rows, mixed half and half with fresh synthetic data), "
+                      f"{args.steps} steps.\n\nNext-state exact match, before and after:\n\n"
+                      f"{compare_table(result)}\n")
+    (report.with_suffix(".json")).write_text(json.dumps({"finetune": info, "compare": result}, indent=1) + "\n")
+    print(compare_table(result))
+    print(f"report: {report}", file=sys.stderr)
+    return 0
+
+
+@command
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from brain.sweep import plots, sweep, sweep_table
+
+    rows = sweep([int(d) for d in args.depths.split(",")], args.minutes, args.out, load_ruleset(args.content),
+                 n=args.n, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    text, png = plots(rows, args.out)
+    table = sweep_table(rows)
+    (args.out / "sweep.md").write_text(f"# Capability per megabyte ({args.minutes} min per depth)\n\n{table}\n\n"
+                                       f"```\n{text}\n```\n")
+    print(table)
+    print(text)
+    print(f"plot: {png or 'matplotlib not installed (pip install -e .[lab])'}", file=sys.stderr)
+    return 0
+
+
+@command
+def cmd_export(args: argparse.Namespace) -> int:
+    import torch
+
+    from brain.export import export_forms, forms_table
+
+    torch.set_num_threads(args.threads)
+    rows = export_forms(args.model or DEFAULT_MODEL_DIR, args.out, load_ruleset(args.content), n=args.n)
+    table = forms_table(rows)
+    (args.out / "forms.md").write_text(table + "\n")
+    (args.out / "forms.json").write_text(json.dumps(rows, indent=1) + "\n")
+    print(table)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rpg-brain", description=__doc__.splitlines()[0])
     p.add_argument("--content", type=Path, default=None, help="content directory (default: the project's content/)")
@@ -216,7 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="exact match of the model on held-out test-split blocks")
     e.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
-    e.add_argument("--suite", nargs="+", default=["iid"], help="suites to run (iid, edge)")
+    e.add_argument("--suite", nargs="+", default=["iid"],
+                   help="suites: iid edge (held-out tables), perturb order ood chain, or all (every suite and the "
+                        "failure metrics; docs/evaluation.md)")
+    e.add_argument("--no-raw", action="store_true", help="skip the slow ungated, unconstrained perturb pass")
     e.add_argument("--n", type=int, default=2000)
     e.add_argument("--seed", type=int, default=20261125, help="evaluation seed (never a training seed)")
     e.add_argument("--json", action="store_true")
@@ -238,6 +361,40 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--n", type=int, default=2000, help="held-out cases per suite")
     rp.add_argument("--out", type=Path, default=Path("brain/reports"))
     rp.add_argument("--threads", type=int, default=1)
+    a = sub.add_parser("arena", help="headless games by the scripted player; divergences, fallbacks, latency")
+    a.add_argument("--turns", type=int, default=5000, help="player turns in total, over as many games as it takes")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--resolver", choices=("rules", "model"), default="model")
+    a.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
+    a.add_argument("--no-model", action="store_true", help="rules only, no shadow model")
+    a.add_argument("--save-dir", type=Path, default=Path("saves/arena"), help="play logs go to DIR/playlogs")
+    a.add_argument("--json", action="store_true")
+    a.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    ig = sub.add_parser("ingest", help="play logs -> a dataset labelled by the rules")
+    ig.add_argument("paths", type=Path, nargs="+", help="play-log files or directories")
+    ig.add_argument("--out", type=Path, required=True)
+
+    ft = sub.add_parser("finetune", help="continue training on play data mixed with synthetic data")
+    ft.add_argument("--from", dest="from_", type=Path, default=Path("brain/models/default"))
+    ft.add_argument("--data", type=Path, required=True, help="a dataset written by `rpg-brain ingest`")
+    ft.add_argument("--out", type=Path, required=True)
+    ft.add_argument("--steps", type=int, default=400)
+    ft.add_argument("--lr", type=float, default=3e-4)
+    ft.add_argument("--n", type=int, default=2000, help="held-out cases per standard suite for the comparison")
+    ft.add_argument("--report", type=Path, default=None, help="markdown comparison (default OUT/finetune.md)")
+
+    sw = sub.add_parser("sweep", help="one model per depth, same budget: capability per megabyte")
+    sw.add_argument("--depths", default="1,2,3,4,6")
+    sw.add_argument("--minutes", type=float, default=3.0, help="training wall-clock per depth")
+    sw.add_argument("--n", type=int, default=500, help="cases per suite")
+    sw.add_argument("--out", type=Path, default=Path("brain/reports/sweep"))
+
+    ex = sub.add_parser("export", help="fp16 / int8 forms of a model: size, accuracy, latency")
+    ex.add_argument("--model", type=Path, default=None)
+    ex.add_argument("--out", type=Path, default=Path("brain/runs/forms"))
+    ex.add_argument("--n", type=int, default=1000)
+    ex.add_argument("--threads", type=int, default=1)
     return p
 
 

@@ -128,6 +128,28 @@ class Engine:
                 chunk.append(self.tok.id_of(piece))
                 allowed = grammar.send(piece)
 
+    def generate_raw(self, block: str, max_new: int = 160) -> str:
+        """Ungated and unconstrained: the text fed as is, greedy over the whole vocabulary until <eos>.
+
+        The production path never does this; the perturb suite does, to see what the bare model makes
+        of a malformed block. Raises TokenizerError (a ValueError) for text the tokenizer cannot encode.
+        """
+        if self._np is None:
+            self._np = NumpyDecoder(self.model)
+        dec, ids = self._np, self.prompt(block)
+        T = self.model.cfg.block_size
+        if len(ids) >= T:
+            raise ValueError(f"input block of {len(ids)} tokens does not fit the model's {T}")
+        cache, state, chunk, out = dec.new_cache(), self.roles.start(), ids, []
+        for _ in range(min(max_new, T - len(ids))):
+            logits = dec.forward(chunk, [self.roles.step(state, t) for t in chunk], cache)
+            best = int(np.argmax(logits))
+            if best == self.tok.eos:
+                break
+            out.append(best)
+            chunk = [best]
+        return "".join(self.tok.pieces[i] for i in out)
+
     @torch.inference_mode()
     def _stream_torch(self, block: str) -> Iterator[tuple[str, float, bool]]:
         ids = self.prompt(block)

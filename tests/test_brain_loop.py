@@ -101,3 +101,21 @@ def test_tiny_finetune_end_to_end(tmp_path, content):
     assert result["play_heldout_n"] == manifest["counts"]["val"]
     assert set(result["before"]) == set(result["after"]) == {"play_heldout", "iid", "edge"}
     assert "| after |" in compare_table(result)
+
+
+def test_arena_and_ingest_commands(tmp_path):
+    import subprocess
+    import sys
+
+    run = lambda *a: subprocess.run([sys.executable, "-m", "brain.cli", *a], capture_output=True, text=True,
+                                    timeout=300)
+    out = run("arena", "--turns", "150", "--seed", "2", "--resolver", "rules", "--no-model", "--json",
+              "--save-dir", str(tmp_path), "--quiet")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["turns_played"] == 150 and "divergences_per_1000" in result
+    out = run("ingest", str(tmp_path / "playlogs"), "--out", str(tmp_path / "data"))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["ingest"]["records"] == result["combat_turns"]
+    out = run("arena", "--turns", "10", "--resolver", "model", "--model", str(tmp_path / "nope"))
+    assert out.returncode == 2 and "cannot load the model" in out.stderr and "Traceback" not in out.stderr
