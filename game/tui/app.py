@@ -27,7 +27,7 @@ MIN_SIZE = (80, 24)
 
 
 class RpgApp(App):
-    CSS_PATH = "rpg.tcss"
+    CSS_PATH = Path(__file__).parent / "rpg.tcss"  # absolute: subclasses elsewhere still find it
     TITLE = "rpg-tui"
 
     def __init__(self, content: Content, seed: int, save_dir: Path, resolver: str = "rules",
