@@ -390,3 +390,22 @@ async def test_victory_screen(tmp_path):
             await pilot.press(KEY_OF[(boss.x - s.player.x, boss.y - s.player.y)])
         assert s.won and isinstance(app.screen, EndScreen)
         assert "VICTORY" in str(app.screen.query_one("#end").content)
+
+
+async def test_model_loading_does_not_block_input(tmp_path):
+    def slow_loader():
+        time.sleep(0.6)
+        return PerfectModel(CONTENT.rules)
+
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver="model",
+                     model_loader=slow_loader)
+    async with app.run_test() as pilot:
+        s = app.session
+        clear_monsters(s)
+        assert app.model_loading and "loading" in str(app.screen.query_one("#status").content)
+        for key in "lhlhlh":
+            await pilot.press(key)
+        assert app.model_loading and s.turns > 0  # turns were played while the model loaded
+        await settle(pilot)
+        assert not app.model_loading and s.model is not None
+        assert "loaded (fake-perfect)" in str(app.screen.query_one("#status").content)
