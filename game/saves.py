@@ -243,8 +243,21 @@ def morgue_text(s: GameSession) -> str:
         "",
         "last messages:",
         *(f"  {m.render()}" for m in s.messages.items[-15:]),
+        "",
+        f"depth {s.depth} as seen:",
+        *_seen_map(s),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _seen_map(s: GameSession) -> list[str]:
+    lvl = s.level
+    rows = [[lvl.tiles[y][x] if lvl.seen[y][x] else " " for x in range(lvl.width)] for y in range(lvl.height)]
+    for m in s.floor.monsters:
+        if m.alive and (m.x, m.y) in s.visible:
+            rows[m.y][m.x] = s.spec(m).glyph
+    rows[s.player.y][s.player.x] = s.content.player.glyph
+    return ["  " + "".join(r).rstrip() for r in rows if "".join(r).strip()]
 
 
 def write_morgue(s: GameSession, save_dir: Path) -> Path:

@@ -393,8 +393,12 @@ async def test_victory_screen(tmp_path):
 
 
 async def test_model_loading_does_not_block_input(tmp_path):
+    import threading
+
+    release = threading.Event()
+
     def slow_loader():
-        time.sleep(0.6)
+        release.wait(10)  # loads until the test lets it finish
         return PerfectModel(CONTENT.rules)
 
     app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver="model",
@@ -406,6 +410,7 @@ async def test_model_loading_does_not_block_input(tmp_path):
         for key in "lhlhlh":
             await pilot.press(key)
         assert app.model_loading and s.turns > 0  # turns were played while the model loaded
+        release.set()
         await settle(pilot)
         assert not app.model_loading and s.model is not None
         assert "loaded (fake-perfect)" in str(app.screen.query_one("#status").content)

@@ -161,6 +161,7 @@ class RpgApp(App):
 
     def back_to_title(self) -> None:
         self.session = None
+        self.seed = random.randrange(1_000_000)  # a fresh dungeon unless the player types a seed
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(TitleScreen())

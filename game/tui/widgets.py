@@ -25,6 +25,7 @@ _LIT = {WALL: Style(color="#b0a080", bgcolor="#3a3020"), FLOOR: Style(color="#60
 _DIM = {WALL: Style(color="#505050", bgcolor="#1c1c1c"), FLOOR: Style(color="#303030"),
         STAIRS_DOWN: Style(color="#707070"), STAIRS_UP: Style(color="#707070")}
 _BLANK = Style()
+_DIM_ITEM = Style(color="#606070")
 _GLYPH_CHAR = {WALL: "#", FLOOR: "·", STAIRS_DOWN: ">", STAIRS_UP: "<"}
 
 
@@ -64,9 +65,10 @@ class MapView(Widget):
             return Strip.blank(width)
         actors: dict[int, tuple[str, Style]] = {}
         for it in s.floor.items:
-            if it.y == my and (it.x, my) in s.visible:
+            if it.y == my and lvl.seen[my][it.x]:  # items stay put: remembered ones are drawn dim
                 spec = s.item_spec(it.kind)
-                actors[it.x] = (spec.glyph, self._style(spec.color))
+                lit = (it.x, my) in s.visible
+                actors[it.x] = (spec.glyph, self._style(spec.color) if lit else _DIM_ITEM)
         for m in s.floor.monsters:
             if m.alive and m.y == my and (m.x, my) in s.visible:
                 spec = s.spec(m)
