@@ -102,8 +102,8 @@ async def test_garbage_model_falls_back_and_debug_pane_shows_it(tmp_path):
 
 
 async def test_slow_model_times_out_off_the_ui_thread(tmp_path):
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver=SlowModel(0.4),
-                     time_limit_s=0.05)
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver=SlowModel(1.0),
+                     time_limit_s=0.4)
     async with app.run_test() as pilot:
         await settle(pilot)
         s = app.session
