@@ -49,10 +49,11 @@ class MapView(Widget):
         return self._styles[key]
 
     def camera(self) -> tuple[int, int]:
+        """Map cell at the widget's top-left: follows the player, or centres a map smaller than the view."""
         s, (w, h) = self.session, self.size
         lvl = s.level
-        cx = min(max(0, s.player.x - w // 2), max(0, lvl.width - w))
-        cy = min(max(0, s.player.y - h // 2), max(0, lvl.height - h))
+        cx = min(max(0, s.player.x - w // 2), lvl.width - w) if lvl.width > w else -((w - lvl.width) // 2)
+        cy = min(max(0, s.player.y - h // 2), lvl.height - h) if lvl.height > h else -((h - lvl.height) // 2)
         return cx, cy
 
     def render_line(self, y: int) -> Strip:
@@ -79,7 +80,7 @@ class MapView(Widget):
         run_text, run_style = [], None
         for sx in range(width):
             mx = sx + cx
-            if mx >= lvl.width:
+            if not 0 <= mx < lvl.width:
                 ch, st = " ", _BLANK
             elif mx in actors:
                 ch, st = actors[mx]
