@@ -414,3 +414,17 @@ async def test_model_loading_does_not_block_input(tmp_path):
         await settle(pilot)
         assert not app.model_loading and s.model is not None
         assert "loaded (fake-perfect)" in str(app.screen.query_one("#status").content)
+
+
+async def test_palette_lists_models_and_switches(tmp_path):
+    from pathlib import Path
+
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
+    app.list_models = lambda: [Path(tmp_path) / "nowhere-model"]
+    async with app.run_test() as pilot:
+        commands = {c.title: c.callback for c in app.get_system_commands(app.screen)}
+        commands["Use model nowhere-model"]()
+        await settle(pilot)
+        s = app.session
+        assert s.active == "model" and s.model is None
+        assert s.model_status.startswith("unavailable (no model at") and "nowhere-model" in s.model_status

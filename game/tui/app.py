@@ -10,6 +10,7 @@ import random
 import signal
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 from textual.app import App, SystemCommand
@@ -209,6 +210,18 @@ class RpgApp(App):
             self.session.model_status = status
         self.refresh_game()
 
+    def switch_model(self, model_dir: Path) -> None:
+        """Drop the loaded model (if any) and load another one; the model becomes the active resolver."""
+        if self.busy or self.model_loading:
+            return
+        self.model_loader = model_loader_for(model_dir, self.content)
+        self.model = None
+        if self.session is not None:
+            self.session.model = None
+            self.session.set_active("model")
+        self.start_resolver = "model"
+        self.load_model()
+
     def toggle_resolver(self) -> None:
         if self.session is None or self.busy:
             return
@@ -239,6 +252,9 @@ class RpgApp(App):
             yield SystemCommand("Save game", "Write the save now", self._palette_save)
             yield SystemCommand("Inventory", "Use an item (i)", screen.action_inventory)
             yield SystemCommand("Save and quit", "ctrl+q", self.action_quit)
+            for path in self.list_models():
+                yield SystemCommand(f"Use model {path.name}", f"Load {path} and resolve with it",
+                                    partial(self.switch_model, path))
         if isinstance(screen, TitleScreen):
             yield SystemCommand("New game", "Start a new run (n)", screen.action_new)
             yield SystemCommand("Continue", "Load the saved game (c)", screen.action_continue)
