@@ -96,3 +96,16 @@ def test_sigterm_saves(tmp_path):
         assert data["seed"] == 8
     finally:
         tmux("kill-session", "-t", session)
+
+
+def test_bad_content_is_a_clear_error_not_a_crash(tmp_path):
+    import os
+
+    for name in ("rules.toml", "player.toml", "monsters.toml", "items.toml", "dungeon.toml"):
+        shutil.copy(Path(__file__).resolve().parents[1] / "content" / name, tmp_path / name)
+    (tmp_path / "dungeon.toml").write_text("[dungeon]\nwidth = 'wide'\n")
+    env = {**os.environ, "RPG_CONTENT_DIR": str(tmp_path)}
+    out = subprocess.run([str(BIN), "--new", "--save-dir", str(tmp_path / "s")], capture_output=True, text=True,
+                         timeout=30, env=env)
+    assert out.returncode == 2
+    assert "dungeon.toml" in out.stderr and "dungeon.width" in out.stderr and "Traceback" not in out.stderr
