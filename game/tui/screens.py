@@ -148,6 +148,7 @@ class GameScreen(SizedScreen):
         super().__init__()
         self.session = session
         self._log_version = -1
+        self._pending: tuple[str, tuple] | None = None  # a command keyed while a turn was being resolved
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -181,7 +182,10 @@ class GameScreen(SizedScreen):
     # -------------------------------------------------------------- commands
     def action_do(self, name: str, *args) -> None:
         s, app = self.session, self.app
-        if app.busy or s.over:
+        if s.over:
+            return
+        if app.busy:  # keep the latest key only: at most one extra turn after a key is released
+            self._pending = (name, args)
             return
         if s.model is not None:  # the model may take a while: resolve off the UI thread
             app.busy = True
@@ -200,6 +204,9 @@ class GameScreen(SizedScreen):
     def _work_done(self) -> None:
         self.app.busy = False
         self.after_command()
+        pending, self._pending = self._pending, None
+        if pending is not None and not self.session.over and self.app.screen is self:
+            self.action_do(pending[0], *pending[1])
 
     def after_command(self) -> None:
         s = self.session
