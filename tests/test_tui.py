@@ -427,3 +427,21 @@ async def test_palette_lists_models_and_switches(tmp_path):
         s = app.session
         assert s.active == "model" and s.model is None
         assert s.model_status.startswith("unavailable (no model at") and "nowhere-model" in s.model_status
+
+
+async def test_latest_key_during_a_model_turn_is_played_next(tmp_path):
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver=SlowModel(1.0),
+                     time_limit_s=0.3)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        s = app.session
+        clear_monsters(s)
+        _, d = spawn_adjacent(s, "orc")
+        await pilot.press(KEY_OF[d])
+        assert app.busy
+        await pilot.press("full_stop", "full_stop", "full_stop")  # only the last one is kept
+        for _ in range(100):
+            await settle(pilot)
+            if not app.busy:
+                break
+        assert s.turns == 2
