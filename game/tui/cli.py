@@ -18,7 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rpg-tui", description="A terminal roguelike whose combat is resolved by "
                                 "rules or by a tiny learned model.")
     p.add_argument("--seed", type=int, help="run seed (default: random)")
-    p.add_argument("--resolver", choices=("rules", "model"), default="rules", help="combat resolver at start")
+    p.add_argument("--resolver", choices=("rules", "model"),
+                   help="combat resolver at start (default: model when --model is given, else rules)")
     p.add_argument("--model", metavar="DIR", help="model directory (default: the shipped brain/models/default)")
     p.add_argument("--save-dir", metavar="DIR", help="saves, play logs and morgue files "
                    "(default: saves/ in a checkout, else $XDG_DATA_HOME/rpg-tui)")
@@ -31,7 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.time_limit <= 0:
+        parser.error("--time-limit must be a positive number of seconds")
+    resolver = args.resolver or ("model" if args.model else "rules")
     if args.list_models:
         from game.paths import available_models
 
@@ -47,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from game.tui.app import create_app
 
-    app = create_app(seed=args.seed, resolver=args.resolver, save_dir=args.save_dir, new_game=args.new,
+    app = create_app(seed=args.seed, resolver=resolver, save_dir=args.save_dir, new_game=args.new,
                      model_dir=args.model, content=content, time_limit_s=args.time_limit)
     app.run()
     return 0
