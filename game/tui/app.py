@@ -146,6 +146,9 @@ class RpgApp(App):
             return
         self._attach(session)
         session.messages.add("Welcome back.", "info")
+        if session.active == "model":  # the saved game was played with the model: load it again
+            self.start_resolver = "model"
+            self.load_model()
         self._show_game()
 
     def save_game(self) -> Path | None:
