@@ -89,3 +89,40 @@ async def test_lab_without_a_model_still_shows_the_rules():
 def test_nudge_keeps_width_and_wraps():
     assert nudge("t99 A hp05", 0, 1) == "t00 A hp05"
     assert nudge("t99 A hp05", 1, -6) == "t99 A hp99"
+
+
+class StreamingModel:
+    """A fake loaded model whose engine streams the rules' answer."""
+
+    name = "fake-streaming"
+
+    class engine:
+        generate_stream = staticmethod(rules_stream)
+
+    def resolve_batch(self, cases):
+        from tests.fakes import PerfectModel
+
+        return PerfectModel(RULES).resolve_batch(cases)
+
+
+async def test_f3_opens_the_lab_on_the_current_fight(tmp_path):
+    from game.content import load_content
+    from game.tui.app import create_app
+    from tests.fakes import clear_monsters, spawn_adjacent
+
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=load_content(), resolver=StreamingModel())
+    async with app.run_test() as pilot:
+        await app.workers.wait_for_complete()
+        s = app.session
+        clear_monsters(s)
+        foe, _ = spawn_adjacent(s, "orc")
+        await pilot.press("f3")
+        await pilot.pause()
+        assert isinstance(app.screen, LabScreen)
+        state, action, _ = parse_input(app.screen.block)
+        assert action == "attack" and state.actor == s.player.body and state.target == foe.body
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "agree on every field" in text_of(app, "#lab-diff")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, LabScreen)

@@ -17,11 +17,15 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from game import saves
+from game.combat.format import encode_input
+from game.combat.sampler import sample_iid
+from game.combat.state import CombatState
 from game.content import Content, load_content
 from game.paths import available_models, default_save_dir, shipped_model_dir
 from game.playlog import PlayLogWriter
 from game.resolve import Resolver, load_model_resolver
 from game.session import GameSession
+from game.tui.lab import LabScreen
 from game.tui.screens import EndScreen, GameScreen, HelpScreen, TitleScreen, TooSmallScreen
 
 MIN_SIZE = (80, 24)
@@ -243,6 +247,24 @@ class RpgApp(App):
             if isinstance(screen, GameScreen):
                 screen.action_toggle_debug()
 
+    # ------------------------------------------------------------ the lab
+    def action_lab(self) -> None:
+        """Open the lab on the current fight (the player about to attack), or on a sampled turn."""
+        rules = self.content.rules
+
+        def sampled(rng: random.Random) -> str:
+            return encode_input(*sample_iid(rng, rules))
+
+        s = self.session
+        foe = s.foe() if s is not None else None
+        if foe is not None:
+            block = encode_input(CombatState(foe.fight_turn, s.player.body, foe.body), "attack", 3)
+        else:
+            block = sampled(random.Random(self.seed))
+        engine = getattr(self.model, "engine", None)
+        stream = engine.generate_stream if engine is not None else None
+        self.push_screen(LabScreen(block, rules, stream, self.model_status, sampled))
+
     # ------------------------------------------------------------ palette
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -251,6 +273,7 @@ class RpgApp(App):
                                 self.toggle_resolver)
             yield SystemCommand("Toggle debug pane", "Input block, both answers, differing fields (F2)",
                                 self.toggle_debug)
+            yield SystemCommand("Open the lab", "The model token by token beside the rules (F3)", self.action_lab)
             yield SystemCommand("Help", "Every key (?)", lambda: self.push_screen(HelpScreen()))
             yield SystemCommand("Save game", "Write the save now", self._palette_save)
             yield SystemCommand("Inventory", "Use an item (i)", screen.action_inventory)

@@ -34,6 +34,7 @@ HELP = """[b]Moving and fighting[/b]
 [b]Model and rules[/b]
   m        toggle the combat resolver (model / rules)
   F2       debug pane: input block, both answers, differing fields
+  F3       the lab: ask the model token by token, nudge fields, see where it breaks
   [ ]      scroll the message log     { }   scroll the debug pane
   ctrl+p   command palette     ctrl+q   save and quit     ? this help
 [b]Tags in the log[/b]
@@ -125,6 +126,7 @@ class GameScreen(SizedScreen):
         Binding("g", "do('pickup')", "Get"),
         Binding("m", "toggle_resolver", "Resolver"),
         Binding("f2", "toggle_debug", "Debug"),
+        Binding("f3", "app.lab", "Lab"),
         Binding("ctrl+q", "app.quit", "Save+quit", priority=True),
         Binding("left,h,4", "move(-1, 0)", show=False),
         Binding("right,l,6", "move(1, 0)", show=False),
