@@ -34,7 +34,7 @@ HELP = """[b]Moving and fighting[/b]
 [b]Model and rules[/b]
   m        toggle the combat resolver (model / rules)
   F2       debug pane: input block, both answers, differing fields
-  F3       the lab: ask the model token by token, nudge fields, see where it breaks
+  F3       the lab: the model token by token, nudge a field, watch it break
   [ ]      scroll the message log     { }   scroll the debug pane
   ctrl+p   command palette     ctrl+q   save and quit     ? this help
 [b]Tags in the log[/b]
