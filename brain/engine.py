@@ -48,7 +48,8 @@ class Engine:
         self.device = next(model.parameters()).device
         self._masks: dict[frozenset[str], torch.Tensor] = {}
         self._ids: dict[frozenset[str], np.ndarray] = {}
-        self._np: NumpyDecoder | None = None
+        # built now, so that load time includes it and the first turn is not slower than the rest
+        self._np: NumpyDecoder | None = NumpyDecoder(model) if self.device.type == "cpu" else None
 
     def _room(self, allowed: frozenset[str], used: int) -> frozenset[str]:
         """Near the end of the context only the separator may follow: the answer always completes."""

@@ -9,13 +9,38 @@ preallocated KV cache, exact (erf) GELU, tied output head.
 
 from __future__ import annotations
 
+import ctypes
 import math
+from pathlib import Path
 
 import numpy as np
 
 from brain.model import GPT
 
 _EPS = 1e-5
+_BLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                 "openblas_set_num_threads64_", "openblas_set_num_threads")
+
+
+def single_thread_blas() -> bool:
+    """Ask numpy's bundled OpenBLAS for one thread; True if it could be told.
+
+    Its worker threads spin while they wait; on a busy 2-core machine that made
+    batch-1 decoding 2-3x slower (docs/brain.md). OPENBLAS_NUM_THREADS only works
+    before numpy loads, which the game does not control, so the library is asked directly.
+    """
+    libs = Path(np.__file__).resolve().parent.parent / "numpy.libs"
+    for lib in sorted(libs.glob("*openblas*")) if libs.is_dir() else []:
+        try:
+            handle = ctypes.CDLL(str(lib))
+        except OSError:
+            continue
+        for name in _BLAS_SETTERS:
+            setter = getattr(handle, name, None)
+            if setter is not None:
+                setter(1)
+                return True
+    return False
 
 
 def _gelu(h: np.ndarray) -> np.ndarray:
@@ -38,6 +63,7 @@ class NumpyDecoder:
     """Holds the weights as float32 arrays; `forward` feeds a chunk of tokens into a cache."""
 
     def __init__(self, model: GPT) -> None:
+        self.blas_single = single_thread_blas()
         cfg = self.cfg = model.cfg
         sd = {k: v.detach().cpu().float().numpy().copy() for k, v in model.state_dict().items()}
         self.wte = sd["wte.weight"]
