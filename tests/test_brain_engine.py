@@ -18,6 +18,15 @@ from game.combat.sampler import sample
 from game.resolve import resolve_blocks
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Two torch threads stall when another process holds a core (docs/brain.md); tests use one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def tok() -> Tokenizer:
     return Tokenizer.from_format()
