@@ -60,9 +60,9 @@ def render(model_dir: Path, rules: Ruleset, evals: dict[str, dict], bench: dict 
     from brain.evaluate import summary_table
 
     config = json.loads((model_dir / CONFIG).read_text())
-    rows = []
-    if (model_dir / LOG).exists():
-        rows = [json.loads(line) for line in (model_dir / LOG).read_text().splitlines() if line.strip()]
+    read = lambda p: [json.loads(line) for line in p.read_text().splitlines() if line.strip()] if p.exists() else []
+    rows = read(model_dir / LOG)
+    phase1 = read(model_dir / "train_log.phase1.jsonl")
     train = config.get("train", {})
     tc = train.get("config", {})
     out = [f"# rpg-brain report: {model_dir}", ""]
@@ -84,6 +84,15 @@ def render(model_dir: Path, rules: Ruleset, evals: dict[str, dict], bench: dict 
     out += [f"| {r} | {c / data['n']:.2%} |" for r, c in sorted(data["events"].items(), key=lambda kv: -kv[1])]
     out += ["", f"Split by sha1 of the input block: {json.dumps(data['splits'])}.", ""]
     out += ["## Training", ""]
+    if phase1:
+        last = phase1[-1]
+        out += [f"Phase 1 (the run this one started from, `{tc.get('init')}`): {last['step']} steps, "
+                f"{last['elapsed_s'] / 60:.1f} min, last loss {last['loss']:.4f}, val exact "
+                f"{last.get('val_exact', float('nan')):.2%}.", "", "```", _curve(phase1), "```", "",
+                "| step | loss | val loss | val exact | tok/s |", "|---|---|---|---|---|"]
+        out += [f"| {r['step']} | {r['loss']:.4f} | {r['val_loss']:.4f} | {r['val_exact']:.2%} | {r['tok_s']:,} |"
+                for r in phase1 if "val_loss" in r]
+        out += ["", "Phase 2 (this run):", ""]
     if tc:
         out += [f"- recipe: `{json.dumps(tc)}`",
                 f"- {train.get('step')} steps x {tc.get('batch_size')} x {train.get('world', 1)} sequences"

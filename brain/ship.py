@@ -18,6 +18,7 @@ from game.combat.format import FORMAT_VERSION
 from game.combat.ruleset import Ruleset
 
 REPORT_NAME = "report.md"
+INIT_LOG = "train_log.phase1.jsonl"  # the run a second phase started from
 
 
 def _data_manifest(config: dict, rules: Ruleset) -> dict:
@@ -28,7 +29,7 @@ def _data_manifest(config: dict, rules: Ruleset) -> dict:
             "seed": tc.get("seed"), "mix": asdict(mix),
             "split": "sha1(input block) % 100: <90 train, <95 val, else test",
             "examples_seen": config.get("train", {}).get("step", 0) * tc.get("batch_size", 0)
-            * config.get("train", {}).get("world", 1)}
+            * config.get("train", {}).get("world", 1), "init": tc.get("init")}
 
 
 def ship(run: Path, to: Path, rules: Ruleset, n: int = 2000) -> dict:
@@ -37,13 +38,19 @@ def ship(run: Path, to: Path, rules: Ruleset, n: int = 2000) -> dict:
 
     load_model(run, rules.ruleset_id)  # refuses a broken or foreign run before anything is copied
     to.mkdir(parents=True, exist_ok=True)
-    for name in (WEIGHTS, LOG):
-        if (run / name).exists():
-            shutil.copyfile(run / name, to / (name + ".tmp"))
-    for name in (WEIGHTS, LOG):
+    config = read_config(run)
+    init = config.get("train", {}).get("config", {}).get("init")
+    files = {WEIGHTS: run / WEIGHTS, LOG: run / LOG}
+    if init:  # a second-phase run: keep the first phase's curve too
+        files[INIT_LOG] = Path(init) / LOG
+    for name, src in files.items():
+        if src.exists():
+            shutil.copyfile(src, to / (name + ".tmp"))
+    for name in files:
         if (to / (name + ".tmp")).exists():
             (to / (name + ".tmp")).replace(to / name)
-    config = read_config(run)
+        elif name == INIT_LOG and (to / name).exists():
+            (to / name).unlink()
     config["train"].pop("last", None)
     manifest = _data_manifest(config, rules)
     config["data"] = manifest | {"manifest_hash": manifest_hash(manifest)}

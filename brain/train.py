@@ -59,6 +59,7 @@ class TrainConfig:
     # one thread: on a shared 2-core machine two OpenMP threads stall whenever another process
     # holds a core (measured 5-8x slower steps, docs/brain.md); one thread + the batch worker fits
     threads: int = 1
+    init: str | None = None  # start from this model directory's weights (a second, lower-lr phase)
 
     def total_steps(self) -> int:
         return self.steps if self.steps is not None else 1500 * self.depth
@@ -69,9 +70,9 @@ PRESETS: dict[str, TrainConfig] = {
                         ckpt_every=10, val_n=8, val_loss_n=16, workers=0),
     # the shipped recipe: measured in docs/brain.md, <= 20 min on the 2-core CPU
     "default": TrainConfig(depth=2, batch_size=64, steps=5500, lr=3e-3, warmup=200),
-    # the same model with a 1.6x longer schedule (about 35 minutes here)
-    "long": TrainConfig(depth=2, batch_size=64, steps=9000, lr=3e-3, warmup=200, eval_every=1500,
-                        ckpt_every=1500),
+    # a second phase on top of the default run: fresh batches (another seed), lower peak lr
+    "long": TrainConfig(depth=2, batch_size=64, steps=4000, lr=1e-3, warmup=100, seed=1338, eval_every=1000,
+                        ckpt_every=1000, init="brain/runs/default"),
 }
 
 
@@ -236,7 +237,11 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
                                  "(interrupted write); cannot resume")
     else:
         torch.manual_seed(tc.seed)
-        model = GPT(GPTConfig.from_depth(tc.depth, len(tok), tc.block_size, tc.rope, tc.roles)).to(device).train()
+        if tc.init:
+            model, _, _ = load_model(Path(tc.init), rules.ruleset_id)
+            model.to(device).train()
+        else:
+            model = GPT(GPTConfig.from_depth(tc.depth, len(tok), tc.block_size, tc.rope, tc.roles)).to(device).train()
         opt = make_optimizer(model, tc)
         if master:
             out.mkdir(parents=True, exist_ok=True)
