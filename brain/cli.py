@@ -126,7 +126,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from brain.failures import all_table, run_all
 
         raw = None if args.no_raw else (lambda blocks: _raw_answers(resolver, blocks))
-        result = run_all(resolver, rules, n=args.n, raw_answer=raw)
+        result = run_all(resolver, rules, n=args.n, ungated_answer=lambda blocks: _ungated(resolver, blocks),
+                         raw_answer=raw)
         if "all" not in args.suite:
             result = {k: v for k, v in result.items() if k in args.suite}
         table = "all" in args.suite and not args.json
@@ -142,10 +143,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ungated(resolver, blocks: list[str]) -> list[str | None]:
+    """The model's constrained answer to each block as written, no parser in front; None where it cannot be
+    tokenised."""
+    out: list[str | None] = []
+    for block in blocks:
+        try:
+            out.append(resolver.engine.generate([block])[0])
+        except ValueError:
+            out.append(None)
+    return out
+
+
 def _raw_answers(resolver, blocks: list[str]) -> list[str | None]:
     """The bare model's unconstrained answer to each block; None where the tokenizer cannot encode it."""
     out: list[str | None] = []
-    for block in blocks[:200]:  # batch-1 and unconstrained: slow, so a fixed sample
+    for block in blocks[:100]:  # batch-1 and unconstrained: slow, so a fixed sample
         try:
             out.append(resolver.engine.generate_raw(block))
         except ValueError:

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from game.combat.format import CHANNEL_LABELS, FormatError, encode_input, parse_input
+from game.combat.format import CHANNEL_LABELS, FormatError, encode_input
 from game.combat.rules import Event, resolve
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Case, Ranges, sample_iid
@@ -120,46 +120,59 @@ class PerturbResult:
     block: str
     rejected: bool  # the gated path refused it with an error
     error: str | None
-    raw_plausible: bool | None  # the ungated, unconstrained model wrote a parseable state (None: not measured)
+    # Ungated answers, judged against the turn the block was perturbed from (None: not measured).
+    # "plausible": parses and passes every invariant, i.e. the game would have applied it silently.
+    ungated_plausible: bool | None = None  # constrained decoding, no strict parser in front
+    ungated_right: bool | None = None  # ... and it is even the rules' answer to the unperturbed turn
+    raw_plausible: bool | None = None  # unconstrained decoding: the bare model writing the format itself
 
 
-def perturb_suite(resolver: Resolver, n: int, seed: int, rules: Ruleset,
-                  raw_answer: Callable[[list[str]], list[str]] | None = None) -> list[PerturbResult]:
-    """Gated: strict parse then the resolver. Raw: the text fed to the model as is, decoded unconstrained."""
+Answers = Callable[[list[str]], list[str | None]]
+
+
+def perturb_suite(resolver: Resolver, n: int, seed: int, rules: Ruleset, ungated_answer: Answers | None = None,
+                  raw_answer: Answers | None = None) -> list[PerturbResult]:
+    """Gated: strict parse then the resolver. Ungated: the text given to the model as is."""
     from game.resolve import resolve_blocks
 
     rng = random.Random(f"perturb:{seed}")
-    blocks, kinds = [], []
+    blocks, kinds, origins = [], [], []
     for i in range(n):
         kind = PERTURBATIONS[i % len(PERTURBATIONS)]
-        blocks.append(perturb(encode_input(*sample_iid(rng, rules)), kind, rng))
+        case = sample_iid(rng, rules)
+        blocks.append(perturb(encode_input(*case), kind, rng))
         kinds.append(kind)
+        origins.append(case)
     gated = resolve_blocks(resolver, blocks, rules)
+    ungated = ungated_answer(blocks) if ungated_answer else [None] * n
     raws = raw_answer(blocks) if raw_answer else [None] * n
     out = []
-    for kind, block, res, raw in zip(kinds, blocks, gated, raws, strict=False):
-        plausible = None
-        if raw is not None:
-            plausible = _plausible(raw, block)
-        out.append(PerturbResult(kind, block, not res.ok, res.error, plausible))
+    for kind, block, case, res, ung, raw in zip(kinds, blocks, origins, gated, ungated, raws, strict=True):
+        plausible = right = None
+        if ung is not None:
+            plausible = _plausible(ung, case)
+            o = resolve(*case, rules)
+            right = plausible and parse_input_answer_state(ung, case) == o.next_state
+        out.append(PerturbResult(kind, block, not res.ok, res.error, plausible, right,
+                                 None if raw is None else _plausible(raw, case)))
     return out
 
 
-def _plausible(raw_answer: str, block: str) -> bool:
-    """Does an ungated answer look like a real next state? (parses against some reading of the block)"""
-    from game.combat.format import parse_output
+def parse_input_answer_state(answer: str, case: Case) -> CombatState | None:
+    from game.combat.format import parse_answer
 
-    state_text = raw_answer.split(" | ")[-1]
     try:
-        prev, _, _ = parse_input(block)
+        return parse_answer(answer, case[0])[1]
     except FormatError:
-        # the block is malformed, so borrow any state for the stats: plausibility is about shape
-        prev = CombatState(0, *[replace(sample_iid(random.Random(0), Ruleset())[0].actor)] * 2)
-    try:
-        parse_output(state_text, prev)
-        return True
-    except FormatError:
-        return False
+        return None
+
+
+def _plausible(answer: str, case: Case) -> bool:
+    """Would the game have applied this answer to the turn the block came from? (parses, no invariant broken)"""
+    from game.combat.validate import check_transition
+
+    nxt = parse_input_answer_state(answer, case)
+    return nxt is not None and not check_transition(case[0], case[1], nxt)
 
 
 # ------------------------------------------------------------------ order, ood
@@ -347,9 +360,6 @@ class CachingResolver:
         return [self.cache[c] for c in cases]
 
 
-RawAnswer = Callable[[list[str]], list[str]]
-
-
 def _text_answers(resolver: Resolver, blocks: list[str], cases: list[Case]) -> list[Resolution]:
     """Answers to input texts as written (non-canonical order included), judged like the game judges."""
     from game.resolve import judge_answer
@@ -361,7 +371,8 @@ def _text_answers(resolver: Resolver, blocks: list[str], cases: list[Case]) -> l
     return [judge_answer(resolver.name, s, a, t, 0.0) for (s, a, _), t in zip(cases, texts, strict=True)]
 
 
-def run_all(resolver: Resolver, rules: Ruleset, n: int = 1000, raw_answer: RawAnswer | None = None,
+def run_all(resolver: Resolver, rules: Ruleset, n: int = 1000, ungated_answer: Answers | None = None,
+            raw_answer: Answers | None = None,
             chains: int = 10, chain_turns: int = 50, seed: int = 0) -> dict:
     """Every suite and the three metrics, as `rpg-brain eval --suite all` reports them."""
     from brain.evaluate import evaluate, held_out
@@ -393,21 +404,28 @@ def run_all(resolver: Resolver, rules: Ruleset, n: int = 1000, raw_answer: RawAn
         per_state[key] = per_state.get(key, True) and r.exact
     out["order"]["all_actions_right_share"] = sum(per_state.values()) / max(len(per_state), 1)
 
-    perturbed = perturb_suite(resolver, max(n // 2, len(PERTURBATIONS)), seed, rules, raw_answer)
+    perturbed = perturb_suite(resolver, max(n // 2, len(PERTURBATIONS)), seed, rules, ungated_answer, raw_answer)
     by_kind: dict[str, dict] = {}
     for p in perturbed:
-        k = by_kind.setdefault(p.kind, {"n": 0, "rejected": 0, "raw_plausible": 0, "raw_measured": 0})
+        k = by_kind.setdefault(p.kind, Counter())
         k["n"] += 1
         k["rejected"] += p.rejected
-        if p.raw_plausible is not None:
-            k["raw_measured"] += 1
-            k["raw_plausible"] += p.raw_plausible
-    raw_n = sum(k["raw_measured"] for k in by_kind.values())
+        for name in ("ungated_plausible", "ungated_right", "raw_plausible"):
+            value = getattr(p, name)
+            if value is not None:
+                k[name + "_measured"] += 1
+                k[name] += value
+
+    def rate(name: str) -> float | None:
+        measured = sum(k[name + "_measured"] for k in by_kind.values())
+        return sum(k[name] for k in by_kind.values()) / measured if measured else None
+
     out["perturb"] = {
         "n": len(perturbed),
         "gated_rejection_rate": sum(p.rejected for p in perturbed) / len(perturbed),
-        "raw_plausible_rate": (sum(k["raw_plausible"] for k in by_kind.values()) / raw_n) if raw_n else None,
-        "by_kind": by_kind,
+        "ungated_plausible_rate": rate("ungated_plausible"), "ungated_right_rate": rate("ungated_right"),
+        "raw_plausible_rate": rate("raw_plausible"),
+        "by_kind": {kind: dict(c) for kind, c in by_kind.items()},
     }
 
     chain_records = []
@@ -444,9 +462,11 @@ def all_table(result: dict) -> str:
             note = f"parse fail {r['parse_failures']}, invariant fail {r['invariant_failures']}"
         rows.append(f"| {s} | {r['n']} | {r['state_exact']:.2%} | {note} |")
     p = result["perturb"]
-    raw = "not measured" if p["raw_plausible_rate"] is None else f"{p['raw_plausible_rate']:.2%}"
-    rows.append(f"| perturb | {p['n']} | - | gated path rejects {p['gated_rejection_rate']:.2%}; "
-                f"raw model writes a plausible state for {raw} |")
+    pct = lambda v: "not measured" if v is None else f"{v:.2%}"
+    rows.append(f"| perturb | {p['n']} | - | gated path rejects {p['gated_rejection_rate']:.2%}; ungated, the model's "
+                f"answer would pass as plausible for {pct(p['ungated_plausible_rate'])} (and be the right answer to "
+                f"the unperturbed turn for {pct(p['ungated_right_rate'])}); unconstrained, it writes a plausible "
+                f"state for {pct(p['raw_plausible_rate'])} |")
     c = result["chain"]
     rows.append(f"| chain | {c['runs']}x{c['turns']} | {c['on_track_share']:.2%} of turns on the rules chain | "
                 f"{c['runs_never_diverged']}/{c['runs']} runs never diverged; mean first divergence at turn "

@@ -129,3 +129,24 @@ def test_run_all_has_every_suite_and_metric(rules):
     bad = run_all(Collapsing(rules), rules, n=40, chains=2, chain_turns=20)
     assert bad["label_collapse"]["value"] > 0 and bad["iid"]["state_exact"] < 1.0
     assert "| label collapse |" in all_table(bad)
+
+
+def test_ungated_answers_are_judged_against_the_unperturbed_turn(rules):
+    def forgiving(blocks):
+        """Reads through whitespace damage like a lenient parser would, answers garbage otherwise."""
+        out = []
+        for b in blocks:
+            try:
+                case = parse_input(" ".join(b.split()))
+            except FormatError:
+                out.append("garbage")
+                continue
+            o = resolve(*case, rules)
+            out.append(encode_answer(o.events, o.next_state))
+        return out
+
+    results = perturb_suite(RulesResolver(rules), 160, 0, rules, ungated_answer=forgiving)
+    spaced = [r for r in results if r.kind == "whitespace"]
+    assert spaced and all(r.ungated_plausible and r.ungated_right for r in spaced)
+    assert all(r.ungated_plausible is False for r in results if r.kind == "truncate")
+    assert all(r.raw_plausible is None for r in results)
