@@ -123,10 +123,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"rpg-brain: cannot load the model: {exc}", file=sys.stderr)
         return 2
     if any(s in FAILURE_SUITES or s == "all" for s in args.suite):
-        from brain.failures import all_table, run_all
+        from brain.failures import all_table, raw_answers, run_all, ungated_answers
 
-        raw = None if args.no_raw else (lambda blocks: _raw_answers(resolver, blocks))
-        result = run_all(resolver, rules, n=args.n, ungated_answer=lambda blocks: _ungated(resolver, blocks),
+        raw = None if args.no_raw else (lambda blocks: raw_answers(resolver, blocks))
+        result = run_all(resolver, rules, n=args.n, ungated_answer=lambda blocks: ungated_answers(resolver, blocks),
                          raw_answer=raw)
         if "all" not in args.suite:
             result = {k: v for k, v in result.items() if k in args.suite}
@@ -141,29 +141,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(summary_table(results))
     return 0
-
-
-def _ungated(resolver, blocks: list[str]) -> list[str | None]:
-    """The model's constrained answer to each block as written, no parser in front; None where it cannot be
-    tokenised."""
-    out: list[str | None] = []
-    for block in blocks:
-        try:
-            out.append(resolver.engine.generate([block])[0])
-        except ValueError:
-            out.append(None)
-    return out
-
-
-def _raw_answers(resolver, blocks: list[str]) -> list[str | None]:
-    """The bare model's unconstrained answer to each block; None where the tokenizer cannot encode it."""
-    out: list[str | None] = []
-    for block in blocks[:100]:  # batch-1 and unconstrained: slow, so a fixed sample
-        try:
-            out.append(resolver.engine.generate_raw(block))
-        except ValueError:
-            out.append(None)
-    return out + [None] * (len(blocks) - len(out))
 
 
 @command
@@ -300,8 +277,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     rows = export_forms(args.model or DEFAULT_MODEL_DIR, args.out, load_ruleset(args.content), n=args.n)
     table = forms_table(rows)
-    (args.out / "forms.md").write_text(table + "\n")
-    (args.out / "forms.json").write_text(json.dumps(rows, indent=1) + "\n")
+    args.report_dir.mkdir(parents=True, exist_ok=True)
+    (args.report_dir / "forms.json").write_text(json.dumps(rows, indent=1) + "\n")
     print(table)
     return 0
 
@@ -406,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="fp16 / int8 forms of a model: size, accuracy, latency")
     ex.add_argument("--model", type=Path, default=None)
     ex.add_argument("--out", type=Path, default=Path("brain/runs/forms"))
+    ex.add_argument("--report-dir", type=Path, default=Path("brain/reports"), help="where forms.json goes")
     ex.add_argument("--n", type=int, default=1000)
     ex.add_argument("--threads", type=int, default=1)
     return p

@@ -158,6 +158,29 @@ def perturb_suite(resolver: Resolver, n: int, seed: int, rules: Ruleset, ungated
     return out
 
 
+def ungated_answers(resolver: Resolver, blocks: list[str]) -> list[str | None]:
+    """The model's constrained answer to each block as written, no parser in front; None where the block
+    cannot be tokenised."""
+    out: list[str | None] = []
+    for block in blocks:
+        try:
+            out.append(resolver.engine.generate([block])[0])  # type: ignore[attr-defined]
+        except ValueError:
+            out.append(None)
+    return out
+
+
+def raw_answers(resolver: Resolver, blocks: list[str], limit: int = 100) -> list[str | None]:
+    """The bare model's unconstrained answer to the first `limit` blocks (batch 1, slow); None elsewhere."""
+    out: list[str | None] = []
+    for block in blocks[:limit]:
+        try:
+            out.append(resolver.engine.generate_raw(block))  # type: ignore[attr-defined]
+        except ValueError:
+            out.append(None)
+    return out + [None] * (len(blocks) - len(out))
+
+
 def parse_input_answer_state(answer: str, case: Case) -> CombatState | None:
     from game.combat.format import parse_answer
 

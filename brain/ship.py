@@ -81,7 +81,16 @@ def write_report(model_dir: Path | None, rules: Ruleset, n: int = 2000, out_dir:
     out_dir.mkdir(parents=True, exist_ok=True)
     name = "default.md" if model_dir.resolve() == DEFAULT_MODEL.resolve() else f"{model_dir.name}.md"
     path = out_dir / name
-    path.write_text(render(model_dir, rules, evals, b, data))
+    from brain.failures import raw_answers, ungated_answers
+    from brain.lab_report import failure_section, forms_section, loop_section, sweep_section
+
+    failures, failure_result = failure_section(resolver, rules, n // 2, lambda bl: ungated_answers(resolver, bl),
+                                               lambda bl: raw_answers(resolver, bl))
+    extra = "\n".join([failures, sweep_section(out_dir), forms_section(out_dir), loop_section(out_dir)])
+    path.write_text(render(model_dir, rules, evals, b, data) + "\n" + extra)
     slim = {k: {kk: vv for kk, vv in v.items() if kk != "examples"} for k, v in evals.items()}
-    (out_dir / (path.stem + ".json")).write_text(json.dumps({"eval": slim, "bench": b, "data": data}, indent=1) + "\n")
+    failure_slim = {k: ({kk: vv for kk, vv in v.items() if kk != "examples"} if isinstance(v, dict) else v)
+                    for k, v in failure_result.items()}
+    (out_dir / (path.stem + ".json")).write_text(json.dumps({"eval": slim, "bench": b, "data": data,
+                                                             "failure_first": failure_slim}, indent=1) + "\n")
     return path

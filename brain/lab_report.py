@@ -1,0 +1,111 @@
+"""Report sections for the failure-first evaluation, capability per megabyte, model forms and the play loop.
+
+The failure-first section is measured afresh by `rpg-brain report`. The sweep, the forms and the play
+loop take minutes to hours of training, so their own commands write JSON under brain/reports/ and the
+report renders what is there (and names the command when it is missing).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from brain.failures import all_table, run_all
+from game.combat.ruleset import Ruleset
+from game.resolve import Resolver
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2%}"
+
+
+def failure_section(resolver: Resolver, rules: Ruleset, n: int, ungated, raw) -> tuple[str, dict]:
+    result = run_all(resolver, rules, n=n, ungated_answer=ungated, raw_answer=raw)
+    iid, ood, order = result["iid"], result["ood"], result["order"]
+    p, c = result["perturb"], result["chain"]
+    lc, td, bc = result["label_collapse"], result["token_drift"], result["boundary_confusion"]
+    lesson = (
+        f"What the failures teach about the format. Inside the training ranges the model is an arithmetic "
+        f"engine ({iid['state_exact']:.1%} exact on iid); one step outside them it is not one at all: on `ood` "
+        f"(values up to twice the largest seen) it is right {ood['state_exact']:.1%} of the time and breaks an "
+        f"invariant {ood['invariant_failures']} times in {ood['n']}. Fixed-width digits made the in-range "
+        f"arithmetic learnable, but the digits a field never showed in training are unknown tokens in all but "
+        f"name, so the ranges in `Ranges` are part of the model's architecture, and the game must keep content "
+        f"inside them (content validation does). The grammar is the other half of the model: the training loss "
+        f"skips grammar-forced tokens, so unconstrained the bare model writes a plausible state for "
+        f"{_pct(p['raw_plausible_rate'])} of perturbed blocks; it never learned the labels, only what goes "
+        f"between them. Without the strict parser in front, the constrained model would have passed "
+        f"{_pct(p['ungated_plausible_rate'])} of the malformed blocks as plausible turns (right for "
+        f"{_pct(p['ungated_right_rate'])}): a malformed label is silently read as some other turn, which is why "
+        f"the gate exists (it rejects {p['gated_rejection_rate']:.1%}). Status channels written out of canonical "
+        f"order cost {order['state_exact'] - order['status_reversed_exact']:+.1%} exact match: the model learned "
+        f"positions as well as labels. Label collapse is {lc['value']:.2f} (wrong fields falling back on the "
+        f"commonest value), boundary confusion {bc['value']:.2f} (errors at 0/1 boundaries relative to elsewhere), "
+        f"and token drift {td['value']:+.3f} along {c['runs']} chains of {c['turns']} turns "
+        f"({c['on_track_share']:.1%} of turns on the rules chain).")
+    text = "\n".join(["## Failure-first evaluation (`rpg-brain eval --suite all`)", "",
+                      "Definitions in docs/evaluation.md.", "", all_table(result), "", lesson, ""])
+    return text, result
+
+
+def sweep_section(reports: Path) -> str:
+    from brain.sweep import plots, sweep_table
+
+    path = reports / "sweep" / "sweep.json"
+    head = ["## Capability per megabyte (`rpg-brain sweep`)", ""]
+    if not path.exists():
+        return "\n".join([*head, "Not measured yet: `rpg-brain sweep --depths 1,2,3,4,6 --minutes 2`.", ""])
+    saved = json.loads(path.read_text())
+    rows = saved["rows"]
+    text, png = plots(rows, path.parent)
+    best = max(rows, key=lambda r: r["iid"])
+    knee = _knee(rows)
+    out = [*head, f"Each depth trained for {saved['minutes']} minutes of wall clock with the default recipe "
+           "(same data stream, learning rate and schedule shape; steps from the measured step time), then "
+           "measured on every suite. `iid`..`order` are next-state exact match; chain is the share of turns on "
+           "the rules chain.", "", sweep_table(rows), "", "```", text, "```", ""]
+    if png is not None:
+        out += [f"![capability per megabyte]({png.relative_to(reports)})", ""]
+    out += [f"Best iid exact match within this budget: depth {best['depth']} ({best['iid']:.1%}, "
+            f"{best['weights_mb']:.2f} MB). Knee of the curve: depth {knee['depth']} "
+            f"({knee['params']:,} params, {knee['weights_mb']:.2f} MB): beyond it, a larger model gains less than "
+            "the step time it costs, because a fixed budget buys a larger model proportionally fewer examples.", ""]
+    return "\n".join(out)
+
+
+def _knee(rows: list[dict]) -> dict:
+    """The smallest depth whose iid exact match is within 2 points of the best."""
+    best = max(r["iid"] for r in rows)
+    return min((r for r in rows if r["iid"] >= best - 0.02), key=lambda r: r["params"])
+
+
+def forms_section(reports: Path) -> str:
+    from brain.export import forms_table
+
+    path = reports / "forms.json"
+    head = ["## Model forms (`rpg-brain export`)", ""]
+    if not path.exists():
+        return "\n".join([*head, "Not measured yet: `rpg-brain export`.", ""])
+    return "\n".join([*head, forms_table(json.loads(path.read_text())), ""])
+
+
+def loop_section(reports: Path) -> str:
+    path = reports / "loop.json"
+    head = ["## Play logs back into training (`scripts/close_the_loop.sh`)", ""]
+    if not path.exists():
+        return "\n".join([*head, "Not measured yet: `bash scripts/close_the_loop.sh`.", ""])
+    d = json.loads(path.read_text())
+    arena = lambda a: (f"{a['combat_turns']} combat turns, {a['divergences']} divergences "
+                       f"({a['divergences_per_1000']:.1f} per 1000), {a['fallbacks']} fallbacks, "
+                       f"{a['games_lost_to_crash']} games lost to a crash")
+    cmp = d["compare"]
+    return "\n".join([
+        *head,
+        f"Arena logs for training: seeds {d['train_seeds']}, {d['ingest']['counts']['train']} play rows kept "
+        f"({json.dumps(d['ingest']['ingest'])}).", "",
+        "| model | play held-out | iid | edge | arena on fresh seed " + str(d["fresh_seed"]) + " |",
+        "|---|---|---|---|---|",
+        f"| before | {_pct(cmp['before']['play_heldout'])} | {_pct(cmp['before']['iid'])} | "
+        f"{_pct(cmp['before']['edge'])} | {arena(d['fresh_before'])} |",
+        f"| after | {_pct(cmp['after']['play_heldout'])} | {_pct(cmp['after']['iid'])} | "
+        f"{_pct(cmp['after']['edge'])} | {arena(d['fresh_after'])} |", ""])

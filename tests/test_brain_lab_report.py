@@ -1,0 +1,34 @@
+"""Report sections of the long-running measurements render what their commands wrote, or say how to get it."""
+
+from __future__ import annotations
+
+import json
+
+from brain.lab_report import _knee, forms_section, loop_section, sweep_section
+
+
+def test_missing_measurements_name_their_command(tmp_path):
+    assert "rpg-brain sweep" in sweep_section(tmp_path)
+    assert "rpg-brain export" in forms_section(tmp_path)
+    assert "close_the_loop.sh" in loop_section(tmp_path)
+
+
+def test_knee_is_the_smallest_model_near_the_best():
+    rows = [{"depth": d, "params": p, "iid": a} for d, p, a in ((1, 10, 0.5), (2, 20, 0.95), (3, 40, 0.96))]
+    assert _knee(rows)["depth"] == 2
+
+
+def test_forms_and_loop_render(tmp_path):
+    (tmp_path / "forms.json").write_text(json.dumps([{"form": "fp16", "weights_mb": 0.25, "iid_exact": 0.98,
+                                                      "edge_exact": 0.96, "parse_failures": 0,
+                                                      "batch1_p50_ms": 5.0, "batch1_p95_ms": 7.5}]))
+    assert "| fp16 | 0.250 | 98.00% |" in forms_section(tmp_path)
+    arena = {"combat_turns": 1000, "divergences": 9, "divergences_per_1000": 9.0, "fallbacks": 1,
+             "games_lost_to_crash": 0}
+    loop = {"train_seeds": [1], "fresh_seed": 2, "ingest": {"counts": {"train": 10}, "ingest": {"records": 12}},
+            "compare": {"before": {"play_heldout": 0.9, "iid": 0.98, "edge": 0.96},
+                        "after": {"play_heldout": 1.0, "iid": 0.99, "edge": 0.97}},
+            "fresh_before": arena, "fresh_after": {**arena, "divergences": 4, "divergences_per_1000": 4.0}}
+    (tmp_path / "loop.json").write_text(json.dumps(loop))
+    text = loop_section(tmp_path)
+    assert "| before | 90.00% |" in text and "(4.0 per 1000)" in text
