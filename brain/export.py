@@ -1,9 +1,9 @@
-"""Smaller forms of a trained model: fp16 and int8 weights, and int8 matmuls at run time.
+"""Smaller forms of a trained model: fp16 and int8 weights.
 
 Each stored form is a model directory like the original (config.json + model.safetensors, no pickle),
 with `weights_form` in the config. `load_form` reads any of them back into an fp32 model, so a stored
-form changes size and accuracy, not speed; `int8-dynamic` quantises the linear layers in memory
-(torch dynamic quantisation) to change speed too. `rpg-brain export` measures every form side by side.
+form changes size and accuracy, not speed: the game's batch-1 decoder is numpy over fp32 weights
+(brain/fastpath.py), where torch's int8 kernels do not apply. `rpg-brain export` measures every form.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from brain.tokenizer import Tokenizer
 from game.combat.ruleset import Ruleset
 
 STORED_FORMS = ("fp32", "fp16", "int8")
-FORMS = (*STORED_FORMS, "int8-dynamic")
 
 
 def quantize_rows(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -85,12 +84,6 @@ def load_form(model_dir: Path, rules: Ruleset) -> ModelResolver:
     return ModelResolver(Engine(model.eval(), Tokenizer.from_json(config["tokenizer"])), rules, config, model_dir)
 
 
-def dynamic_int8(resolver: ModelResolver) -> ModelResolver:
-    """The same model with int8 matmuls in its linear layers (weights quantised in memory)."""
-    q = torch.ao.quantization.quantize_dynamic(resolver.engine.model, {torch.nn.Linear}, dtype=torch.qint8)
-    return ModelResolver(Engine(q, resolver.engine.tok), resolver.rules, resolver.config, resolver.model_dir)
-
-
 def batch1_latency(resolver: ModelResolver, rules: Ruleset, n: int = 100) -> dict[str, float]:
     cases = held_out("iid", n, rules, seed=7)
     for case in cases[:5]:
@@ -108,19 +101,15 @@ def export_forms(model_dir: Path, out: Path, rules: Ruleset, n: int = 1000, late
     """Write every stored form under `out/<form>` and measure each form: size, accuracy, latency."""
     threads = torch.get_num_threads()
     rows = []
-    for form in FORMS:
-        if form in STORED_FORMS:
-            where = out / form
-            if form == "fp32":
-                shutil.rmtree(where, ignore_errors=True)
-                shutil.copytree(model_dir, where)
-            else:
-                write_form(model_dir, where, form, rules)
-            resolver = load_form(where, rules)
-            mb = (where / WEIGHTS).stat().st_size / 1e6
+    for form in STORED_FORMS:
+        where = out / form
+        if form == "fp32":
+            shutil.rmtree(where, ignore_errors=True)
+            shutil.copytree(model_dir, where)
         else:
-            resolver = dynamic_int8(load_form(out / "fp32", rules))
-            mb = None  # in memory only
+            write_form(model_dir, where, form, rules)
+        resolver = load_form(where, rules)
+        mb = (where / WEIGHTS).stat().st_size / 1e6
         torch.set_num_threads(threads)
         acc = {s: evaluate(resolver, held_out(s, n, rules), rules) for s in ("iid", "edge")}
         torch.set_num_threads(1)
@@ -137,7 +126,6 @@ def forms_table(rows: list[dict]) -> str:
     lines = ["| form | weights MB | iid exact (state) | edge exact (state) | parse fail | p50 ms | p95 ms |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
-        mb = f"{r['weights_mb']:.3f}" if r["weights_mb"] is not None else "(in memory)"
-        lines.append(f"| {r['form']} | {mb} | {r['iid_exact']:.2%} | {r['edge_exact']:.2%} | {r['parse_failures']} "
-                     f"| {r['batch1_p50_ms']:.2f} | {r['batch1_p95_ms']:.2f} |")
+        lines.append(f"| {r['form']} | {r['weights_mb']:.3f} | {r['iid_exact']:.2%} | {r['edge_exact']:.2%} "
+                     f"| {r['parse_failures']} | {r['batch1_p50_ms']:.2f} | {r['batch1_p95_ms']:.2f} |")
     return "\n".join(lines)
