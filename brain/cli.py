@@ -235,7 +235,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     rules = load_ruleset(args.content)
     try:
-        info = finetune(args.from_, args.data, args.out, rules, FinetuneConfig(steps=args.steps, lr=args.lr))
+        info = finetune(args.from_, args.data, args.out, rules, FinetuneConfig(steps=args.steps, lr=args.lr,
+                                                                                     threads=args.threads))
     except (ValueError, OSError) as exc:
         print(f"rpg-brain: {exc}", file=sys.stderr)
         return 2
@@ -371,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     ft.add_argument("--out", type=Path, required=True)
     ft.add_argument("--steps", type=int, default=400)
     ft.add_argument("--lr", type=float, default=3e-4)
+    ft.add_argument("--threads", type=int, default=1, help="torch CPU threads (two stall on a shared machine)")
     ft.add_argument("--n", type=int, default=2000, help="held-out cases per standard suite for the comparison")
     ft.add_argument("--report", type=Path, default=None, help="markdown comparison (default OUT/finetune.md)")
 

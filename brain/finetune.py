@@ -34,7 +34,7 @@ class FinetuneConfig:
     lr: float = 3e-4
     warmup: int = 20
     seed: int = 4242
-    threads: int = 2
+    threads: int = 1
 
 
 def finetune(src: Path, data: Path, out: Path, rules: Ruleset, fc: FinetuneConfig = FinetuneConfig(),
