@@ -302,7 +302,9 @@ async def _monkey(app, n: int, seed: int, min_turns: int) -> None:
 
 
 async def test_monkey_rules(tmp_path):
-    await _monkey(create_app(seed=1, save_dir=tmp_path, new_game=True, content=CONTENT), 3000, 1, min_turns=300)
+    # "m" must not load the shipped model here: this is the rules-mode monkey (the model one is below)
+    app = create_app(seed=1, save_dir=tmp_path, new_game=True, content=CONTENT, model_dir=tmp_path / "no-model")
+    await _monkey(app, 3000, 1, min_turns=300)
 
 
 async def test_monkey_model(tmp_path):
