@@ -38,10 +38,10 @@ def failure_section(resolver: Resolver, rules: Ruleset, n: int, ungated, raw) ->
         f"{_pct(p['ungated_plausible_rate'])} of the malformed blocks as plausible turns (right for "
         f"{_pct(p['ungated_right_rate'])}): a malformed label is silently read as some other turn, which is why "
         f"the gate exists (it rejects {p['gated_rejection_rate']:.1%}). Status channels written out of canonical "
-        f"order cost {order['state_exact'] - order['status_reversed_exact']:+.1%} exact match: the model learned "
-        f"positions as well as labels. Label collapse is {lc['value']:.2f} (wrong fields falling back on the "
-        f"commonest value), boundary confusion {bc['value']:.2f} (errors at 0/1 boundaries relative to elsewhere), "
-        f"and token drift {td['value']:+.3f} along {c['runs']} chains of {c['turns']} turns "
+        f"order cost {100 * (order['state_exact'] - order['status_reversed_exact']):.1f} points of exact match: the "
+        f"model learned positions as well as labels. Label collapse is {lc['value']:.2f} (wrong fields falling back "
+        f"on the commonest value), boundary confusion {bc['value']:.2f} (errors at 0/1 boundaries relative to "
+        f"elsewhere), and token drift {td['value']:+.3f} along {c['runs']} chains of {c['turns']} turns "
         f"({c['on_track_share']:.1%} of turns on the rules chain).")
     text = "\n".join(["## Failure-first evaluation (`rpg-brain eval --suite all`)", "",
                       "Definitions in docs/evaluation.md.", "", all_table(result), "", lesson, ""])
