@@ -150,11 +150,11 @@ def perturb_suite(resolver: Resolver, n: int, seed: int, rules: Ruleset, ungated
     for kind, block, case, res, ung, raw in zip(kinds, blocks, origins, gated, ungated, raws, strict=True):
         plausible = right = None
         if ung is not None:
-            plausible = _plausible(ung, case)
-            o = resolve(*case, rules)
-            right = plausible and parse_input_answer_state(ung, case) == o.next_state
+            nxt = _applied_state(ung, case)
+            plausible = nxt is not None
+            right = plausible and nxt == resolve(*case, rules).next_state
         out.append(PerturbResult(kind, block, not res.ok, res.error, plausible, right,
-                                 None if raw is None else _plausible(raw, case)))
+                                 None if raw is None else _applied_state(raw, case) is not None))
     return out
 
 
@@ -181,21 +181,17 @@ def raw_answers(resolver: Resolver, blocks: list[str], limit: int = 100) -> list
     return out + [None] * (len(blocks) - len(out))
 
 
-def parse_input_answer_state(answer: str, case: Case) -> CombatState | None:
+def _applied_state(answer: str, case: Case) -> CombatState | None:
+    """The state the game would have applied for this answer to the turn the block came from: it parses and
+    breaks no invariant (a plausible answer), else None."""
     from game.combat.format import parse_answer
-
-    try:
-        return parse_answer(answer, case[0])[1]
-    except FormatError:
-        return None
-
-
-def _plausible(answer: str, case: Case) -> bool:
-    """Would the game have applied this answer to the turn the block came from? (parses, no invariant broken)"""
     from game.combat.validate import check_transition
 
-    nxt = parse_input_answer_state(answer, case)
-    return nxt is not None and not check_transition(case[0], case[1], nxt)
+    try:
+        nxt = parse_answer(answer, case[0])[1]
+    except FormatError:
+        return None
+    return None if check_transition(case[0], case[1], nxt) else nxt
 
 
 # ------------------------------------------------------------------ order, ood
