@@ -1,8 +1,9 @@
 """Speed of the model resolver: batch-1 latency on one thread, load time, throughput, size.
 
 Latency is per resolved turn through ModelResolver.resolve_batch (encode,
-decode, parse, invariants), as the game calls it. Batch 1 is measured with and
-without forced-token fast-forward, side by side.
+decode, parse, invariants), as the game calls it, with the decoder the game
+loads (onnx when model.onnx and onnxruntime are there, else numpy). The other
+decoders and decoding without forced-token fast-forward are measured beside it.
 """
 
 from __future__ import annotations
@@ -53,16 +54,19 @@ def bench(model_dir: Path | None, rules: Ruleset, n: int = 200, big_batch: int =
     cases = held_out("iid", n, rules, seed=7)
     for case in cases[:10]:  # warm up
         res.resolve_batch([case])
-    # the game's path (numpy fast-forward, parse, invariants), then the raw decoders side by side
-    lat: dict[str, list[float]] = {"fast_forward": [], "fast_forward_torch": [], "lockstep": []}
+    # the game's path (its decoder's fast-forward, parse, invariants), then the other decoders side by side
+    others = [b for b in ("onnx", "numpy", "torch") if b != res.engine.decoder and
+              (b == "torch" or b in res.engine.decoders)]
+    lat: dict[str, list[float]] = {"fast_forward": [], **{f"fast_forward_{b}": [] for b in others}, "lockstep": []}
     for case in cases:
         t = time.perf_counter()
         res.resolve_batch([case])
         lat["fast_forward"].append((time.perf_counter() - t) * 1000)
         block = encode_input(*case)
-        t = time.perf_counter()
-        res.engine.generate([block], backend="torch")
-        lat["fast_forward_torch"].append((time.perf_counter() - t) * 1000)
+        for b in others:
+            t = time.perf_counter()
+            res.engine.generate([block], backend=b)
+            lat[f"fast_forward_{b}"].append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         res.engine.generate([block], fast_forward=False)
         lat["lockstep"].append((time.perf_counter() - t) * 1000)
@@ -78,6 +82,7 @@ def bench(model_dir: Path | None, rules: Ruleset, n: int = 200, big_batch: int =
                           capture_output=True, text=True, check=True).stdout.split()
     return {
         "model": str(model_dir), "params": res.engine.model.num_params(),
+        "decoder": res.engine.decoder, "decoder_note": res.decoder_note,
         "weights_mb": (model_dir / WEIGHTS).stat().st_size / 1e6,
         "load_s": min(loads), "load_cold_with_import_torch_s": float(cold[0]), "load_cold_s": float(cold[1]),
         "batch1_threads1_ms": {k: {"p50": statistics.median(v), "p95": _pct(v, 0.95), "mean": statistics.mean(v)}

@@ -271,11 +271,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 @command
 def cmd_export(args: argparse.Namespace) -> int:
-    import torch
-
     from brain.export import export_forms, forms_table
 
-    torch.set_num_threads(args.threads)
     rows = export_forms(args.model or DEFAULT_MODEL_DIR, args.out, load_ruleset(args.content), n=args.n)
     table = forms_table(rows)
     args.report_dir.mkdir(parents=True, exist_ok=True)
@@ -382,12 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--n", type=int, default=500, help="cases per suite")
     sw.add_argument("--out", type=Path, default=Path("brain/reports/sweep"))
 
-    ex = sub.add_parser("export", help="fp16 / int8 forms of a model: size, accuracy, latency")
+    ex = sub.add_parser("export", help="fp16 / int8 / onnx forms of a model: size, accuracy, latency")
     ex.add_argument("--model", type=Path, default=None)
     ex.add_argument("--out", type=Path, default=Path("brain/runs/forms"))
     ex.add_argument("--report-dir", type=Path, default=Path("brain/reports"), help="where forms.json goes")
     ex.add_argument("--n", type=int, default=1000)
-    ex.add_argument("--threads", type=int, default=1)
     return p
 
 

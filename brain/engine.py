@@ -23,6 +23,7 @@ import torch
 from brain.checkpoint import ModelLoadError, load_model
 from brain.fastpath import NumpyDecoder
 from brain.model import GPT, KVCache
+from brain.onnxform import ONNX_FILE, OrtDecoder, load_onnx_decoder
 from brain.tokenizer import Roles, Tokenizer
 from game.combat.format import END, SEPARATOR, answer_grammar, encode_input
 from game.combat.ruleset import Ruleset
@@ -41,15 +42,21 @@ _STOP = frozenset({SEPARATOR, " " + SEPARATOR})
 
 
 class Engine:
-    def __init__(self, model: GPT, tok: Tokenizer) -> None:
+    def __init__(self, model: GPT, tok: Tokenizer, decoder: OrtDecoder | None = None) -> None:
         self.model = model.eval()
         self.tok = tok
         self.roles = Roles(tok)
         self.device = next(model.parameters()).device
         self._masks: dict[frozenset[str], torch.Tensor] = {}
         self._ids: dict[frozenset[str], np.ndarray] = {}
-        # built now, so that load time includes it and the first turn is not slower than the rest
-        self._np: NumpyDecoder | None = NumpyDecoder(model) if self.device.type == "cpu" else None
+        # batch-1 decoders by name: numpy always on CPU (built now, so that load time includes it and
+        # the first turn is not slower than the rest), onnx when ModelResolver.load found a usable graph
+        self.decoders: dict[str, NumpyDecoder | OrtDecoder] = {}
+        if self.device.type == "cpu":
+            self.decoders["numpy"] = NumpyDecoder(model)
+        if decoder is not None:
+            self.decoders[decoder.name] = decoder
+        self.decoder = decoder.name if decoder is not None else "numpy" if self.device.type == "cpu" else "torch"
 
     def _room(self, allowed: frozenset[str], used: int) -> frozenset[str]:
         """Near the end of the context only the separator may follow: the answer always completes."""
@@ -83,17 +90,22 @@ class Engine:
 
         probability is the model's softmax over the allowed tokens at that step;
         forced tokens (the grammar left one choice) were not asked of the model: 1.0.
-        backend: "numpy" (brain/fastpath.py, the default on CPU) or "torch".
+        backend: "onnx" (brain/onnxform.py), "numpy" (brain/fastpath.py) or "torch";
+        None takes self.decoder, the fastest one loaded.
         """
-        backend = backend or ("numpy" if self.device.type == "cpu" else "torch")
-        if backend == "numpy":
-            return self._stream_numpy(block)
-        return self._stream_torch(block)
+        backend = backend or self.decoder
+        if backend == "torch":
+            return self._stream_torch(block)
+        return self._stream_fast(block, self._batch1(backend))
 
-    def _stream_numpy(self, block: str) -> Iterator[tuple[str, float, bool]]:
-        if self._np is None:
-            self._np = NumpyDecoder(self.model)
-        dec = self._np
+    def _batch1(self, backend: str) -> NumpyDecoder | OrtDecoder:
+        if backend == "numpy" and backend not in self.decoders:
+            self.decoders["numpy"] = NumpyDecoder(self.model)
+        if backend not in self.decoders:
+            raise ValueError(f"no {backend} decoder loaded (have: {', '.join(self.decoders) or 'none'}, torch)")
+        return self.decoders[backend]
+
+    def _stream_fast(self, block: str, dec: NumpyDecoder | OrtDecoder) -> Iterator[tuple[str, float, bool]]:
         ids = self.prompt(block)
         T = self.model.cfg.block_size
         if len(ids) + RESERVE >= T:
@@ -135,9 +147,7 @@ class Engine:
         The production path never does this; the perturb suite does, to see what the bare model makes
         of a malformed block. Raises TokenizerError (a ValueError) for text the tokenizer cannot encode.
         """
-        if self._np is None:
-            self._np = NumpyDecoder(self.model)
-        dec, ids = self._np, self.prompt(block)
+        dec, ids = self._batch1("onnx" if self.decoder == "onnx" else "numpy"), self.prompt(block)
         T = self.model.cfg.block_size
         if len(ids) >= T:
             raise ValueError(f"input block of {len(ids)} tokens does not fit the model's {T}")
@@ -255,6 +265,7 @@ class ModelResolver:
 
     def __init__(self, engine: Engine, rules: Ruleset, config: dict, model_dir: Path) -> None:
         self.engine, self.rules, self.config, self.model_dir = engine, rules, config, model_dir
+        self.decoder_note = ""  # why a model.onnx beside the weights was not used, if it was not
 
     @classmethod
     def load(cls, model_dir: Path | None, rules: Ruleset, threads: int | None = None) -> ModelResolver:
@@ -263,7 +274,20 @@ class ModelResolver:
         if threads:
             torch.set_num_threads(threads)
         model, tok, config = load_model(model_dir, rules.ruleset_id)
-        return cls(Engine(model, tok), rules, config, model_dir)
+        decoder, note = None, ""
+        if (model_dir / ONNX_FILE).is_file():
+            try:
+                decoder = load_onnx_decoder(model_dir)
+            except ModelLoadError as exc:  # the numpy decoder does the same job, a little slower
+                note = f"{ONNX_FILE} not used: {exc}"
+        resolver = cls(Engine(model, tok, decoder), rules, config, model_dir)
+        resolver.decoder_note = note
+        return resolver
+
+    @property
+    def decoder(self) -> str:
+        """The batch-1 decoder a turn goes through: onnx, numpy or torch."""
+        return self.engine.decoder
 
     def resolve_batch(self, cases: Sequence[Case]) -> list[Resolution]:
         if not cases:

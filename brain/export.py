@@ -1,9 +1,11 @@
-"""Smaller forms of a trained model: fp16 and int8 weights.
+"""Other forms of a trained model: fp16 and int8 weights, and the ONNX step graph.
 
 Each stored form is a model directory like the original (config.json + model.safetensors, no pickle),
 with `weights_form` in the config. `load_form` reads any of them back into an fp32 model, so a stored
-form changes size and accuracy, not speed: the game's batch-1 decoder is numpy over fp32 weights
-(brain/fastpath.py), where torch's int8 kernels do not apply. `rpg-brain export` measures every form.
+form changes size and accuracy, not speed: the numpy decoder (brain/fastpath.py) computes in fp32,
+where torch's int8 kernels do not apply. The onnx form is the fp32 directory plus model.onnx
+(brain/onnxform.py), which changes speed, not weights. `rpg-brain export` measures every form on the
+game's own path: one turn at a time through ModelResolver, the decoder each form loads.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from brain.checkpoint import CONFIG, WEIGHTS, ModelLoadError, _load_state, load_
 from brain.engine import Engine, ModelResolver
 from brain.evaluate import evaluate, held_out
 from brain.model import GPT, GPTConfig
+from brain.onnxform import ONNX_FILE, write_onnx
 from brain.tensorfile import SafetensorsError, load_file, save_file
 from brain.tokenizer import Tokenizer
 from game.combat.ruleset import Ruleset
 
 STORED_FORMS = ("fp32", "fp16", "int8")
+FORMS = (*STORED_FORMS, "onnx")
 
 
 def quantize_rows(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,34 +102,49 @@ def batch1_latency(resolver: ModelResolver, rules: Ruleset, n: int = 100) -> dic
 
 
 def export_forms(model_dir: Path, out: Path, rules: Ruleset, n: int = 1000, latency_n: int = 100) -> list[dict]:
-    """Write every stored form under `out/<form>` and measure each form: size, accuracy, latency."""
-    threads = torch.get_num_threads()
+    """Write every form under `out/<form>` and measure each: size, accuracy and latency, one turn at a time.
+
+    The onnx form needs `onnx`, `onnxscript` and `onnxruntime` (`pip install -e '.[onnx]'`); without them
+    its row says why it is missing instead of failing the other forms.
+    """
+    torch.set_num_threads(1)
     rows = []
-    for form in STORED_FORMS:
+    for form in FORMS:
         where = out / form
-        if form == "fp32":
+        if form in ("fp32", "onnx"):
             shutil.rmtree(where, ignore_errors=True)
-            shutil.copytree(model_dir, where)
+            shutil.copytree(model_dir, where, ignore=shutil.ignore_patterns(ONNX_FILE, "optim.*"))
         else:
             write_form(model_dir, where, form, rules)
+        if form == "onnx":
+            try:
+                model, _, config = load_model(where, rules.ruleset_id)
+                write_onnx(model, config["weights_sha256"], where / ONNX_FILE)
+            except ImportError as exc:
+                rows.append({"form": form, "missing": f"{exc} (pip install -e '.[onnx]')"})
+                continue
         resolver = load_form(where, rules)
-        mb = (where / WEIGHTS).stat().st_size / 1e6
-        torch.set_num_threads(threads)
-        acc = {s: evaluate(resolver, held_out(s, n, rules), rules) for s in ("iid", "edge")}
-        torch.set_num_threads(1)
+        if form == "onnx" and resolver.engine.decoder != "onnx":
+            rows.append({"form": form, "missing": resolver.decoder_note})
+            continue
+        mb = (where / (ONNX_FILE if form == "onnx" else WEIGHTS)).stat().st_size / 1e6
+        acc = {s: evaluate(resolver, held_out(s, n, rules), rules, batch=1) for s in ("iid", "edge")}
         lat = batch1_latency(resolver, rules, latency_n)
-        torch.set_num_threads(threads)
-        rows.append({"form": form, "weights_mb": mb, "iid_exact": acc["iid"]["state_exact"],
-                     "edge_exact": acc["edge"]["state_exact"], "parse_failures":
-                     acc["iid"]["parse_failures"] + acc["edge"]["parse_failures"],
+        rows.append({"form": form, "decoder": resolver.engine.decoder, "weights_mb": mb,
+                     "iid_exact": acc["iid"]["state_exact"], "edge_exact": acc["edge"]["state_exact"],
+                     "parse_failures": acc["iid"]["parse_failures"] + acc["edge"]["parse_failures"],
                      "batch1_p50_ms": lat["p50"], "batch1_p95_ms": lat["p95"]})
     return rows
 
 
 def forms_table(rows: list[dict]) -> str:
-    lines = ["| form | weights MB | iid exact (state) | edge exact (state) | parse fail | p50 ms | p95 ms |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| form | decoder | file MB | iid exact (state) | edge exact (state) | parse fail | p50 ms | p95 ms |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['form']} | {r['weights_mb']:.3f} | {r['iid_exact']:.2%} | {r['edge_exact']:.2%} "
-                     f"| {r['parse_failures']} | {r['batch1_p50_ms']:.2f} | {r['batch1_p95_ms']:.2f} |")
+        if "missing" in r:
+            lines.append(f"| {r['form']} | not measured: {r['missing']} | | | | | | |")
+            continue
+        lines.append(f"| {r['form']} | {r.get('decoder', 'numpy')} | {r['weights_mb']:.3f} | {r['iid_exact']:.2%} "
+                     f"| {r['edge_exact']:.2%} | {r['parse_failures']} | {r['batch1_p50_ms']:.2f} "
+                     f"| {r['batch1_p95_ms']:.2f} |")
     return "\n".join(lines)

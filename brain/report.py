@@ -114,14 +114,16 @@ def render(model_dir: Path, rules: Ruleset, evals: dict[str, dict], bench: dict 
                 f"Wrong fields: {json.dumps(r['wrong_fields'])}", ""]
     if bench:
         b1 = bench["batch1_threads1_ms"]
+        note = f" ({bench['decoder_note']})" if bench.get("decoder_note") else ""
         out += ["## Benchmark (`rpg-brain bench`, one CPU thread)", "",
-                "batch-1 fast-forward is the game's path: numpy decoder (brain/fastpath.py), parse, invariants.", "",
+                f"batch-1 fast-forward is the game's path: the {bench.get('decoder', 'numpy')} decoder{note}, "
+                "parse, invariants. The other rows time the decoder alone.", "",
                 "| measure | value |", "|---|---|",
-                f"| batch-1 p50 / p95, fast-forward | {b1['fast_forward']['p50']:.2f} / "
-                f"{b1['fast_forward']['p95']:.2f} ms |",
-                f"| batch-1 p50 / p95, torch fast-forward (decoder only) | {b1['fast_forward_torch']['p50']:.2f} / "
-                f"{b1['fast_forward_torch']['p95']:.2f} ms |",
-                f"| batch-1 p50 / p95, torch lockstep, no fast-forward (decoder only) | {b1['lockstep']['p50']:.2f} / "
+                f"| batch-1 p50 / p95, fast-forward, {bench.get('decoder', 'numpy')} (game path) | "
+                f"{b1['fast_forward']['p50']:.2f} / {b1['fast_forward']['p95']:.2f} ms |"]
+        out += [f"| batch-1 p50 / p95, {k.removeprefix('fast_forward_')} fast-forward (decoder only) | "
+                f"{v['p50']:.2f} / {v['p95']:.2f} ms |" for k, v in b1.items() if k.startswith("fast_forward_")]
+        out += [f"| batch-1 p50 / p95, torch lockstep, no fast-forward (decoder only) | {b1['lockstep']['p50']:.2f} / "
                 f"{b1['lockstep']['p95']:.2f} ms |",
                 f"| load (torch imported) | {bench['load_s'] * 1000:.0f} ms |",
                 f"| load in a fresh process, incl. `import torch` | {bench['load_cold_with_import_torch_s']:.2f} s |"]

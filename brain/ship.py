@@ -1,8 +1,9 @@
 """Shipping a trained run as the game's model, and writing its report card.
 
 `ship` copies the weights, config and training log of a run into a model
-directory (no optimizer state), evaluates it on both held-out suites and
-records the summary and the training data's description in config.json.
+directory (no optimizer state), writes the ONNX step graph beside them when the
+exporter is installed (brain/onnxform.py), evaluates it on both held-out suites
+and records the summary and the training data's description in config.json.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ def _data_manifest(config: dict, rules: Ruleset) -> dict:
             * config.get("train", {}).get("world", 1), "init": tc.get("init")}
 
 
-def ship(run: Path, to: Path, rules: Ruleset, n: int = 2000) -> dict:
+def ship(run: Path, to: Path, rules: Ruleset, n: int = 2000, log=print) -> dict:
     from brain.engine import ModelResolver
     from brain.evaluate import evaluate, held_out
+    from brain.onnxform import refresh_onnx
 
     load_model(run, rules.ruleset_id)  # refuses a broken or foreign run before anything is copied
     to.mkdir(parents=True, exist_ok=True)
@@ -55,6 +57,7 @@ def ship(run: Path, to: Path, rules: Ruleset, n: int = 2000) -> dict:
     manifest = _data_manifest(config, rules)
     config["data"] = manifest | {"manifest_hash": manifest_hash(manifest)}
     write_json(to / CONFIG, config)
+    log(refresh_onnx(to))
     resolver = ModelResolver.load(to, rules)
     results = {s: evaluate(resolver, held_out(s, n, rules), rules) for s in ("iid", "edge")}
     config["eval"] = {s: {k: r[k] for k in ("n", "exact", "state_exact", "derivation_exact", "field_accuracy",

@@ -21,8 +21,11 @@ def test_knee_is_the_smallest_model_near_the_best():
 def test_forms_and_loop_render(tmp_path):
     (tmp_path / "forms.json").write_text(json.dumps([{"form": "fp16", "weights_mb": 0.25, "iid_exact": 0.98,
                                                       "edge_exact": 0.96, "parse_failures": 0,
-                                                      "batch1_p50_ms": 5.0, "batch1_p95_ms": 7.5}]))
-    assert "| fp16 | 0.250 | 98.00% |" in forms_section(tmp_path)
+                                                      "batch1_p50_ms": 5.0, "batch1_p95_ms": 7.5},
+                                                     {"form": "onnx", "missing": "No module named 'onnx'"}]))
+    text = forms_section(tmp_path)
+    assert "| fp16 | numpy | 0.250 | 98.00% |" in text
+    assert "| onnx | not measured: No module named 'onnx' |" in text
     arena = {"combat_turns": 1000, "divergences": 9, "divergences_per_1000": 9.0, "fallbacks": 1,
              "games_lost_to_crash": 0}
     loop = {"train_seeds": [1], "fresh_seed": 2, "ingest": {"counts": {"train": 10}, "ingest": {"records": 12}},

@@ -197,7 +197,8 @@ class RpgApp(App):
                 raise ValueError("no model loader")
             where = getattr(model, "model_dir", None)
             label = getattr(model, "name", "model") if where is None else Path(where).name
-            status = f"loaded ({label})"
+            decoder = getattr(model, "decoder", None)
+            status = f"loaded ({label}, {decoder} decoder)" if decoder else f"loaded ({label})"
         except Exception as exc:  # missing, corrupt, wrong ruleset, brain not built yet
             model, status = None, f"unavailable ({exc})"
         self.call_from_thread(self._model_ready, model, status)
