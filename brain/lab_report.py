@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from brain.failures import all_table, run_all
+from brain.train import PRESETS
 from game.combat.ruleset import Ruleset
 from game.resolve import Resolver
 
@@ -66,11 +67,40 @@ def sweep_section(reports: Path) -> str:
            "the rules chain.", "", sweep_table(rows), "", "```", text, "```", ""]
     if png is not None:
         out += [f"![capability per megabyte]({png.relative_to(reports)})", ""]
-    out += [f"Best iid exact match within this budget: depth {best['depth']} ({best['iid']:.1%}, "
-            f"{best['weights_mb']:.2f} MB). Knee of the curve: depth {knee['depth']} "
-            f"({knee['params']:,} params, {knee['weights_mb']:.2f} MB): beyond it, a larger model gains less than "
-            "the step time it costs, because a fixed budget buys a larger model proportionally fewer examples.", ""]
+    out += [f"**Knee of the curve: depth {knee['depth']}** ({knee['params']:,} parameters, "
+            f"{knee['weights_mb']:.2f} MB, {knee['iid']:.1%} iid): the smallest model within 2 points of the best "
+            f"iid exact match in this budget (depth {best['depth']}, {best['iid']:.1%}, {best['weights_mb']:.2f} MB). "
+            "Equal wall clock buys a larger model proportionally fewer examples, so this is capability per megabyte "
+            "at equal training cost on this CPU, not at convergence.", ""]
+    default = next((r for r in rows if r["depth"] == PRESETS["default"].depth), None)
+    if default is not None:
+        out += [_why_default(default, rows, knee), ""]
     return "\n".join(out)
+
+
+def _why_default(row: dict, rows: list[dict], knee: dict) -> str:
+    """The default depth against its neighbours in the sweep, in numbers."""
+    step = lambda r: r["train_s"] / r["steps"]
+    pts = lambda a, b: f"{100 * (a['iid'] - b['iid']):+.1f} points"
+    text = (f"Why the default is depth {row['depth']} ({row['params']:,} parameters, {row['weights_mb']:.2f} MB): "
+            f"here it reaches {row['iid']:.1%} iid at {row['batch1_p50_ms']:.1f} ms per turn (p50, numpy decoder).")
+    smaller = [r for r in rows if r["depth"] < row["depth"]]
+    bigger = [r for r in rows if r["depth"] > row["depth"]]
+    if smaller:
+        s = smaller[-1]
+        text += (f" Depth {s['depth']} is {row['weights_mb'] / s['weights_mb']:.1f}x smaller and answers in "
+                 f"{s['batch1_p50_ms']:.1f} ms, but the default is {pts(row, s)} ahead of it.")
+    if bigger:
+        b = bigger[0]
+        text += (f" Depth {b['depth']} costs {b['weights_mb'] / row['weights_mb']:.1f}x the bytes, "
+                 f"{step(b) / step(row):.1f}x the training step and {b['batch1_p50_ms']:.1f} ms per turn, and in "
+                 f"the same budget lands {pts(b, row)} from the default.")
+    if knee["depth"] == row["depth"]:
+        return text + " So the default sits at the knee."
+    if knee["depth"] < row["depth"]:
+        return text + f" The knee is smaller than the default: depth {row['depth']} is kept for those extra points."
+    return text + (f" The knee is larger than the default: depth {knee['depth']} holds more in this budget, and "
+                   "the default trades that for latency and training time.")
 
 
 def _knee(rows: list[dict]) -> dict:

@@ -35,3 +35,20 @@ def test_forms_and_loop_render(tmp_path):
     (tmp_path / "loop.json").write_text(json.dumps(loop))
     text = loop_section(tmp_path)
     assert "| before | 90.00% |" in text and "(4.0 per 1000)" in text
+
+
+def test_sweep_section_names_the_knee_and_why_the_default_is_its_size(tmp_path):
+    def row(depth, params, iid, p50):
+        return {"depth": depth, "width": 32 * depth, "params": params, "weights_mb": params * 4 / 1e6,
+                "steps": 1000 // depth, "train_s": 900.0, "train_pflop": 0.01 * depth, "final_loss": 0.1,
+                "iid": iid, "edge": iid - 0.02, "ood": 0.0, "order": iid, "chain_on_track": iid / 2,
+                "batch1_p50_ms": p50, "batch1_p95_ms": 2 * p50}
+
+    rows = [row(1, 21_440, 0.70, 9.0), row(2, 116_864, 0.95, 16.0), row(3, 360_000, 0.90, 40.0)]
+    (tmp_path / "sweep").mkdir()
+    (tmp_path / "sweep" / "sweep.json").write_text(json.dumps({"minutes": 15, "rows": rows}))
+    text = sweep_section(tmp_path)
+    assert "**Knee of the curve: depth 2**" in text
+    assert "Why the default is depth 2" in text and "+25.0 points ahead" in text
+    assert "lands -5.0 points from the default" in text and "sits at the knee" in text
+    assert "| 3 | 96 | 360,000 |" in text
