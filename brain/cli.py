@@ -255,13 +255,19 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 @command
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from brain.sweep import plots, sweep, sweep_table
+    from brain.sweep import measure_latency, plots, sweep, sweep_table
 
-    rows = sweep([int(d) for d in args.depths.split(",")], args.minutes, args.out, load_ruleset(args.content),
-                 n=args.n, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    rules = load_ruleset(args.content)
+    if args.latency_only:
+        rows = measure_latency(args.out, rules)
+        minutes = json.loads((args.out / "sweep.json").read_text())["minutes"]
+    else:
+        rows = sweep([int(d) for d in args.depths.split(",")], args.minutes, args.out, rules,
+                     n=args.n, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+        minutes = args.minutes
     text, png = plots(rows, args.out)
     table = sweep_table(rows)
-    (args.out / "sweep.md").write_text(f"# Capability per megabyte ({args.minutes} min per depth)\n\n{table}\n\n"
+    (args.out / "sweep.md").write_text(f"# Capability per megabyte ({minutes} min per depth)\n\n{table}\n\n"
                                        f"```\n{text}\n```\n")
     print(table)
     print(text)
@@ -378,6 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--minutes", type=float, default=3.0, help="training wall-clock per depth")
     sw.add_argument("--n", type=int, default=500, help="cases per suite")
     sw.add_argument("--out", type=Path, default=Path("brain/reports/sweep"))
+    sw.add_argument("--latency-only", action="store_true",
+                    help="re-measure batch-1 latency of the runs already in --out (interleaved across depths)")
 
     ex = sub.add_parser("export", help="fp16 / int8 / onnx forms of a model: size, accuracy, latency")
     ex.add_argument("--model", type=Path, default=None)

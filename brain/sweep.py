@@ -2,7 +2,8 @@
 
 `rpg-brain sweep --depths 1,2,3,4,6 --minutes M` trains each depth for about M minutes (the step count
 comes from timing a few real training steps of that depth), evaluates it on every suite
-(brain.failures.run_all), measures size and batch-1 latency, and writes a table (markdown + JSON), a PNG
+(brain.failures.run_all), measures size and then batch-1 latency of all depths together
+(`--latency-only` redoes just that on finished runs), and writes a table (markdown + JSON), a PNG
 plot (matplotlib, when installed: `pip install -e '.[lab]'`) and a terminal plot of exact match against
 megabytes and against training compute.
 """
@@ -10,6 +11,7 @@ megabytes and against training compute.
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +20,7 @@ import torch
 
 from brain.checkpoint import WEIGHTS
 from brain.engine import ModelResolver
-from brain.export import batch1_latency
+from brain.evaluate import held_out
 from brain.failures import run_all
 from brain.model import GPT, GPTConfig
 from brain.tokenizer import Tokenizer
@@ -64,9 +66,6 @@ def sweep(depths: list[int], minutes: float, out: Path, rules: Ruleset, n: int =
         resolver = ModelResolver.load(run, rules)
         params = resolver.engine.model.num_params()
         result = run_all(resolver, rules, n=n, chains=5)
-        torch.set_num_threads(1)
-        lat = batch1_latency(resolver, rules, 60)
-        torch.set_num_threads(tc.threads)
         row = {
             "depth": depth, "width": resolver.engine.model.cfg.n_embd, "params": params,
             "weights_mb": (run / WEIGHTS).stat().st_size / 1e6, "steps": steps, "train_s": round(train_s, 1),
@@ -77,12 +76,37 @@ def sweep(depths: list[int], minutes: float, out: Path, rules: Ruleset, n: int =
             "perturb_gated_rejection": result["perturb"]["gated_rejection_rate"],
             "label_collapse": result["label_collapse"]["value"], "token_drift": result["token_drift"]["value"],
             "boundary_confusion": result["boundary_confusion"]["value"],
-            "batch1_p50_ms": lat["p50"], "batch1_p95_ms": lat["p95"],
         }
         rows.append(row)
         log(json.dumps(row))
         (out / "sweep.json").write_text(json.dumps({"minutes": minutes, "rows": rows}, indent=1) + "\n")
-    return rows
+    return measure_latency(out, rules)
+
+
+def measure_latency(out: Path, rules: Ruleset, rounds: int = 10, per_round: int = 12) -> list[dict]:
+    """Batch-1 p50/p95 of every depth in out/sweep.json, in interleaved rounds on one thread.
+
+    Measured after all the training and round-robin, so that whatever else the machine is doing
+    falls on every depth alike instead of on whichever depth happened to be measured then.
+    """
+    saved = json.loads((out / "sweep.json").read_text())
+    torch.set_num_threads(1)
+    resolvers = {r["depth"]: ModelResolver.load(out / f"depth{r['depth']}", rules) for r in saved["rows"]}
+    cases = held_out("iid", rounds * per_round, rules, seed=7)
+    times: dict[int, list[float]] = {d: [] for d in resolvers}
+    for res in resolvers.values():  # warm-up
+        res.resolve_batch(cases[:1])
+    for i in range(rounds):
+        for d, res in resolvers.items():
+            for case in cases[i * per_round:(i + 1) * per_round]:
+                t = time.perf_counter()
+                res.resolve_batch([case])
+                times[d].append((time.perf_counter() - t) * 1000)
+    for r in saved["rows"]:
+        ts = sorted(times[r["depth"]])
+        r["batch1_p50_ms"], r["batch1_p95_ms"] = statistics.median(ts), ts[round(0.95 * (len(ts) - 1))]
+    (out / "sweep.json").write_text(json.dumps(saved, indent=1) + "\n")
+    return saved["rows"]
 
 
 def sweep_table(rows: list[dict]) -> str:

@@ -14,6 +14,7 @@ def test_sweep_two_depths(tmp_path, rules):
     assert rows[0]["params"] < rows[1]["params"] and rows[0]["weights_mb"] < rows[1]["weights_mb"]
     for r in rows:
         assert r["steps"] >= 50 and 0.0 <= r["iid"] <= 1.0 and r["perturb_gated_rejection"] == 1.0
+        assert 0 < r["batch1_p50_ms"] <= r["batch1_p95_ms"]
     saved = json.loads((tmp_path / "sweep.json").read_text())
     assert saved["rows"] == rows
     assert sweep_table(rows).count("\n") == 3
