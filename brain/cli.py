@@ -201,7 +201,7 @@ def cmd_arena(args: argparse.Namespace) -> int:
 
         try:
             model = load_model_resolver(args.model, content.rules)
-            status = f"loaded ({args.model or 'shipped default'})"
+            status = f"loaded ({args.model or 'shipped default'}, {model.decoder} decoder)"
         except ValueError as exc:
             if args.resolver == "model":
                 print(f"rpg-brain: cannot load the model: {exc}", file=sys.stderr)
