@@ -158,6 +158,8 @@ def plots(rows: list[dict], out: Path) -> tuple[str, Path | None]:
         for r in rows:
             ax.annotate(f"d{r['depth']}", (r[key], r["iid"]), textcoords="offset points", xytext=(4, -10))
         ax.set_xlabel(label)
+        if key == "weights_mb":
+            ax.set_xscale("log")  # depths 1..6 span two orders of magnitude of size
         ax.set_ylabel("exact match (next state)")
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
