@@ -41,6 +41,31 @@ RESERVE = 3 + 2 * (5 + len(SLOTS) + _STATUS_TOKENS) + 1 + 7
 _STOP = frozenset({SEPARATOR, " " + SEPARATOR})
 
 
+class TorchDecoder:
+    """The model itself behind the batch-1 decoder interface (new_cache, forward): the GPU path."""
+
+    name = "torch"
+
+    def __init__(self, model: GPT) -> None:
+        self.model = model
+        self.device = next(model.parameters()).device
+
+    def new_cache(self) -> KVCache:
+        return KVCache(self.model.cfg, 1, self.model.cfg.block_size, self.device)
+
+    @torch.inference_mode()
+    def forward(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: KVCache) -> np.ndarray:
+        """Logits (vocab,) after the last of `ids`; the cache advances by len(ids)."""
+        p, n, dev = cache.pos, len(ids), self.device
+        pos = torch.arange(p, p + n, device=dev).unsqueeze(0)
+        mask = torch.ones(n, p + n, dtype=torch.bool, device=dev).tril(p).view(1, 1, n, p + n)
+        logits = self.model(torch.tensor([ids], device=dev), torch.tensor([roles], device=dev), pos, mask, cache)
+        return logits[0, -1].float().cpu().numpy()
+
+
+Decoder = NumpyDecoder | OrtDecoder | TorchDecoder
+
+
 class Engine:
     def __init__(self, model: GPT, tok: Tokenizer, decoder: OrtDecoder | None = None) -> None:
         self.model = model.eval()
@@ -49,11 +74,9 @@ class Engine:
         self.device = next(model.parameters()).device
         self._masks: dict[frozenset[str], torch.Tensor] = {}
         self._ids: dict[frozenset[str], np.ndarray] = {}
-        # batch-1 decoders by name: numpy always on CPU (built now, so that load time includes it and
-        # the first turn is not slower than the rest), onnx when ModelResolver.load found a usable graph
-        self.decoders: dict[str, NumpyDecoder | OrtDecoder] = {}
-        if self.device.type == "cpu":
-            self.decoders["numpy"] = NumpyDecoder(model)
+        # batch-1 decoders by name, built now (numpy takes ~3 ms), so that load time includes them and the
+        # first turn is not slower than the rest; onnx when ModelResolver.load found a usable graph
+        self.decoders: dict[str, Decoder] = {"torch": TorchDecoder(model), "numpy": NumpyDecoder(model)}
         if decoder is not None:
             self.decoders[decoder.name] = decoder
         self.decoder = decoder.name if decoder is not None else "numpy" if self.device.type == "cpu" else "torch"
@@ -93,19 +116,14 @@ class Engine:
         backend: "onnx" (brain/onnxform.py), "numpy" (brain/fastpath.py) or "torch";
         None takes self.decoder, the fastest one loaded.
         """
-        backend = backend or self.decoder
-        if backend == "torch":
-            return self._stream_torch(block)
-        return self._stream_fast(block, self._batch1(backend))
+        return self._stream(block, self._batch1(backend or self.decoder))
 
-    def _batch1(self, backend: str) -> NumpyDecoder | OrtDecoder:
-        if backend == "numpy" and backend not in self.decoders:
-            self.decoders["numpy"] = NumpyDecoder(self.model)
+    def _batch1(self, backend: str) -> Decoder:
         if backend not in self.decoders:
-            raise ValueError(f"no {backend} decoder loaded (have: {', '.join(self.decoders) or 'none'}, torch)")
+            raise ValueError(f"no {backend} decoder loaded (have: {', '.join(self.decoders)})")
         return self.decoders[backend]
 
-    def _stream_fast(self, block: str, dec: NumpyDecoder | OrtDecoder) -> Iterator[tuple[str, float, bool]]:
+    def _stream(self, block: str, dec: Decoder) -> Iterator[tuple[str, float, bool]]:
         ids = self.prompt(block)
         T = self.model.cfg.block_size
         if len(ids) + RESERVE >= T:
@@ -113,15 +131,15 @@ class Engine:
         cache = dec.new_cache()
         grammar = answer_grammar()
         allowed = next(grammar)
-        chunk = ids
+        chunk, used = ids, 0
         state = self.roles.start()
         eos, pieces = self.tok.eos, self.tok.pieces
         while True:
-            p, n = cache[2], len(chunk)
-            if p + n > T:
-                return
+            used += len(chunk)
+            if used > T:
+                return  # out of room: the partial answer will not parse, and is judged so
             logits = dec.forward(chunk, [self.roles.step(state, t) for t in chunk], cache)
-            allowed = self._room(allowed, p + n)
+            allowed = self._room(allowed, used)
             cand = self._allowed_ids(allowed)
             sub = logits[cand]
             e = np.exp(sub - sub.max())
@@ -147,7 +165,7 @@ class Engine:
         The production path never does this; the perturb suite does, to see what the bare model makes
         of a malformed block. Raises TokenizerError (a ValueError) for text the tokenizer cannot encode.
         """
-        dec, ids = self._batch1("onnx" if self.decoder == "onnx" else "numpy"), self.prompt(block)
+        dec, ids = self._batch1(self.decoder), self.prompt(block)
         T = self.model.cfg.block_size
         if len(ids) >= T:
             raise ValueError(f"input block of {len(ids)} tokens does not fit the model's {T}")
@@ -160,45 +178,6 @@ class Engine:
             out.append(best)
             chunk = [best]
         return "".join(self.tok.pieces[i] for i in out)
-
-    @torch.inference_mode()
-    def _stream_torch(self, block: str) -> Iterator[tuple[str, float, bool]]:
-        ids = self.prompt(block)
-        T = self.model.cfg.block_size
-        if len(ids) + RESERVE >= T:
-            raise ValueError(f"input block of {len(ids)} tokens does not fit the model's {T}")
-        cache = KVCache(self.model.cfg, 1, T, self.device)
-        grammar = answer_grammar()
-        allowed = next(grammar)
-        chunk = ids
-        state = self.roles.start()
-        while True:
-            p = cache.pos
-            n = len(chunk)
-            if p + n > T:
-                return  # out of room: the partial answer will not parse, and is judged so
-            x = torch.tensor([chunk], device=self.device)
-            roles = torch.tensor([[self.roles.step(state, t) for t in chunk]], device=self.device)
-            pos = torch.arange(p, p + n, device=self.device).unsqueeze(0)
-            mask = torch.ones(n, p + n, dtype=torch.bool, device=self.device).tril(p).view(1, 1, n, p + n)
-            logits = self.model(x, roles, pos, mask, cache)[0, -1]
-            allowed = self._room(allowed, p + n)
-            logits = logits.masked_fill(~self._mask(allowed), float("-inf"))
-            probs = torch.softmax(logits, -1)
-            best = int(probs.argmax())
-            piece = END if best == self.tok.eos else self.tok.pieces[best]
-            yield piece, float(probs[best]), False
-            if piece == END:
-                return
-            chunk = [best]
-            allowed = grammar.send(piece)
-            while len(allowed) == 1:  # fast-forward: no model call for a forced token
-                (piece,) = allowed
-                yield piece, 1.0, True
-                if piece == END:
-                    return
-                chunk.append(self.tok.id_of(piece))
-                allowed = grammar.send(piece)
 
     # ---------------------------------------------------------------- batches
     @torch.inference_mode()
