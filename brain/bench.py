@@ -37,7 +37,8 @@ print(t3 - t0, t3 - t2)
 """
 
 
-def _pct(xs: list[float], q: float) -> float:
+def percentile(xs: list[float], q: float) -> float:
+    """The sample at quantile q of the sorted values (nearest rank)."""
     xs = sorted(xs)
     return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
 
@@ -84,7 +85,7 @@ def bench(model_dir: Path | None, rules: Ruleset, n: int = 200, big_batch: int =
         "decoder": res.engine.decoder, "decoder_note": res.decoder_note,
         "weights_mb": (model_dir / WEIGHTS).stat().st_size / 1e6,
         "load_s": min(loads), "load_cold_with_import_torch_s": float(cold[0]), "load_cold_s": float(cold[1]),
-        "batch1_threads1_ms": {k: {"p50": statistics.median(v), "p95": _pct(v, 0.95), "mean": statistics.mean(v)}
+        "batch1_threads1_ms": {k: {"p50": statistics.median(v), "p95": percentile(v, 0.95), "mean": statistics.mean(v)}
                                for k, v in lat.items()},
         "batch1_n": n,
         f"batch{big_batch}_threads1_ms_per_turn": big_s * 1000 / big_batch,

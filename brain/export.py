@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from brain.bench import percentile
 from brain.checkpoint import CONFIG, WEIGHTS, ModelLoadError, _load_state, load_model, sha256_file, write_json
 from brain.engine import Engine, ModelResolver
 from brain.evaluate import evaluate, held_out
@@ -97,8 +98,7 @@ def batch1_latency(resolver: ModelResolver, rules: Ruleset, n: int = 100) -> dic
         t = time.perf_counter()
         resolver.resolve_batch([case])
         times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    return {"p50": statistics.median(times), "p95": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]}
+    return {"p50": statistics.median(times), "p95": percentile(times, 0.95)}
 
 
 def export_forms(model_dir: Path, out: Path, rules: Ruleset, n: int = 1000, latency_n: int = 100) -> list[dict]:

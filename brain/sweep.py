@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from brain.bench import percentile
 from brain.checkpoint import WEIGHTS
 from brain.engine import ModelResolver
 from brain.evaluate import held_out
@@ -103,8 +104,8 @@ def measure_latency(out: Path, rules: Ruleset, rounds: int = 10, per_round: int 
                 res.resolve_batch([case])
                 times[d].append((time.perf_counter() - t) * 1000)
     for r in saved["rows"]:
-        ts = sorted(times[r["depth"]])
-        r["batch1_p50_ms"], r["batch1_p95_ms"] = statistics.median(ts), ts[round(0.95 * (len(ts) - 1))]
+        ts = times[r["depth"]]
+        r["batch1_p50_ms"], r["batch1_p95_ms"] = statistics.median(ts), percentile(ts, 0.95)
     (out / "sweep.json").write_text(json.dumps(saved, indent=1) + "\n")
     return saved["rows"]
 
