@@ -69,11 +69,20 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
 @command
 def cmd_gen(args: argparse.Namespace) -> int:
-    from brain.data import Mix, generate
+    from brain.data import Mix
+    from brain.shards import ShardError, generate
 
     rules = load_ruleset(args.content)
-    m = generate(args.out, args.n, args.seed, rules, Mix(args.edge, args.easy_keep), workers=args.workers)
-    print(json.dumps({"out": str(args.out), "counts": m["counts"], "duplicates_removed": m["duplicates_removed"]}))
+    try:
+        m = generate(args.out, args.n, args.seed, rules, Mix(args.edge, args.easy_keep), shard_size=args.shard_size,
+                     workers=args.workers, progress=not args.quiet)
+    except ShardError as exc:
+        print(f"rpg-brain: {exc}", file=sys.stderr)
+        return 2
+    g = m["gen"]
+    per_worker = g["draws_this_run"] / max(1e-9, g["seconds"]) / g["workers"]
+    print(json.dumps({"out": str(args.out), "counts": m["counts"], "tokens": m["tokens"],
+                      "duplicates_removed": m["duplicates_removed"], **g, "draws_per_s_per_worker": round(per_worker)}))
     return 0
 
 
@@ -302,13 +311,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
     r.add_argument("--batch", type=int, default=256, help="lines resolved together by the model")
     r.add_argument("--derivation", action="store_true", help="print the whole answer, derivation included")
-    g = sub.add_parser("gen", help="write the training distribution as JSONL shards + manifest.json")
+    g = sub.add_parser("gen", help="write the training distribution as token shards + manifest.json (resumes)")
     g.add_argument("--out", type=Path, default=Path("brain/data"))
     g.add_argument("--n", type=int, default=200_000, help="draws before the split and deduplication")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--edge", type=float, default=0.2, help="share of edge-suite cases")
     g.add_argument("--easy-keep", type=float, default=0.5, help="acceptance of an easy case")
-    g.add_argument("--workers", type=int, default=2)
+    g.add_argument("--workers", type=int, default=None, help="processes drawing shards (default: every core)")
+    g.add_argument("--shard-size", type=int, default=50_000, help="draws per shard (the unit of resume)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
 
     t = sub.add_parser("train", help="train a model (see docs/brain.md for the presets)")
     t.add_argument("--preset", choices=("tiny", "default", "long"), default="default")

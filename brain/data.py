@@ -6,8 +6,9 @@ sampler, mixed iid/edge and weighted toward hard turns (strikes, several hp
 changes). The split is a hash of the input block, so a block lands in the same
 split whoever draws it: test blocks are never trained on, whatever the seed.
 
-Training reads an infinite stream (`stream`); `rpg-brain gen` writes the same
-distribution to JSONL shards with a manifest, for inspection and for eval.
+Training reads either an infinite stream (`stream`) or the token shards that
+`rpg-brain gen` writes from the same draws (brain/shards.py). `read_split` reads
+the JSONL datasets that `rpg-brain ingest` writes from play logs.
 """
 
 from __future__ import annotations
@@ -15,13 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
-from multiprocessing import Pool
+from dataclasses import dataclass
 from pathlib import Path
 
-from game.combat.format import FORMAT_VERSION, answer_grammar, encode_answer, encode_input
+from game.combat.format import answer_grammar, encode_answer, encode_input
 from game.combat.rules import resolve
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Case, sample_edge, sample_iid
@@ -101,62 +100,12 @@ def forced_mask(answer_pieces: list[str]) -> list[bool]:
     return out
 
 
-# ---------------------------------------------------------------- gen: shards + manifest
-
-def _shard(job: tuple[int, int, int, dict, dict]) -> tuple[dict[str, list[dict]], int]:
-    index, n, seed, rules_d, mix_d = job
-    rules, mix = Ruleset(**rules_d), Mix(**mix_d)
-    rng = random.Random(f"gen:{seed}:{index}")
-    out: dict[str, list[dict]] = {s: [] for s in SPLITS}
-    for _ in range(n):
-        ex = draw(rng, rules, mix)
-        out[split_of(ex.block)].append({"input": ex.block, "answer": ex.answer, "action": ex.action,
-                                        "rules": list(ex.rules)})
-    return out, n
-
-
-def generate(out_dir: Path, n: int, seed: int, rules: Ruleset, mix: Mix = Mix(), shard_size: int = 50_000,
-             workers: int = 2) -> dict:
-    """Write n draws (deduplicated) as JSONL shards per split, plus manifest.json; returns the manifest."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(i, min(shard_size, n - i * shard_size), seed, asdict(rules), asdict(mix))
-            for i in range((n + shard_size - 1) // shard_size)]
-    seen: set[str] = set()
-    counts = {s: 0 for s in SPLITS}
-    actions = {s: Counter() for s in SPLITS}
-    events = {s: Counter() for s in SPLITS}
-    shards: dict[str, list[str]] = {s: [] for s in SPLITS}
-    dupes = 0
-    with Pool(workers) as pool:
-        for i, (by_split, _) in enumerate(pool.imap(_shard, jobs)):
-            for split, rows in by_split.items():
-                name = f"{split}-{i:04d}.jsonl"
-                with open(out_dir / name, "w") as f:
-                    for row in rows:
-                        if row["input"] in seen:
-                            dupes += 1
-                            continue
-                        seen.add(row["input"])
-                        f.write(json.dumps(row) + "\n")
-                        counts[split] += 1
-                        actions[split][row["action"]] += 1
-                        events[split].update(row["rules"])
-                shards[split].append(name)
-    manifest = {
-        "format_version": FORMAT_VERSION, "ruleset_id": rules.ruleset_id, "seed": seed, "draws": n,
-        "duplicates_removed": dupes, "mix": asdict(mix), "counts": counts, "shards": shards,
-        "actions": {s: dict(sorted(c.items())) for s, c in actions.items()},
-        "rule_events": {s: dict(sorted(c.items())) for s, c in events.items()},
-    }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    return manifest
-
-
 def manifest_hash(manifest: dict) -> str:
     return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def read_split(data_dir: Path, split: str) -> Iterator[dict]:
+    """The rows of one split of a JSONL dataset (`rpg-brain ingest`)."""
     manifest = json.loads((data_dir / "manifest.json").read_text())
     for name in manifest["shards"][split]:
         with open(data_dir / name) as f:
