@@ -91,16 +91,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from brain.checkpoint import ModelLoadError
+    from brain.shards import ShardError
     from brain.train import PRESETS, train
 
     tc = PRESETS[args.preset]
     keys = ("depth", "steps", "lr", "batch_size", "seed", "workers", "threads", "eval_every", "warmup", "rope", "roles")
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
+    if args.data is not None:
+        overrides["data"] = str(args.data)
     tc = replace(tc, **overrides)
     out = args.out or Path("brain/runs") / args.preset
     try:
         row = train(tc, out, load_ruleset(args.content), resume=args.resume)
-    except ModelLoadError as exc:
+    except (ModelLoadError, ShardError) as exc:
         print(f"rpg-brain: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(row))
@@ -325,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--preset", choices=("tiny", "default", "long"), default="default")
     t.add_argument("--out", type=Path, default=None, help="run directory (default brain/runs/PRESET)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument("--data", type=Path, default=None,
+                   help="token shards written by `rpg-brain gen` (default: draw batches from the rules)")
     t.add_argument("--depth", type=int)
     t.add_argument("--steps", type=int)
     t.add_argument("--lr", type=float)

@@ -1,9 +1,10 @@
 """Training: next-token loss on the answer tokens, AdamW with warmup and cosine decay.
 
-The data is an endless stream from the rules engine (brain.data): batch i of
-rank r is drawn from its own seeded generator, so a run is deterministic given
-its seed, a resumed run sees exactly the batches it would have seen, and no
-dataset has to fit anywhere. Only train-split blocks are used. Grammar-forced
+The data is either the token shards of `rpg-brain gen` (`--data DIR`,
+brain/shards.py: no rule is evaluated while training) or an endless stream
+from the rules engine (brain.data). Either way batch i of rank r is a function
+of the seed, so a run is deterministic given its seed and a resumed run sees
+exactly the batches it would have seen. Only train-split blocks are used. Grammar-forced
 answer tokens carry no loss: the decoder never asks the model for them.
 
 Runs on CPU, on CUDA, and under torchrun (DDP; gloo on CPU, nccl on GPU).
@@ -30,6 +31,7 @@ from brain.checkpoint import CONFIG, LOG, OPTIM_JSON, load_model, load_optimizer
 from brain.data import Mix, draw, forced_mask, split_of, stream
 from brain.engine import Engine
 from brain.model import GPT, GPTConfig
+from brain.shards import Split, load_manifest, shard_batches
 from brain.tokenizer import Roles, Tokenizer
 from game.combat.ruleset import Ruleset
 
@@ -60,6 +62,7 @@ class TrainConfig:
     # holds a core (measured 5-8x slower steps, docs/brain.md); one thread + the batch worker fits
     threads: int = 1
     init: str | None = None  # start from this model directory's weights (a second, lower-lr phase)
+    data: str | None = None  # token shards written by `rpg-brain gen`; None: draw from the rules stream
 
     def total_steps(self) -> int:
         return self.steps if self.steps is not None else 1500 * self.depth
@@ -121,8 +124,12 @@ def _batch(index: int) -> tuple[np.ndarray, np.ndarray]:
     return collate(rows, w["tok"])
 
 
-def batches(tc: TrainConfig, rules: Ruleset, start: int, rank: int):
-    """Batches start, start+1, ... of this rank, drawn in a helper process (or inline)."""
+def batches(tc: TrainConfig, rules: Ruleset, start: int, rank: int, world: int = 1):
+    """Batches start, start+1, ... of this rank: from the shards, or drawn in a helper process (or inline)."""
+    if tc.data:
+        split = Split(Path(tc.data), "train", load_manifest(Path(tc.data), rules))
+        yield from shard_batches(split, tc.batch_size, tc.seed, start, tc.total_steps(), rank, world)
+        return
     args = (asdict(rules), asdict(Mix(tc.edge, tc.easy_keep)), tc.batch_size, tc.seed, rank)
     indices = range(start, tc.total_steps())
     if tc.workers == 0:
@@ -147,6 +154,9 @@ def batches(tc: TrainConfig, rules: Ruleset, start: int, rank: int):
 # ---------------------------------------------------------------- validation
 
 def val_set(tc: TrainConfig, rules: Ruleset, n: int) -> list[tuple[str, str]]:
+    if tc.data:  # the first n of the data's val split (checked against the manifest like the train split)
+        split = Split(Path(tc.data), "val", load_manifest(Path(tc.data), rules))
+        return [split.text(k) for k in range(min(n, len(split)))]
     it = stream(tc.seed + 1, "val", rules, Mix(tc.edge, tc.easy_keep))
     return [(ex.block, ex.answer) for ex, _ in zip(it, range(n), strict=False)]
 
@@ -218,6 +228,8 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
     log = (lambda *a: None) if quiet or not master else (lambda *a: print(*a, file=sys.stderr, flush=True))
 
     tok = Tokenizer.from_format()
+    if tc.data:  # refuse foreign data before anything is built or written
+        load_manifest(Path(tc.data), rules)
     start = 0
     if resume:
         model, _, config = load_model(out, rules.ruleset_id)
@@ -264,7 +276,7 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
     t0 = time.time()
     tokens = 0
     last_t, last_tokens = t0, 0
-    for step, (x, y, r) in enumerate(batches(tc, rules, start, rank), start=start):
+    for step, (x, y, r) in enumerate(batches(tc, rules, start, rank, world), start=start):
         lr = lr_at(tc, step)
         for g in opt.param_groups:
             g["lr"] = lr
