@@ -95,7 +95,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from brain.train import PRESETS, train
 
     tc = PRESETS[args.preset]
-    keys = ("depth", "steps", "lr", "batch_size", "seed", "workers", "threads", "eval_every", "warmup", "rope", "roles")
+    keys = ("depth", "steps", "lr", "batch_size", "seed", "workers", "threads", "eval_every", "warmup", "rope", "roles",
+            "optimizer", "muon_lr")
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.data is not None:
         overrides["data"] = str(args.data)
@@ -341,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rotary positions (default) or learned absolute positions (--no-rope)")
     t.add_argument("--roles", action=argparse.BooleanOptionalAction, default=None,
                    help="role embeddings (default) or none (--no-roles)")
+    t.add_argument("--optimizer", choices=("adamw", "muon"), help="muon: Muon for the matrices, AdamW for the rest")
+    t.add_argument("--muon-lr", type=float, help="peak lr of the Muon matrices")
     t.add_argument("--workers", type=int, help="batch-drawing processes (0: inline)")
     t.add_argument("--threads", type=int, help="torch CPU threads (default 2)")
 

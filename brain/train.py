@@ -31,6 +31,7 @@ from brain.checkpoint import CONFIG, LOG, OPTIM_JSON, load_model, load_optimizer
 from brain.data import Mix, draw, forced_mask, split_of, stream
 from brain.engine import Engine
 from brain.model import GPT, GPTConfig
+from brain.muon import MuonAdamW
 from brain.shards import Split, load_manifest, shard_batches
 from brain.tokenizer import Roles, Tokenizer
 from game.combat.ruleset import Ruleset
@@ -63,6 +64,8 @@ class TrainConfig:
     threads: int = 1
     init: str | None = None  # start from this model directory's weights (a second, lower-lr phase)
     data: str | None = None  # token shards written by `rpg-brain gen`; None: draw from the rules stream
+    optimizer: str = "adamw"  # "muon": Muon for the blocks' matrices, AdamW for the rest (brain/muon.py)
+    muon_lr: float = 0.02  # peak lr of the Muon matrices (same schedule shape as lr)
 
     def total_steps(self) -> int:
         return self.steps if self.steps is not None else 1500 * self.depth
@@ -192,9 +195,17 @@ def lr_at(tc: TrainConfig, step: int) -> float:
     return tc.lr * (tc.min_lr_frac + (1 - tc.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def make_optimizer(model: GPT, tc: TrainConfig) -> torch.optim.AdamW:
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+def make_optimizer(model: GPT, tc: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW, weight decay on matrices only; or Muon for the blocks' matrices (group lr = schedule x lr_scale)."""
+    if tc.optimizer not in ("adamw", "muon"):
+        raise ValueError(f"TrainConfig.optimizer: {tc.optimizer!r}, expected 'adamw' or 'muon'")
+    muon = [p for n, p in model.named_parameters() if tc.optimizer == "muon" and n.startswith("blocks.")
+            and p.dim() == 2]
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and not any(p is q for q in muon)]
     rest = [p for n, p in model.named_parameters() if p.dim() < 2]
+    if muon:
+        return MuonAdamW([{"params": muon, "muon": True, "lr_scale": tc.muon_lr / tc.lr},
+                          {"params": decay, "weight_decay": tc.weight_decay}, {"params": rest}], lr=tc.lr)
     return torch.optim.AdamW([{"params": decay, "weight_decay": tc.weight_decay},
                               {"params": rest, "weight_decay": 0.0}], lr=tc.lr, betas=(0.9, 0.95))
 
@@ -279,7 +290,7 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
     for step, (x, y, r) in enumerate(batches(tc, rules, start, rank, world), start=start):
         lr = lr_at(tc, step)
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g.get("lr_scale", 1.0)
         x, y, r = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device), torch.from_numpy(r).to(device)
         logits = model(x, r)
         loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=-1)
