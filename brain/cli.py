@@ -326,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 
     t = sub.add_parser("train", help="train a model (see docs/brain.md for the presets)")
-    t.add_argument("--preset", choices=("tiny", "default", "long"), default="default")
+    t.add_argument("--preset", choices=("tiny", "default", "cpu", "long"), default="default")
     t.add_argument("--out", type=Path, default=None, help="run directory (default brain/runs/PRESET)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--data", type=Path, default=None,
