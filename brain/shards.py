@@ -168,8 +168,14 @@ def generate(out_dir: Path, n: int, seed: int, rules: Ruleset, mix: Mix, shard_s
     Resumes: finished shards whose files match their sha256 are kept (the longest such prefix, since
     deduplication depends on every earlier shard); the rest is drawn again, with the same bytes.
     """
+    if n < 1 or shard_size < 1 or (workers is not None and workers < 0):
+        raise ShardError(f"gen: --n {n}, --shard-size {shard_size}, --workers {workers}: expected n and shard size "
+                         ">= 1 and workers >= 0 (0: every core)")
     tok = Tokenizer.from_format()
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob(".*.tmp"):  # a killed gen's half-written files (game.atomic's temp names)
+        if stale.name.startswith((".shard-", ".manifest.json.", *(f".{s}-" for s in SPLITS))):
+            stale.unlink()
     old = out_dir / MANIFEST
     if old.exists():
         try:

@@ -113,7 +113,7 @@ def test_an_interrupted_gen_process_resumes(data, rules, tmp_path):
     proc.wait()
     assert not (out / MANIFEST).exists()  # killed mid-way
     m = generate(out, N, 3, rules, Mix(), shard_size=SHARD, workers=1)
-    assert m["gen"]["shards_kept"] >= 1
+    assert m["gen"]["shards_kept"] >= 1 and not list(out.glob(".*.tmp"))
     assert {k: v for k, v in _files(out).items() if k in _files(data)} == _files(data)
 
 
@@ -123,6 +123,14 @@ def test_gen_refuses_a_directory_of_another_gen(data, rules, tmp_path, capsys):
     assert main(["gen", "--out", str(other), "--n", str(SHARD), "--seed", "4", "--shard-size", str(SHARD)]) == 2
     err = capsys.readouterr().err
     assert "shard-0000.json" in err and "seed 3 here, 4 asked" in err
+
+
+def test_gen_refuses_an_older_layout_and_bad_sizes(rules, tmp_path, capsys):
+    (tmp_path / MANIFEST).write_text(json.dumps({"format_version": FORMAT_VERSION, "shards": {}}))
+    assert main(["gen", "--out", str(tmp_path), "--n", "10"]) == 2
+    assert "manifest.json: not a layout-1 token data directory" in capsys.readouterr().err
+    assert main(["gen", "--out", str(tmp_path / "x"), "--n", "10", "--shard-size", "0"]) == 2
+    assert "--shard-size 0" in capsys.readouterr().err
 
 
 def test_batches_are_a_function_of_seed_rank_and_index():
