@@ -32,7 +32,7 @@ from brain.data import Mix, draw, forced_mask, split_of, stream
 from brain.engine import Engine
 from brain.model import GPT, GPTConfig
 from brain.muon import MuonAdamW
-from brain.shards import Split, load_manifest, shard_batches
+from brain.shards import ShardError, Split, load_manifest, shard_batches
 from brain.tokenizer import Roles, Tokenizer
 from game.combat.ruleset import Ruleset
 
@@ -165,6 +165,8 @@ def batches(tc: TrainConfig, rules: Ruleset, start: int, rank: int, world: int =
 def val_set(tc: TrainConfig, rules: Ruleset, n: int) -> list[tuple[str, str]]:
     if tc.data:  # the first n of the data's val split (checked against the manifest like the train split)
         split = Split(Path(tc.data), "val", load_manifest(Path(tc.data), rules))
+        if len(split) == 0:
+            raise ShardError(f"{Path(tc.data) / 'manifest.json'}: the val split is empty (gen a larger --n)")
         return [split.text(k) for k in range(min(n, len(split)))]
     it = stream(tc.seed + 1, "val", rules, Mix(tc.edge, tc.easy_keep))
     return [(ex.block, ex.answer) for ex, _ in zip(it, range(n), strict=False)]

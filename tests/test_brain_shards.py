@@ -183,6 +183,12 @@ def test_data_of_another_ruleset_or_format_is_refused(data, rules, tmp_path, cap
     assert "manifest.json" in err and key in err and not (tmp_path / "run").exists()
 
 
+def test_the_cpu_preset_says_which_gen_it_needs(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the preset's data path is relative: brain/data/cpu, absent here
+    assert main(["train", "--preset", "cpu", "--steps", "1"]) == 2
+    assert "brain/data/cpu/manifest.json: missing" in capsys.readouterr().err and not (tmp_path / "brain/runs").exists()
+
+
 def test_train_from_shards_runs_and_resumes_exactly(data, rules, tmp_path, capsys):
     import torch
 
