@@ -136,10 +136,7 @@ def _verified(out_dir: Path, index: int, draws: int, plan: dict) -> tuple[dict |
     except (OSError, ValueError) as exc:
         return None, f"{path}: unreadable record ({exc})"
     if record.get("plan") != plan:
-        theirs = record.get("plan") or {}
-        diff = {k: (theirs.get(k), v) for k, v in plan.items() if theirs.get(k) != v}
-        what = ", ".join(f"{k} {a!r} here, {b!r} asked" for k, (a, b) in diff.items())
-        raise ShardError(f"{path}: this directory holds another gen ({what}); use another --out or the same arguments")
+        return None, f"{path}: the record of another gen"
     if record.get("draws") != draws:
         return None, f"{path}: {record.get('draws')} draws, this gen needs {draws}"
     for split in SPLITS:
@@ -148,6 +145,20 @@ def _verified(out_dir: Path, index: int, draws: int, plan: dict) -> tuple[dict |
             if not p.exists() or p.stat().st_size != f["bytes"] or _sha256(p) != f["sha256"]:
                 return None, f"{p}: missing, truncated or sha256 differs from {path.name}"
     return record, ""
+
+
+def _refuse_another_gen(out_dir: Path, plan: dict) -> None:
+    """A directory holding any shard of another gen (other seed, mix, ruleset...) is never written over."""
+    for path in sorted(out_dir.glob("shard-*.json")):
+        try:
+            theirs = json.loads(path.read_text()).get("plan") or {}
+        except (OSError, ValueError, AttributeError):
+            continue  # unreadable: that shard is simply drawn again
+        if theirs != plan:
+            diff = {k: (theirs.get(k), v) for k, v in plan.items() if theirs.get(k) != v}
+            what = ", ".join(f"{k} {a!r} here, {b!r} asked" for k, (a, b) in diff.items())
+            raise ShardError(f"{path}: this directory holds another gen ({what}); "
+                             "use another --out or the same arguments")
 
 
 def _seen_from(out_dir: Path, record: dict, sep: int, seen: set[int]) -> None:
@@ -185,8 +196,8 @@ def generate(out_dir: Path, n: int, seed: int, rules: Ruleset, mix: Mix, shard_s
         if layout != LAYOUT_VERSION:
             raise ShardError(f"{old}: not a layout-{LAYOUT_VERSION} token data directory (an older JSONL gen?); "
                              "use another --out")
-        old.unlink()  # the directory is being written: no manifest until it is complete again
     plan = _plan(seed, rules, mix, shard_size, tok)
+    _refuse_another_gen(out_dir, plan)
     jobs = [(i, min(shard_size, n - i * shard_size), seed, asdict(rules), asdict(mix))
             for i in range((n + shard_size - 1) // shard_size)]
     records: list[dict] = []
@@ -203,12 +214,14 @@ def generate(out_dir: Path, n: int, seed: int, rules: Ruleset, mix: Mix, shard_s
     if records:
         say(f"gen: kept {len(records)} finished shards (verified), {len(jobs) - len(records)} to draw")
     todo = jobs[len(records):]
+    if old.exists():  # same plan (checked above): the directory is being written, no manifest until complete
+        old.unlink()
     t0 = time.time()
-    workers = workers or mp.cpu_count()
+    workers = min(workers or mp.cpu_count(), max(1, len(todo)))
     if todo:
         counter = mp.Value("q", 0)
         bar = _Bar(sum(j[1] for j in todo), progress)
-        with mp.Pool(min(workers, len(todo)), initializer=_init_worker, initargs=(counter,)) as pool:
+        with mp.Pool(workers, initializer=_init_worker, initargs=(counter,)) as pool:
             it = pool.imap(_job, todo)
             for job in todo:
                 while True:
@@ -290,6 +303,9 @@ def load_manifest(data_dir: Path, rules: Ruleset) -> dict:
         m = json.loads(path.read_text())
     except ValueError as exc:
         raise ShardError(f"{path}: invalid JSON ({exc})") from exc
+    if not isinstance(m, dict) or not isinstance(m.get("shards"), dict) \
+            or not all(isinstance(m["shards"].get(s), list) for s in SPLITS):
+        raise ShardError(f"{path}: expected an object with \"shards\": {{train, val, test: [...]}}")
     expected = {"layout_version": LAYOUT_VERSION, "format_version": FORMAT_VERSION, "ruleset_id": rules.ruleset_id,
                 "tokenizer_sha256": tokenizer_sha256(Tokenizer.from_format())}
     for key, want in expected.items():
@@ -308,11 +324,18 @@ class Split:
         self.off: list[np.ndarray] = []
         self.loss: list[np.ndarray] = []
         for shard in manifest["shards"][split]:
-            parts = {p: self._open(shard[p], verify) for p in PARTS}
+            try:
+                files = [dict(name=str(shard[p]["name"]), bytes=int(shard[p]["bytes"]), sha256=str(shard[p]["sha256"]))
+                         for p in PARTS]
+                examples = int(shard["examples"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ShardError(f"{self.dir / MANIFEST}: a {split} shard entry is malformed ({exc!r}; expected "
+                                 "examples and ids/off/loss with name, bytes, sha256)") from exc
+            parts = {p: self._open(f, verify) for p, f in zip(PARTS, files, strict=True)}
             ids, off, loss = parts["ids"], parts["off"].view("<u4").astype(np.int64), parts["loss"]
             where = self.dir / shard["off"]["name"]
-            if len(off) != shard["examples"] + 1 or off[0] != 0 or off[-1] != len(ids) or np.any(np.diff(off) <= 0):
-                raise ShardError(f"{where}: offsets do not index {shard['examples']} examples of "
+            if len(off) != examples + 1 or off[0] != 0 or off[-1] != len(ids) or np.any(np.diff(off) <= 0):
+                raise ShardError(f"{where}: offsets do not index {examples} examples of "
                                  f"{shard['ids']['name']} ({len(ids)} tokens)")
             if len(loss) != (len(ids) + 7) // 8:
                 raise ShardError(f"{self.dir / shard['loss']['name']}: {len(loss)} bytes of loss bits for "

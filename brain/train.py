@@ -1,4 +1,4 @@
-"""Training: next-token loss on the answer tokens, AdamW with warmup and cosine decay.
+"""Training: next-token loss on the answer tokens, AdamW (or Muon + AdamW) with warmup and cosine decay.
 
 The data is either the token shards of `rpg-brain gen` (`--data DIR`,
 brain/shards.py: no rule is evaluated while training) or an endless stream
@@ -28,7 +28,7 @@ import torch
 import torch.distributed as dist
 
 from brain.checkpoint import CONFIG, LOG, OPTIM_JSON, load_model, load_optimizer, save_model, save_optimizer
-from brain.data import Mix, draw, forced_mask, split_of, stream
+from brain.data import Mix, draw, forced_mask, manifest_hash, split_of, stream
 from brain.engine import Engine
 from brain.model import GPT, GPTConfig
 from brain.muon import MuonAdamW
@@ -277,6 +277,12 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
         if master:
             out.mkdir(parents=True, exist_ok=True)
             (out / LOG).write_text("")
+    data_id = None
+    if tc.data:  # the shards' identity: a resumed run must read the very same data
+        data_id = manifest_hash({k: v for k, v in load_manifest(Path(tc.data), rules).items() if k != "gen"})
+        if resume and config["train"].get("data_manifest") != data_id:
+            raise ShardError(f"{Path(tc.data) / 'manifest.json'}: not the data this run was trained on "
+                             f"(manifest hash {data_id}, the checkpoint has {config['train'].get('data_manifest')})")
     raw = model
     if ddp:
         ids = [device.index] if device.type == "cuda" else None
@@ -287,7 +293,7 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
     val = val_set(tc, rules, max(tc.val_loss_n, tc.val_n)) if master else []
 
     def checkpoint(step: int, row: dict) -> None:
-        extra = {"train": {"config": asdict(tc), "step": step, "world": world, "last": row}}
+        extra = {"train": {"config": asdict(tc), "step": step, "world": world, "last": row, "data_manifest": data_id}}
         save_optimizer(out, opt, raw, step, {})
         save_model(out, raw, tok, rules.ruleset_id, extra)
 

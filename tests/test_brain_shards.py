@@ -123,6 +123,7 @@ def test_gen_refuses_a_directory_of_another_gen(data, rules, tmp_path, capsys):
     assert main(["gen", "--out", str(other), "--n", str(SHARD), "--seed", "4", "--shard-size", str(SHARD)]) == 2
     err = capsys.readouterr().err
     assert "shard-0000.json" in err and "seed 3 here, 4 asked" in err
+    assert load_manifest(other, rules)["seed"] == 3  # the refused gen did not touch the data
 
 
 def test_gen_refuses_an_older_layout_and_bad_sizes(rules, tmp_path, capsys):
@@ -183,6 +184,18 @@ def test_data_of_another_ruleset_or_format_is_refused(data, rules, tmp_path, cap
     assert "manifest.json" in err and key in err and not (tmp_path / "run").exists()
 
 
+def test_a_malformed_manifest_is_refused_with_its_name(data, rules, tmp_path):
+    other = _copy(data, tmp_path / "other")
+    m = json.loads((other / MANIFEST).read_text())
+    del m["shards"]["train"][0]["loss"]
+    (other / MANIFEST).write_text(json.dumps(m))
+    with pytest.raises(ShardError, match=r"manifest\.json: a train shard entry is malformed"):
+        Split(other, "train", load_manifest(other, rules))
+    (other / MANIFEST).write_text("[1, 2]")
+    with pytest.raises(ShardError, match=r"manifest\.json: expected an object"):
+        load_manifest(other, rules)
+
+
 def test_the_cpu_preset_says_which_gen_it_needs(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the preset's data path is relative: brain/data/cpu, absent here
     assert main(["train", "--preset", "cpu", "--steps", "1"]) == 2
@@ -205,3 +218,12 @@ def test_train_from_shards_runs_and_resumes_exactly(data, rules, tmp_path, capsy
     train(tc, tmp_path / "split", rules, quiet=True, resume=True)
     a, b = load_model(tmp_path / "straight")[0].state_dict(), load_model(tmp_path / "split")[0].state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+    # resuming on other data (same path, regenerated with another seed) is refused
+    train(tc, tmp_path / "cut", rules, quiet=True, until=tc.steps // 2)
+    other = tmp_path / "other"
+    generate(other, N, 4, rules, Mix(), shard_size=SHARD, workers=1)
+    config = json.loads((tmp_path / "cut" / CONFIG).read_text())
+    config["train"]["config"]["data"] = str(other)
+    (tmp_path / "cut" / CONFIG).write_text(json.dumps(config))
+    with pytest.raises(ShardError, match="not the data this run was trained on"):
+        train(tc, tmp_path / "cut", rules, quiet=True, resume=True)
