@@ -26,7 +26,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from game import saves
 from game.tui import cli
 from game.tui.app import create_app
-from game.tui.serve import SlotServer
+from game.tui.serve import Playing, SlotServer
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -56,23 +56,44 @@ async def test_slot_routes(tmp_path):
         assert slot != second.headers["Location"].split("slot=")[1]  # each new tab its own slot
         page = await client.get(f"/?slot={slot}")
         assert page.status == 200 and f"/ws/{slot}" in await page.text()
+        assert page.headers["Cache-Control"] == "no-store"
         for bad in ("A", "../x", "a" * 33, ""):
             assert (await client.get("/", params={"slot": bad})).status == 400
         assert (await client.get("/ws/UP")).status == 400
         server.slot_wait_s = 0.2
-        server.open_slots[slot] = asyncio.Event()  # a game process still playing this slot
-        assert (await client.get(f"/?slot={slot}")).status == 409  # one tab per slot
+        server.open_slots[slot] = Playing()  # a game that never ends
+        assert (await client.get(f"/?slot={slot}")).status == 200  # the page always loads (a reload must)
         assert (await client.get(f"/ws/{slot}")).status == 409
-        ended = server.open_slots.pop(slot)
-        server.slot_wait_s = 5
-        server.open_slots[slot] = ended
-        asyncio.get_running_loop().call_later(0.2, lambda: (server.open_slots.pop(slot), ended.set()))
-        assert (await client.get(f"/?slot={slot}")).status == 200  # a reload waits for the old process
+        server.open_slots.clear()
         assert "none yet" in await (await client.get("/slots")).text()
         app = create_app(seed=4, save_dir=tmp_path / "web" / slot, new_game=True)
         async with app.run_test() as pilot:
             await pilot.press("ctrl+q")
         assert f'href="/?slot={slot}"' in await (await client.get("/slots")).text()
+
+
+def test_ci_installs_chromium_then_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    command = readme.split("Test (what `.ci/run` runs from a clean clone):")[1].strip().splitlines()[0].strip()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.strip().splitlines()[-1] == command
+    assert ci.index("apt-get install") < ci.index(command)
+
+
+async def test_a_new_tab_takes_the_slot_over(tmp_path):
+    server = SlotServer([], tmp_path)
+    asked = []
+
+    class Service:  # the old tab's game: ends a moment after it is asked to quit
+        async def send_meta(self, meta: dict) -> bool:
+            asked.append(meta)
+            asyncio.get_running_loop().call_later(0.1, lambda: (server.open_slots.pop("ab"), old.ended.set()))
+            return True
+
+    old = server.open_slots["ab"] = Playing(Service())
+    await server.take_over("ab")
+    assert asked == [{"type": "quit"}] and "ab" not in server.open_slots
+    await server.take_over("cd")  # a free slot: nothing to wait for
 
 
 # ------------------------------------------------------------------ a real browser
@@ -201,6 +222,15 @@ async def test_browser_plays_and_comes_back(tmp_path):
                                 "--window-size=1000,620", "about:blank"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
+
+    def slot_dir(slot: str) -> Path:
+        return tmp_path / "saves" / "web" / slot
+
+    def saved_turns(path: Path, turns: int):
+        async def probe() -> bool:
+            return saves.has_save(path) and json.loads(saves.save_path(path).read_text())["turns"] == turns
+        return probe
+
     try:
         async with aiohttp.ClientSession() as http:
             async def server_up():
@@ -233,20 +263,32 @@ async def test_browser_plays_and_comes_back(tmp_path):
                 assert "@" in screen and "#" in screen and "HP 48/48" in screen, screen
                 assert colours > 20 and 0.01 < lit < 0.9, (colours, lit)  # drawn text, not a blank page
 
-            # closing the tab ends its game process, which saves into the tab's own slot
-            slot_dir = tmp_path / "saves" / "web" / slot
-
-            async def saved():
-                return saves.has_save(slot_dir)
-
-            await wait_for("the save of the closed tab", saved)
-            assert json.loads(saves.save_path(slot_dir).read_text())["turns"] == 4
-            # the same URL in a new tab comes back to the same game
+                # leaving the page ends its game process, which saves into the tab's own slot
+                await page.send("Page.navigate", url="about:blank")
+                await wait_for("the save after leaving the page", saved_turns(slot_dir(slot), 4))
+            # the same URL in a new tab comes back to the same game; a reload too
             async with tab(http, devtools, f"{base}/?slot={slot}") as page:
-                await page.wait_text("continue the saved game")
-                await page.eval("document.querySelector('.xterm-helper-textarea').focus()")
-                await page.key("c")
-                assert "Welcome back" in await page.wait_text("T4 ")
+                for turns in (4, 5):
+                    await page.wait_text("continue the saved game")
+                    await page.eval("document.querySelector('.xterm-helper-textarea').focus()")
+                    await page.key("c")
+                    assert "Welcome back" in await page.wait_text(f"T{turns} ")
+                    await page.key(".")
+                    await page.wait_text(f"T{turns + 1} ")
+                    if turns == 4:
+                        await page.send("Page.reload")
+                # a second tab on the same slot takes it over: the first one's game saves and ends
+                async with tab(http, devtools, f"{base}/?slot={slot}") as other:
+                    await other.wait_text("continue the saved game")
+                    assert await saved_turns(slot_dir(slot), 6)()
+                    assert await page.eval("document.body.classList.contains('-closed')")  # "Session ended"
+                    await other.eval("document.querySelector('.xterm-helper-textarea').focus()")
+                    await other.key("c")
+                    await other.wait_text("T6 ")
+                    await other.key(".")
+                    await other.wait_text("T7 ")
+            # closing the tab saves too
+            await wait_for("the save after closing the tab", saved_turns(slot_dir(slot), 7))
     finally:
         browser.terminate()
         server.terminate()

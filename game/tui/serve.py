@@ -4,8 +4,9 @@ textual-serve starts one app process per websocket. A page URL without a slot re
 so each new tab starts its own game and its address bar is the way back to it; the page's websocket is
 `/ws/<slot>`, and that slot's process plays with `--save-dir <save dir>/web/<slot>`. `/slots` lists the slots
 with a saved game. One slot is played by one process at a time, since two writing one save would lose one
-player's turns: a reloaded tab waits for its old process to save and end, and a second tab on a slot that stays
-open gets 409.
+player's turns: a tab that opens a slot already being played takes it over. The old game is asked to quit (it
+saves on its way out; its tab shows "Session ended") and the new one starts once it has ended. A reload is the
+same case: the new page's websocket arrives while the old page's game is still ending.
 
 textual-serve is optional (`pip install 'rpg-tui[serve]'`); only `rpg-tui --serve` imports this module.
 """
@@ -20,6 +21,7 @@ import re
 import secrets
 import shlex
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -44,6 +46,14 @@ def check_slot(slot: str) -> str:
     return slot
 
 
+@dataclass
+class Playing:
+    """A slot's running game: its textual-serve AppService, and an event set once it has ended."""
+
+    service: AppService | None = None
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class SlotServer(Server):
     """textual-serve's Server with the websocket (and so the game's save dir) chosen by the page's slot."""
 
@@ -51,19 +61,20 @@ class SlotServer(Server):
         super().__init__("rpg-tui", host=host, port=port, title="rpg-tui")
         self.game_args = game_args  # passed through to each tab's process (--seed, --resolver, --model, ...)
         self.web_dir = Path(web_dir)
-        self.open_slots: dict[str, asyncio.Event] = {}  # slot -> set when its game process has ended
-        self.slot_wait_s = 5.0  # a reload's old process saves and ends well within this
+        self.open_slots: dict[str, Playing] = {}
+        self.slot_wait_s = 10.0  # a game asked to quit saves and ends well within this
 
-    async def wait_free(self, slot: str) -> None:
-        """Wait for the slot's game process to end; 409 when it is still playing after slot_wait_s."""
+    async def take_over(self, slot: str) -> None:
+        """Ask the game playing this slot (if any) to save and quit, and wait until it has ended."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.slot_wait_s
-        while (ended := self.open_slots.get(slot)) is not None:
+        while (playing := self.open_slots.get(slot)) is not None:
+            if playing.service is not None:
+                await playing.service.send_meta({"type": "quit"})
             if loop.time() >= deadline:
-                raise web.HTTPConflict(text=f"slot {slot} is open in another tab; close it there first, "
-                                            "or open / for a new game")
+                raise web.HTTPConflict(text=f"the game in slot {slot} did not end in {self.slot_wait_s:g} s")
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(ended.wait(), deadline - loop.time())
+                await asyncio.wait_for(playing.ended.wait(), deadline - loop.time())
 
     def slot_command(self, slot: str) -> str:
         argv = [sys.executable, "-m", "game.tui.cli", *self.game_args, "--save-dir", str(self.web_dir / slot)]
@@ -79,7 +90,7 @@ class SlotServer(Server):
         slot = request.query.get("slot")
         if slot is None:
             raise web.HTTPFound(request.rel_url.update_query(slot=new_slot()))
-        await self.wait_free(check_slot(slot))
+        check_slot(slot)
         # URLs from the request's own host (not the bind address), so --host 0.0.0.0 works from other machines
         scheme = "wss" if request.secure else "ws"
         context = {
@@ -88,7 +99,11 @@ class SlotServer(Server):
             "config": {"static": {"url": "/static/"}},
             "application": {"name": f"rpg-tui (slot {slot})"},
         }
-        return aiohttp_jinja2.render_template("app_index.html", request, context)
+        page = aiohttp_jinja2.render_template("app_index.html", request, context)
+        # no-store keeps the page out of the back/forward cache, where its websocket (and so its game process,
+        # unsaved) could stay open after the player navigated away
+        page.headers["Cache-Control"] = "no-store"
+        return page
 
     async def handle_slots(self, request: web.Request) -> web.Response:
         slots = sorted((p for p in self.web_dir.glob("*") if p.is_dir() and SLOT.fullmatch(p.name)
@@ -100,15 +115,15 @@ class SlotServer(Server):
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         slot = check_slot(request.match_info.get("slot", ""))
-        await self.wait_free(slot)
-        ended = self.open_slots[slot] = asyncio.Event()
+        await self.take_over(slot)
+        playing = self.open_slots[slot] = Playing()
         try:
-            return await self._play(request, slot)
+            return await self._play(request, slot, playing)
         finally:
             del self.open_slots[slot]
-            ended.set()
+            playing.ended.set()
 
-    async def _play(self, request: web.Request, slot: str) -> web.WebSocketResponse:
+    async def _play(self, request: web.Request, slot: str, playing: Playing) -> web.WebSocketResponse:
         # textual-serve's own handle_websocket, with this slot's command
         websocket = web.WebSocketResponse(heartbeat=15)
         width = to_int(request.query.get("width", "80"), 80)
@@ -119,6 +134,7 @@ class SlotServer(Server):
             service = AppService(self.slot_command(slot), write_bytes=websocket.send_bytes,
                                  write_str=websocket.send_str, close=websocket.close,
                                  download_manager=self.download_manager, debug=self.debug)
+            playing.service = service
             log.info("slot %s: %s", slot, service.command)
             await service.start(width, height)
             await self._process_messages(websocket, service)
