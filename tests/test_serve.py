@@ -287,8 +287,11 @@ async def test_browser_plays_and_comes_back(tmp_path):
                     await other.wait_text("T6 ")
                     await other.key(".")
                     await other.wait_text("T7 ")
-            # closing the tab saves too
-            await wait_for("the save after closing the tab", saved_turns(slot_dir(slot), 7))
+                    # stopping the server (ctrl+c, SIGTERM) saves the games it serves, and soon
+                    start = time.monotonic()
+                    server.terminate()
+                    await asyncio.get_running_loop().run_in_executor(None, server.wait, 20)
+                    assert time.monotonic() - start < 10 and await saved_turns(slot_dir(slot), 7)()
     finally:
         browser.terminate()
         server.terminate()

@@ -76,6 +76,10 @@ class SlotServer(Server):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(playing.ended.wait(), deadline - loop.time())
 
+    async def on_shutdown(self, app: web.Application) -> None:
+        # Ctrl+C or SIGTERM: every game saves and quits now, rather than when aiohttp's shutdown timeout cancels it
+        await asyncio.gather(*(self.take_over(slot) for slot in list(self.open_slots)), return_exceptions=True)
+
     def slot_command(self, slot: str) -> str:
         argv = [sys.executable, "-m", "game.tui.cli", *self.game_args, "--save-dir", str(self.web_dir / slot)]
         return shlex.join(argv)
