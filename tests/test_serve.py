@@ -45,6 +45,19 @@ def test_serve_refuses_new(capsys):
     assert exc.value.code == 2 and "--new does not go with --serve" in capsys.readouterr().err
 
 
+def test_serve_bad_port(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--serve", "--port", "70000"])
+    assert exc.value.code == 2 and "--port must be 1-65535" in capsys.readouterr().err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = subprocess.run([sys.executable, "-m", "game.tui.cli", "--serve", "--port", str(port), "--save-dir",
+                              str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and f"cannot serve on 127.0.0.1:{port}" in out.stderr, out.stderr
+
+
 async def test_slot_routes(tmp_path):
     server = SlotServer(["--seed=3"], tmp_path / "web")
     assert server.slot_command("ab12").endswith(f"--seed=3 --save-dir {tmp_path / 'web' / 'ab12'}")

@@ -70,6 +70,8 @@ def run_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
     if args.new:
         parser.error("--new does not go with --serve: each tab starts at the title screen of its own slot")
+    if not 0 < args.port < 65536:
+        parser.error(f"--port must be 1-65535, not {args.port}")
     if importlib.util.find_spec("textual_serve") is None:
         print("rpg-tui: --serve needs textual-serve, which is not installed: pip install 'rpg-tui[serve]'",
               file=sys.stderr)
@@ -85,7 +87,11 @@ def run_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         game_args.append(f"--resolver={args.resolver}")
     if args.model:
         game_args.append(f"--model={Path(args.model).resolve()}")
-    serve(game_args, Path(args.save_dir) if args.save_dir else default_save_dir(), args.host, args.port)
+    try:
+        serve(game_args, Path(args.save_dir) if args.save_dir else default_save_dir(), args.host, args.port)
+    except OSError as exc:  # the port is taken, the host is not an address of this machine, ...
+        print(f"rpg-tui: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
