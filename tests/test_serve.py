@@ -106,6 +106,10 @@ async def test_a_new_tab_takes_the_slot_over(tmp_path):
     old = server.open_slots["ab"] = Playing(Service())
     await server.take_over("ab")
     assert asked == [{"type": "quit"}] and "ab" not in server.open_slots
+    old = server.open_slots["ab"] = Playing()  # its process still starting: asked once it can be
+    asyncio.get_running_loop().call_later(0.2, lambda: setattr(old, "service", Service()))
+    await server.take_over("ab")
+    assert len(asked) == 2 and "ab" not in server.open_slots
     await server.take_over("cd")  # a free slot: nothing to wait for
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 import re
 import secrets
@@ -69,12 +68,12 @@ class SlotServer(Server):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.slot_wait_s
         while (playing := self.open_slots.get(slot)) is not None:
-            if playing.service is not None:
-                await playing.service.send_meta({"type": "quit"})
             if loop.time() >= deadline:
                 raise web.HTTPConflict(text=f"the game in slot {slot} did not end in {self.slot_wait_s:g} s")
+            if playing.service is not None:  # None while its process is still starting: ask again shortly
+                await playing.service.send_meta({"type": "quit"})
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(playing.ended.wait(), deadline - loop.time())
+                await asyncio.wait_for(playing.ended.wait(), 0.5)
 
     async def on_shutdown(self, app: web.Application) -> None:
         # Ctrl+C or SIGTERM: every game saves and quits now, rather than when aiohttp's shutdown timeout cancels it
@@ -113,8 +112,8 @@ class SlotServer(Server):
         slots = sorted((p for p in self.web_dir.glob("*") if p.is_dir() and SLOT.fullmatch(p.name)
                         and saves.has_save(p)), key=lambda p: saves.save_path(p).stat().st_mtime, reverse=True)
         rows = "".join(f'<li><a href="/?slot={p.name}">{p.name}</a></li>' for p in slots) or "<li>none yet</li>"
-        body = (f"<!DOCTYPE html><title>rpg-tui slots</title><h1>Saved games</h1><ul>{rows}</ul>"
-                f'<p><a href="/">new game</a> (saves under {html.escape(str(self.web_dir))})</p>')
+        body = f'<!DOCTYPE html><title>rpg-tui slots</title><h1>Saved games</h1><ul>{rows}</ul><a href="/">new game</a>'
+
         return web.Response(text=body, content_type="text/html")
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
@@ -138,9 +137,9 @@ class SlotServer(Server):
             service = AppService(self.slot_command(slot), write_bytes=websocket.send_bytes,
                                  write_str=websocket.send_str, close=websocket.close,
                                  download_manager=self.download_manager, debug=self.debug)
-            playing.service = service
             log.info("slot %s: %s", slot, service.command)
             await service.start(width, height)
+            playing.service = service  # only now can it be asked to quit
             await self._process_messages(websocket, service)
         except asyncio.CancelledError:
             await websocket.close()
