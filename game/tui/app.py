@@ -89,6 +89,9 @@ class RpgApp(App):
         loop = asyncio.get_running_loop()
         for sig in self._signals:
             loop.remove_signal_handler(sig)
+        # every way out saves here: ctrl+q, a signal, and a browser tab closing (textual-serve then sends
+        # "quit", which exits without action_quit); a turn still being resolved leaves the last autosave
+        self.save_game()
         if self.session is not None and self.session.playlog is not None:
             self.session.playlog.close()
 
@@ -175,11 +178,10 @@ class RpgApp(App):
         self.push_screen(TitleScreen())
 
     async def action_quit(self) -> None:
-        """ctrl+q: save the game in progress, then leave."""
+        """ctrl+q: let a turn being resolved finish, then leave (on_unmount saves)."""
         if self.busy:
             await self.workers.wait_for_complete()
             self.busy = False
-        self.save_game()
         self.exit()
 
     # ------------------------------------------------------------ model

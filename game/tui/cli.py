@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 
 def _version() -> str:
@@ -27,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=2.0, metavar="S",
                    help="seconds the model may take per turn before the rules answer is applied")
     p.add_argument("--list-models", action="store_true", help="list the models found and exit")
+    p.add_argument("--serve", action="store_true", help="serve the game to web browsers (needs rpg-tui[serve]): "
+                   "each tab its own game, saved under SAVE_DIR/web/<slot>")
+    p.add_argument("--host", default="127.0.0.1", help="with --serve: the address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="with --serve: the port (default: 8000)")
     p.add_argument("--version", action="version", version=f"rpg-tui {_version()}")
     return p
 
@@ -50,11 +55,43 @@ def main(argv: list[str] | None = None) -> int:
     except ContentError as exc:
         print(f"rpg-tui: bad content: {exc}", file=sys.stderr)
         return 2
+    if args.serve:
+        return run_server(args, parser)
     from game.tui.app import create_app
 
     app = create_app(seed=args.seed, resolver=resolver, save_dir=args.save_dir, new_game=args.new,
                      model_dir=args.model, content=content, time_limit_s=args.time_limit)
     app.run()
+    return 0
+
+
+def run_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import importlib.util
+
+    if args.new:
+        parser.error("--new does not go with --serve: each tab starts at the title screen of its own slot")
+    if not 0 < args.port < 65536:
+        parser.error(f"--port must be 1-65535, not {args.port}")
+    if importlib.util.find_spec("textual_serve") is None:
+        print("rpg-tui: --serve needs textual-serve, which is not installed: pip install 'rpg-tui[serve]'",
+              file=sys.stderr)
+        return 2
+    from game.paths import default_save_dir
+    from game.tui.serve import serve
+
+    # what each tab's game process is started with; --save-dir is per slot
+    game_args = [f"--time-limit={args.time_limit}"]
+    if args.seed is not None:
+        game_args.append(f"--seed={args.seed}")
+    if args.resolver:
+        game_args.append(f"--resolver={args.resolver}")
+    if args.model:
+        game_args.append(f"--model={Path(args.model).resolve()}")
+    try:
+        serve(game_args, Path(args.save_dir) if args.save_dir else default_save_dir(), args.host, args.port)
+    except OSError as exc:  # the port is taken, the host is not an address of this machine, ...
+        print(f"rpg-tui: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
