@@ -16,7 +16,8 @@ from brain.engine import ModelResolver
 from brain.export import export_forms
 from brain.fastpath import NumpyDecoder
 from brain.model import GPT, GPTConfig
-from brain.onnxform import ONNX_FILE, load_onnx_decoder, refresh_onnx
+from brain.onnxexport import refresh_onnx
+from brain.onnxform import ONNX_FILE
 from brain.report import data_stats, render
 from brain.tokenizer import Tokenizer
 from game.combat.format import encode_input
@@ -55,8 +56,8 @@ def copy(exported, tmp_path):
 
 def test_graph_logits_match_the_numpy_decoder_chunk_by_chunk(exported, rules):
     resolver = ModelResolver.load(exported, rules)
-    ort_dec, np_dec = load_onnx_decoder(exported), NumpyDecoder(resolver.engine.model)
     engine = resolver.engine
+    ort_dec, np_dec = engine.decoders["onnx"], NumpyDecoder(engine.cfg, engine._arrays)
     ids = engine.prompt(encode_input(*sample("iid", 1, 3, rules)[0]))
     state = engine.roles.start()
     roles = [engine.roles.step(state, t) for t in ids]
