@@ -53,7 +53,9 @@ _STOP = frozenset({SEPARATOR, " " + SEPARATOR})
 
 def has_torch() -> bool:
     """torch is installed (the `train` extra); play never needs it."""
-    return "torch" in sys.modules or importlib.util.find_spec("torch") is not None
+    if "torch" in sys.modules:  # None there means "import torch" is blocked
+        return sys.modules["torch"] is not None
+    return importlib.util.find_spec("torch") is not None
 
 
 class Decoder(Protocol):
