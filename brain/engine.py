@@ -55,7 +55,10 @@ def has_torch() -> bool:
     """torch is installed (the `train` extra); play never needs it."""
     if "torch" in sys.modules:  # None there means "import torch" is blocked
         return sys.modules["torch"] is not None
-    return importlib.util.find_spec("torch") is not None
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # an import hook refusing it
+        return False
 
 
 class Decoder(Protocol):
