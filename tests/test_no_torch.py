@@ -71,5 +71,5 @@ def test_model_turns_without_torch(blocked, decoder):
 def test_bench_cold_load_is_torch_free():
     cold = cold_load(None)
     assert cold["torch_imported"] is False and cold["rss_mb"] > 0 and cold["load_s"] > 0
-    print(f"\ncold load: imports {cold['import_s'] * 1000:.0f} ms, model {cold['load_s'] * 1000:.0f} ms, "
+    print(f"\ncold load: model imports {cold['import_s'] * 1000:.0f} ms, load {cold['load_s'] * 1000:.0f} ms, "
           f"peak RSS {cold['rss_mb']:.0f} MB, decoder {cold['decoder']}")
