@@ -110,6 +110,7 @@ def test_installed_game_saves_under_xdg_data_home(installed):
     env = " ".join(f"{k}={v}" for k, v in installed["env"].items() if k in ("XDG_DATA_HOME", "HOME", "PATH"))
     cmd = f"cd {installed['cwd']} && env -u PYTHONPATH {env} rpg-tui --new --seed 7; touch {marker}"
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", cmd], check=True, timeout=10)
+    start = time.perf_counter()
     try:
         screen = ""
         for _ in range(300):
@@ -119,6 +120,7 @@ def test_installed_game_saves_under_xdg_data_home(installed):
                 break
             time.sleep(0.05)
         assert "resolver: rules" in screen and "@" in screen, screen
+        print(f"\nwheel install: start to first frame (rules mode, tmux 80x24) {time.perf_counter() - start:.2f} s")
         subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], timeout=10)
         for _ in range(200):
             if marker.exists():
