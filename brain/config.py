@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-# Far above anything trained here (the shipped model: 2 layers, width 64, context 384), far below an
-# allocation that hurts: the numpy KV cache at the bounds is n_layer * block_size * n_embd * 8 bytes = 256 MB.
-BOUNDS = {"vocab_size": 1024, "block_size": 1024, "n_layer": 32, "n_head": 32, "n_embd": 1024}
+# (low, high): far above anything trained here (the shipped model: 2 layers, width 64, context 384), far below
+# an allocation that hurts (the numpy KV cache at the bounds is n_layer * block_size * n_embd * 8 bytes = 256 MB);
+# a context under 64 tokens cannot hold one input block.
+BOUNDS = {"vocab_size": (1, 1024), "block_size": (64, 1024), "n_layer": (1, 32), "n_head": (1, 32),
+          "n_embd": (1, 1024)}
 MAX_PARAMS = 50_000_000  # 200 MB of fp32
+MAX_HEAD_DIM = 128
 
 
 class ConfigError(ValueError):
@@ -57,11 +60,14 @@ class GPTConfig:
             value, want = obj[key], type(getattr(cls, key))
             if type(value) is not want:  # exact: True is not a size, 2.0 is not a layer count
                 raise ConfigError(f"model.{key}: expected {want.__name__}, got {value!r}")
-            if key in BOUNDS and not 1 <= value <= BOUNDS[key]:
-                raise ConfigError(f"model.{key}: {value} outside 1..{BOUNDS[key]}")
+            low, high = BOUNDS.get(key, (0, 1))
+            if key in BOUNDS and not low <= value <= high:
+                raise ConfigError(f"model.{key}: {value} outside {low}..{high}")
         cfg = cls(**obj)
         if cfg.n_embd % cfg.n_head:
             raise ConfigError(f"model.n_head: n_embd {cfg.n_embd} is not a multiple of n_head {cfg.n_head}")
+        if cfg.n_embd // cfg.n_head > MAX_HEAD_DIM:  # the numpy decoder keeps a (block, head, head) rotary table
+            raise ConfigError(f"model.n_head: heads of {cfg.n_embd // cfg.n_head} dims, more than {MAX_HEAD_DIM}")
         if cfg.rope and (cfg.n_embd // cfg.n_head) % 2:
             raise ConfigError(f"model.n_head: rotary positions need an even head size, got {cfg.n_embd // cfg.n_head}")
         params = sum(_numel(s) for s in tensor_shapes(cfg).values())

@@ -84,7 +84,7 @@ class Engine:
             raise ValueError("Engine needs a torch model or cfg and arrays")
         self.cfg, self.tok, self.roles = cfg, tok, Roles(tok)
         self._model = model
-        self._arrays = arrays
+        self.arrays = arrays
         self.threads: int | None = None  # torch threads for the torch model, when one is built
         self._ids: dict[frozenset[str], np.ndarray] = {}
         on_gpu = model is not None and next(model.parameters()).device.type != "cpu"
@@ -112,7 +112,7 @@ class Engine:
 
             if self.threads:
                 torch.set_num_threads(self.threads)
-            self._model = from_arrays(self.cfg, self._arrays)
+            self._model = from_arrays(self.cfg, self.arrays)
         return self._model
 
     def backends(self) -> list[str]:

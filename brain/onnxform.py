@@ -35,7 +35,6 @@ ALLOWED_OPS = frozenset({
 })
 ALLOWED_DOMAINS = frozenset({"", "ai.onnx"})
 PROBE_TOL = 1e-4
-_PROBE_BLOCK = "t00 A hp10/10 pw05 ar00 cd000000 B hp10/10 pw03 ar00 cd000000 do attack r3"
 
 
 def max_onnx_bytes(weights_bytes: int) -> int:
@@ -153,7 +152,8 @@ def _check_io(path: Path, session, reference: NumpyDecoder) -> None:
 
 def _probe(path: Path, dec: OrtDecoder, reference: NumpyDecoder, tok: Tokenizer) -> None:
     """A prompt then one more token through both decoders: same shapes, same logits."""
-    ids = [tok.bos, *tok.encode(_PROBE_BLOCK), tok.sep]
+    # any ids do (only the arithmetic is compared); 34 positions fit every context config.py allows
+    ids = [tok.bos, *range(4, min(len(tok), 36)), tok.sep]
     roles = Roles(tok).of(ids)
     cfg = reference.cfg
     a, b = dec.new_cache(), reference.new_cache()

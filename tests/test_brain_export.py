@@ -24,8 +24,8 @@ def test_stored_forms_load_and_answer(tmp_path, rules):
     for form, tol in (("fp16", 1e-2), ("int8", 0.1)):
         where = write_form(run, tmp_path / form, form, rules)
         res = load_form(where, rules)
-        for name, a in base.engine._arrays.items():
-            np.testing.assert_allclose(res.engine._arrays[name], a, atol=tol * max(1.0, float(np.abs(a).max())))
+        for name, a in base.engine.arrays.items():
+            np.testing.assert_allclose(res.engine.arrays[name], a, atol=tol * max(1.0, float(np.abs(a).max())))
         assert all(r.raw for r in res.resolve_batch(cases))  # constrained decoding still finishes an answer
     size = {f: (tmp_path / f / "model.safetensors").stat().st_size for f in ("fp16", "int8")}
     assert size["int8"] < size["fp16"] < (run / "model.safetensors").stat().st_size

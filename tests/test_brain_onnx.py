@@ -58,7 +58,7 @@ def copy(exported, tmp_path):
 def test_graph_logits_match_the_numpy_decoder_chunk_by_chunk(exported, rules):
     resolver = ModelResolver.load(exported, rules)
     engine = resolver.engine
-    ort_dec, np_dec = engine.decoders["onnx"], NumpyDecoder(engine.cfg, engine._arrays)
+    ort_dec, np_dec = engine.decoders["onnx"], NumpyDecoder(engine.cfg, engine.arrays)
     ids = engine.prompt(encode_input(*sample("iid", 1, 3, rules)[0]))
     state = engine.roles.start()
     roles = [engine.roles.step(state, t) for t in ids]
