@@ -1,7 +1,8 @@
 """`rpg-brain`: the model pipeline's command line.
 
-Subcommands that need torch import it inside their handler, so `sample` and
-`resolve --resolver rules` stay fast and work without it.
+Subcommands that need torch (train, ship, report, finetune, sweep, export) import it
+inside their handler; the others (sample, resolve, eval, bench, arena, ingest) work
+without it, the model decoding with numpy or ONNX Runtime.
 """
 
 from __future__ import annotations
