@@ -213,3 +213,20 @@ def test_a_good_model_answers_blocks(model_dir, rules):
     res = resolver.resolve_batch(sample("iid", 2, 1, rules))
     assert len(res) == 2 and all(r.raw for r in res)
     assert encode_input(*sample("iid", 1, 1, rules)[0])
+
+
+async def test_status_line_says_why_model_onnx_was_not_used(tmp_path, rules):
+    """decoder_note reaches the status line (and so the debug pane, which shows the model status)."""
+    from fakes import PerfectModel
+
+    class NumpyOnly(PerfectModel):
+        decoder, model_dir = "numpy", Path("/models/default")
+        decoder_note = "model.onnx not used: /models/default/model.onnx: exported from other weights"
+
+    app = create_app(seed=3, save_dir=tmp_path / "saves", new_game=True, content=load_content(), resolver="model",
+                     model_loader=lambda: NumpyOnly(rules))
+    async with app.run_test() as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.session.model_status == f"loaded (default, numpy decoder); {NumpyOnly.decoder_note}"
+        assert "model.onnx not used" in str(app.screen.query_one("#status").content)
