@@ -15,6 +15,7 @@ from pathlib import Path
 
 from game.autoplay import AutoPlayer
 from game.content import Content
+from game.measure import percentile
 from game.playlog import PlayLogWriter
 from game.resolve import Resolver
 from game.session import GameSession
@@ -48,10 +49,8 @@ class ArenaTally:
 
 
 def _pct(xs: list[float], q: float) -> float | None:
-    if not xs:
-        return None
-    xs = sorted(xs)
-    return round(xs[min(len(xs) - 1, int(q * len(xs)))], 3)
+    p = percentile(xs, q)
+    return None if p is None else round(p, 3)
 
 
 def run_arena(content: Content, turns: int, seed: int, active: str, save_dir: Path,

@@ -1,7 +1,8 @@
 """`rpg-brain`: the model pipeline's command line.
 
-Subcommands that need torch import it inside their handler, so `sample` and
-`resolve --resolver rules` stay fast and work without it.
+Subcommands that need torch (train, ship, report, finetune, sweep, export) import it
+inside their handler; the others (sample, resolve, eval, bench, arena, ingest) work
+without it, the model decoding with numpy or ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from pathlib import Path
 from game.combat.format import encode_input, encode_output
 from game.combat.sampler import SUITES, sample
 from game.content import ContentError, load_ruleset
+from game.paths import shipped_model_dir
 from game.resolve import Resolver, RulesResolver, resolve_blocks
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 
 
 def command(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -279,7 +280,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from brain.export import export_forms, forms_table
 
-    rows = export_forms(args.model or DEFAULT_MODEL_DIR, args.out, load_ruleset(args.content), n=args.n)
+    rows = export_forms(args.model or shipped_model_dir(), args.out, load_ruleset(args.content), n=args.n)
     table = forms_table(rows)
     args.report_dir.mkdir(parents=True, exist_ok=True)
     (args.report_dir / "forms.json").write_text(json.dumps(rows, indent=1) + "\n")
@@ -346,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sh = sub.add_parser("ship", help="copy a run's model into a model directory with its eval summary")
     sh.add_argument("run", type=Path, help="the training run directory")
-    sh.add_argument("--to", type=Path, default=Path("brain/models/default"))
+    sh.add_argument("--to", type=Path, default=shipped_model_dir())
     sh.add_argument("--n", type=int, default=2000, help="held-out cases per suite for the eval summary")
     sh.add_argument("--threads", type=int, default=1)
 
@@ -370,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     ig.add_argument("--out", type=Path, required=True)
 
     ft = sub.add_parser("finetune", help="continue training on play data mixed with synthetic data")
-    ft.add_argument("--from", dest="from_", type=Path, default=Path("brain/models/default"))
+    ft.add_argument("--from", dest="from_", type=Path, default=shipped_model_dir())
     ft.add_argument("--data", type=Path, required=True, help="a dataset written by `rpg-brain ingest`")
     ft.add_argument("--out", type=Path, required=True)
     ft.add_argument("--steps", type=int, default=400)

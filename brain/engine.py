@@ -9,31 +9,41 @@ lockstep with left-padded prompts and per-row positions.
 ModelResolver plugs this into the game (game.resolve.Resolver); its answers
 go through game.resolve.judge_answer, so a wrong-shaped or impossible answer
 becomes an error and the game falls back to the rules.
+
+This module imports no torch: play decodes with ONNX Runtime or numpy from the
+checked arrays of brain/checkpoint.load_weights. The torch model, the torch
+decoder and lockstep batches (brain/lockstep.py) are built on first use, where
+torch is installed; without it a batch is decoded one block at a time.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import torch
 
-from brain.checkpoint import ModelLoadError, load_model
+from brain.checkpoint import ModelLoadError, load_weights
+from brain.config import GPTConfig
 from brain.fastpath import NumpyDecoder
-from brain.model import GPT, KVCache
 from brain.onnxform import ONNX_FILE, OrtDecoder, load_onnx_decoder
 from brain.tokenizer import Roles, Tokenizer
 from game.combat.format import END, SEPARATOR, answer_grammar, encode_input
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Case
 from game.combat.state import CHANNELS, SLOTS
+from game.paths import shipped_model_dir
 from game.resolve import Resolution, judge_answer
 
-__all__ = ["DEFAULT_MODEL", "Engine", "ModelLoadError", "ModelResolver"]
+if TYPE_CHECKING:
+    from brain.model import GPT
 
-DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default"
+__all__ = ["Engine", "ModelLoadError", "ModelResolver", "has_torch"]
+
 # The longest next-state block in tokens (turn, two sides with every status) plus END, plus
 # the longest event: when fewer positions than this are left, the derivation must stop.
 _STATUS_TOKENS = sum(2 if ch == "stun" else 5 for ch in CHANNELS)
@@ -41,62 +51,82 @@ RESERVE = 3 + 2 * (5 + len(SLOTS) + _STATUS_TOKENS) + 1 + 7
 _STOP = frozenset({SEPARATOR, " " + SEPARATOR})
 
 
-class TorchDecoder:
-    """The model itself behind the batch-1 decoder interface (new_cache, forward): the GPU path."""
-
-    name = "torch"
-
-    def __init__(self, model: GPT) -> None:
-        self.model = model
-        self.device = next(model.parameters()).device
-
-    def new_cache(self) -> KVCache:
-        return KVCache(self.model.cfg, 1, self.model.cfg.block_size, self.device)
-
-    @torch.inference_mode()
-    def forward(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: KVCache) -> np.ndarray:
-        """Logits (vocab,) after the last of `ids`; the cache advances by len(ids)."""
-        p, n, dev = cache.pos, len(ids), self.device
-        pos = torch.arange(p, p + n, device=dev).unsqueeze(0)
-        mask = torch.ones(n, p + n, dtype=torch.bool, device=dev).tril(p).view(1, 1, n, p + n)
-        logits = self.model(torch.tensor([ids], device=dev), torch.tensor([roles], device=dev), pos, mask, cache)
-        return logits[0, -1].float().cpu().numpy()
+def has_torch() -> bool:
+    """torch is installed (the `train` extra); play never needs it."""
+    if "torch" in sys.modules:  # None there means "import torch" is blocked
+        return sys.modules["torch"] is not None
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # an import hook refusing it
+        return False
 
 
-Decoder = NumpyDecoder | OrtDecoder | TorchDecoder
+class Decoder(Protocol):
+    """A batch-1 decoder: NumpyDecoder (brain/fastpath.py), OrtDecoder (brain/onnxform.py), TorchDecoder."""
+
+    name: str
+
+    def new_cache(self) -> Any: ...
+
+    def forward(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: Any) -> np.ndarray: ...
 
 
 class Engine:
-    def __init__(self, model: GPT, tok: Tokenizer, decoder: OrtDecoder | None = None) -> None:
-        self.model = model.eval()
-        self.tok = tok
-        self.roles = Roles(tok)
-        self.device = next(model.parameters()).device
-        self._masks: dict[frozenset[str], torch.Tensor] = {}
+    """Constrained greedy decoding over a model given as a torch GPT (training, GPU) or as numpy arrays (play)."""
+
+    def __init__(self, model: GPT | None, tok: Tokenizer, decoder: OrtDecoder | None = None, *,
+                 cfg: GPTConfig | None = None, arrays: dict[str, np.ndarray] | None = None) -> None:
+        if model is not None:
+            model.eval()
+            cfg = model.cfg
+            arrays = {k: v.detach().cpu().float().numpy() for k, v in model.state_dict().items()}
+        if cfg is None or arrays is None:
+            raise ValueError("Engine needs a torch model or cfg and arrays")
+        self.cfg, self.tok, self.roles = cfg, tok, Roles(tok)
+        self._model = model
+        self.arrays = arrays
+        self.threads: int | None = None  # torch threads for the torch model, when one is built
         self._ids: dict[frozenset[str], np.ndarray] = {}
+        on_gpu = model is not None and next(model.parameters()).device.type != "cpu"
         # batch-1 decoders by name, built now (numpy takes ~3 ms), so that load time includes them and the
         # first turn is not slower than the rest; onnx when ModelResolver.load found a usable graph
-        self.decoders: dict[str, Decoder] = {"torch": TorchDecoder(model), "numpy": NumpyDecoder(model)}
+        self.decoders: dict[str, Decoder] = {"numpy": NumpyDecoder(cfg, arrays)}
         if decoder is not None:
             self.decoders[decoder.name] = decoder
-        self.decoder = decoder.name if decoder is not None else "numpy" if self.device.type == "cpu" else "torch"
+        if on_gpu:
+            self._batch1("torch")
+        self.decoder = decoder.name if decoder is not None else "torch" if on_gpu else "numpy"
+
+    @classmethod
+    def from_arrays(cls, cfg: GPTConfig, arrays: dict[str, np.ndarray], tok: Tokenizer,
+                    decoder: OrtDecoder | None = None) -> Engine:
+        return cls(None, tok, decoder, cfg=cfg, arrays=arrays)
+
+    @property
+    def model(self) -> GPT:
+        """The torch model (built from the arrays on first use: training, lockstep batches, the torch decoder)."""
+        if self._model is None:
+            import torch
+
+            from brain.model import from_arrays
+
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            self._model = from_arrays(self.cfg, self.arrays)
+        return self._model
+
+    def backends(self) -> list[str]:
+        """The batch-1 decoders this engine can use: those loaded, and torch where it is installed."""
+        return [*self.decoders, *(["torch"] if "torch" not in self.decoders and has_torch() else [])]
 
     def _room(self, allowed: frozenset[str], used: int) -> frozenset[str]:
         """Near the end of the context only the separator may follow: the answer always completes."""
-        if self.model.cfg.block_size - used <= RESERVE and allowed & _STOP:
+        if self.cfg.block_size - used <= RESERVE and allowed & _STOP:
             return allowed & _STOP
         return allowed
 
-    def _mask(self, allowed: frozenset[str]) -> torch.Tensor:
-        m = self._masks.get(allowed)
-        if m is None:
-            m = torch.zeros(len(self.tok), dtype=torch.bool, device=self.device)
-            m[[self.tok.id_of(p) for p in allowed]] = True
-            self._masks[allowed] = m
-        return m
-
     def max_new(self, prompt_len: int) -> int:
-        return self.model.cfg.block_size - prompt_len
+        return self.cfg.block_size - prompt_len
 
     def prompt(self, block: str) -> list[int]:
         return [self.tok.bos, *self.tok.encode(block), self.tok.sep]
@@ -119,13 +149,17 @@ class Engine:
         return self._stream(block, self._batch1(backend or self.decoder))
 
     def _batch1(self, backend: str) -> Decoder:
+        if backend == "torch" and backend not in self.decoders and has_torch():
+            from brain.lockstep import TorchDecoder
+
+            self.decoders["torch"] = TorchDecoder(self.model)
         if backend not in self.decoders:
-            raise ValueError(f"no {backend} decoder loaded (have: {', '.join(self.decoders)})")
+            raise ValueError(f"no {backend} decoder loaded (have: {', '.join(self.backends())})")
         return self.decoders[backend]
 
     def _stream(self, block: str, dec: Decoder) -> Iterator[tuple[str, float, bool]]:
         ids = self.prompt(block)
-        T = self.model.cfg.block_size
+        T = self.cfg.block_size
         if len(ids) + RESERVE >= T:
             raise ValueError(f"input block of {len(ids)} tokens does not fit the model's {T}")
         cache = dec.new_cache()
@@ -166,7 +200,7 @@ class Engine:
         of a malformed block. Raises TokenizerError (a ValueError) for text the tokenizer cannot encode.
         """
         dec, ids = self._batch1(self.decoder), self.prompt(block)
-        T = self.model.cfg.block_size
+        T = self.cfg.block_size
         if len(ids) >= T:
             raise ValueError(f"input block of {len(ids)} tokens does not fit the model's {T}")
         cache, state, chunk, out = dec.new_cache(), self.roles.start(), ids, []
@@ -180,61 +214,19 @@ class Engine:
         return "".join(self.tok.pieces[i] for i in out)
 
     # ---------------------------------------------------------------- batches
-    @torch.inference_mode()
     def generate(self, blocks: Sequence[str], fast_forward: bool = True, backend: str | None = None) -> list[str]:
-        """Greedy constrained answers for input blocks (lockstep over the batch; one block fast-forwards)."""
-        if len(blocks) == 1 and fast_forward:
-            return ["".join(piece for piece, _, _ in self.generate_stream(blocks[0], backend))]
+        """Greedy constrained answers for input blocks.
+
+        One block fast-forwards through a batch-1 decoder; several decode in lockstep with torch
+        (brain/lockstep.py), or one at a time where torch is not installed (play).
+        """
+        if (len(blocks) == 1 and fast_forward) or (blocks and not has_torch()):
+            return ["".join(piece for piece, _, _ in self.generate_stream(b, backend)) for b in blocks]
         if not blocks:
             return []
-        tok, dev, T = self.tok, self.device, self.model.cfg.block_size
-        prompts = [self.prompt(b) for b in blocks]
-        B, P = len(prompts), max(len(p) for p in prompts)
-        if P + RESERVE >= T:
-            raise ValueError(f"an input block of {P} tokens does not fit the model's {T}")
-        pads = [P - len(p) for p in prompts]
-        pad = torch.tensor(pads, device=dev)
-        x = torch.tensor([[tok.pad] * (P - len(p)) + p for p in prompts], device=dev)
-        states = [self.roles.start() for _ in prompts]
-        roles = torch.tensor([[(0, 0, 0, 0)] * (P - len(p)) + [self.roles.step(s, t) for t in p]
-                              for s, p in zip(states, prompts, strict=True)], device=dev)
-        pos = (torch.arange(P, device=dev).unsqueeze(0) - pad.unsqueeze(1)).clamp(min=0)
-        cache = KVCache(self.model.cfg, B, T, dev)
-        cache.valid[:, :P] = torch.arange(P, device=dev).unsqueeze(0) >= pad.unsqueeze(1)  # pads are never seen
-        causal = torch.ones(P, P, dtype=torch.bool, device=dev).tril()
-        mask = (causal.unsqueeze(0) & cache.valid[:, None, :P]).unsqueeze(1)
-        mask |= torch.eye(P, dtype=torch.bool, device=dev)  # a pad row attends to itself: no NaN
-        logits = self.model(x, roles, pos, mask, cache)[:, -1]
-        grammars = [answer_grammar() for _ in range(B)]
-        allowed = [next(g) for g in grammars]
-        out: list[list[str]] = [[] for _ in range(B)]
-        done = [False] * B
-        next_pos = pos[:, -1] + 1
-        while cache.pos < T:
-            allowed = [self._room(a, cache.pos - pads[i]) for i, a in enumerate(allowed)]
-            masks = torch.stack([self._mask(a) for a in allowed])
-            best = logits.masked_fill(~masks, float("-inf")).argmax(-1).tolist()
-            step = []
-            for i in range(B):
-                if done[i]:
-                    step.append(tok.pad)
-                    continue
-                piece = END if best[i] == tok.eos else tok.pieces[best[i]]
-                if piece == END:
-                    done[i] = True
-                else:
-                    out[i].append(piece)
-                    allowed[i] = grammars[i].send(piece)
-                step.append(best[i])
-            if all(done) or cache.pos >= T:
-                break
-            cache.valid[:, cache.pos] = True
-            mask = cache.valid[:, None, None, :cache.pos + 1]
-            roles = torch.tensor([[self.roles.step(s, t)] for s, t in zip(states, step, strict=True)], device=dev)
-            logits = self.model(torch.tensor(step, device=dev).unsqueeze(1), roles, next_pos.unsqueeze(1), mask,
-                                cache)[:, -1]
-            next_pos = (next_pos + 1).clamp(max=T - 1)
-        return ["".join(o) for o in out]
+        from brain.lockstep import generate_lockstep
+
+        return generate_lockstep(self, blocks)
 
 
 class ModelResolver:
@@ -249,17 +241,21 @@ class ModelResolver:
     @classmethod
     def load(cls, model_dir: Path | None, rules: Ruleset, threads: int | None = None) -> ModelResolver:
         """Load a model directory (None: the shipped default); ModelLoadError says what is wrong."""
-        model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL
-        if threads:
-            torch.set_num_threads(threads)
-        model, tok, config = load_model(model_dir, rules.ruleset_id)
-        decoder, note = None, ""
-        if (model_dir / ONNX_FILE).is_file():
-            try:
-                decoder = load_onnx_decoder(model_dir)
+        model_dir = Path(model_dir) if model_dir is not None else shipped_model_dir()
+        cfg, tok, config, arrays = load_weights(model_dir, rules.ruleset_id)
+        engine = Engine.from_arrays(cfg, arrays, tok)
+        engine.threads = threads
+        if threads and "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads)
+        note = ""
+        if (model_dir / ONNX_FILE).exists():
+            try:  # checked against the weights and probed once against the numpy decoder
+                decoder = load_onnx_decoder(model_dir, config["weights_sha256"], engine.decoders["numpy"], tok)
+                engine.decoders[decoder.name] = decoder
+                engine.decoder = decoder.name
             except ModelLoadError as exc:  # the numpy decoder does the same job, a little slower
                 note = f"{ONNX_FILE} not used: {exc}"
-        resolver = cls(Engine(model, tok, decoder), rules, config, model_dir)
+        resolver = cls(engine, rules, config, model_dir)
         resolver.decoder_note = note
         return resolver
 

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from game.atomic import write_atomic
 from game.combat.state import CHANNELS, SLOTS, Combatant, CombatState, Status
 from game.combat.validate import check_state
 from game.content import Content
@@ -75,30 +76,9 @@ def session_to_dict(s: GameSession) -> dict[str, Any]:
     }
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file, fsync, keep the old file as .bak, then replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    if path.exists():
-        os.replace(path, path.with_name(path.name + ".bak"))
-    os.replace(tmp, path)
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
-
-
 def save_game(s: GameSession, save_dir: Path) -> Path:
     path = save_path(save_dir)
-    write_atomic(path, json.dumps(session_to_dict(s), separators=(",", ":")))
+    write_atomic(path, json.dumps(session_to_dict(s), separators=(",", ":")), backup=path.with_name(path.name + ".bak"))
     return path
 
 

@@ -23,6 +23,7 @@ from game.content import Content
 from game.content.loader import MonsterSpec
 from game.dungeon import STAIRS_DOWN, STAIRS_UP, Level, generate
 from game.entities import FloorItem, Monster, Player
+from game.measure import percentile
 from game.messages import MessageLog
 from game.narrate import a_an, describe, the
 from game.playlog import PlayLogWriter
@@ -64,8 +65,7 @@ class Stats:
         """Mean and p95 of model latency in ms, or None before the first model answer."""
         if not self.latencies:
             return None
-        xs = sorted(self.latencies)
-        return sum(xs) / len(xs), xs[min(len(xs) - 1, int(0.95 * len(xs)))]
+        return sum(self.latencies) / len(self.latencies), percentile(self.latencies, 0.95)
 
 
 def out_of_combat_tick(body: Combatant) -> Combatant:

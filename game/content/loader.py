@@ -11,6 +11,7 @@ from typing import Any
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Ranges
 from game.combat.state import ACTIONS, CHANNELS, SLOTS
+from game.paths import project_root
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -156,9 +157,18 @@ class _Table:
 
 
 def default_content_dir() -> Path:
-    """RPG_CONTENT_DIR, else content/ beside the game package (a checkout or editable install)."""
+    """RPG_CONTENT_DIR, else the checkout's content/ (a checkout or editable install), else the wheel's copy.
+
+    The wheel ships content/ as game/content/data/ (pyproject.toml maps it), so an installed game reads
+    the same files without a checkout.
+    """
     env = os.environ.get("RPG_CONTENT_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "content"
+    if env:
+        return Path(env)
+    root = project_root()
+    if root is not None and (root / "content").is_dir():
+        return root / "content"
+    return Path(__file__).resolve().parent / "data"
 
 
 def _read(directory: Path, name: str) -> _Table:

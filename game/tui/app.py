@@ -201,6 +201,7 @@ class RpgApp(App):
             label = getattr(model, "name", "model") if where is None else Path(where).name
             decoder = getattr(model, "decoder", None)
             status = f"loaded ({label}, {decoder} decoder)" if decoder else f"loaded ({label})"
+            status += f"; {model.decoder_note}" if getattr(model, "decoder_note", "") else ""  # why not onnx
         except Exception as exc:  # missing, corrupt, wrong ruleset, brain not built yet
             model, status = None, f"unavailable ({exc})"
         self.call_from_thread(self._model_ready, model, status)
