@@ -55,6 +55,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"rpg-brain: cannot load the model: {exc}", file=sys.stderr)
             return 2
+        resolver.draft = args.draft  # type: ignore[attr-defined]
     # the model answers a batch at a time; the rules answer line by line, so streams stay live
     size = 1 if args.resolver == "rules" else args.batch
     lines = (line.rstrip("\r\n") for line in sys.stdin)
@@ -102,7 +103,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _load_resolver(args: argparse.Namespace):
     from brain.engine import ModelResolver
 
-    return ModelResolver.load(args.model, load_ruleset(args.content), threads=args.threads)
+    return ModelResolver.load(args.model, load_ruleset(args.content), threads=args.threads, draft=args.draft)
 
 
 FAILURE_SUITES = ("perturb", "order", "ood", "chain")
@@ -146,10 +147,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 @command
 def cmd_bench(args: argparse.Namespace) -> int:
-    from brain.bench import bench
+    from brain.bench import bench, draft_identity
 
     try:
-        result = bench(args.model, load_ruleset(args.content), n=args.n, content=args.content)
+        if args.identity:
+            result = draft_identity(args.model, load_ruleset(args.content), args.identity)
+        else:
+            result = bench(args.model, load_ruleset(args.content), n=args.n, content=args.content)
     except ValueError as exc:
         print(f"rpg-brain: cannot load the model: {exc}", file=sys.stderr)
         return 2
@@ -202,7 +206,8 @@ def cmd_arena(args: argparse.Namespace) -> int:
 
         try:
             model = load_model_resolver(args.model, content.rules)
-            status = f"loaded ({args.model or 'shipped default'}, {model.decoder} decoder)"
+            model.draft = args.draft  # type: ignore[attr-defined]
+            status = f"loaded ({args.model or 'shipped default'}, {model.decoder} decoder, draft {args.draft})"
         except ValueError as exc:
             if args.resolver == "model":
                 print(f"rpg-brain: cannot load the model: {exc}", file=sys.stderr)
@@ -303,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
     r.add_argument("--batch", type=int, default=256, help="lines resolved together by the model")
     r.add_argument("--derivation", action="store_true", help="print the whole answer, derivation included")
+    r.add_argument("--draft", choices=("rules", "copy", "none"), default="rules",
+                   help="what each model call verifies (brain/draft.py); the answers are the same, rules is fastest")
     g = sub.add_parser("gen", help="write the training distribution as JSONL shards + manifest.json")
     g.add_argument("--out", type=Path, default=Path("brain/data"))
     g.add_argument("--n", type=int, default=200_000, help="draws before the split and deduplication")
@@ -339,11 +346,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=20261125, help="evaluation seed (never a training seed)")
     e.add_argument("--json", action="store_true")
     e.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared machine)")
+    e.add_argument("--draft", choices=("rules", "copy", "none"), default="rules",
+                   help="what each model call verifies (brain/draft.py); the answers are the same, rules is fastest")
 
     b = sub.add_parser("bench", help="latency (batch 1, one thread), load time, throughput, size")
     b.add_argument("--model", type=Path, default=None)
     b.add_argument("--n", type=int, default=200, help="batch-1 turns timed")
     b.add_argument("--json", action="store_true", help="indented JSON")
+    b.add_argument("--identity", type=int, metavar="N", default=0,
+                   help="instead: check that every drafter gives the undrafted answer on N held-out blocks per suite")
 
     sh = sub.add_parser("ship", help="copy a run's model into a model directory with its eval summary")
     sh.add_argument("run", type=Path, help="the training run directory")
@@ -365,6 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--save-dir", type=Path, default=Path("saves/arena"), help="play logs go to DIR/playlogs")
     a.add_argument("--json", action="store_true")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
+    a.add_argument("--draft", choices=("rules", "copy", "none"), default="rules",
+                   help="what each model call verifies (brain/draft.py); the answers are the same, rules is fastest")
 
     ig = sub.add_parser("ingest", help="play logs -> a dataset labelled by the rules")
     ig.add_argument("paths", type=Path, nargs="+", help="play-log files or directories")

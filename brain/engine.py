@@ -22,6 +22,7 @@ import importlib.util
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,6 +30,7 @@ import numpy as np
 
 from brain.checkpoint import ModelLoadError, load_weights
 from brain.config import GPTConfig
+from brain.draft import DRAFTS, Drafter, copy_drafter, rules_drafter
 from brain.fastpath import NumpyDecoder
 from brain.onnxform import ONNX_FILE, OrtDecoder, load_onnx_decoder
 from brain.tokenizer import Roles, Tokenizer
@@ -42,7 +44,7 @@ from game.resolve import Resolution, judge_answer
 if TYPE_CHECKING:
     from brain.model import GPT
 
-__all__ = ["Engine", "ModelLoadError", "ModelResolver", "has_torch"]
+__all__ = ["DecodeStats", "Engine", "ModelLoadError", "ModelResolver", "has_torch"]
 
 # The longest next-state block in tokens (turn, two sides with every status) plus END, plus
 # the longest event: when fewer positions than this are left, the derivation must stop.
@@ -69,6 +71,26 @@ class Decoder(Protocol):
     def new_cache(self) -> Any: ...
 
     def forward(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: Any) -> np.ndarray: ...
+
+    def forward_all(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: Any) -> np.ndarray: ...
+
+    def truncate(self, cache: Any, length: int) -> None: ...
+
+
+@dataclass
+class DecodeStats:
+    """What drafting did for one or more answers: model calls, drafted and accepted tokens."""
+
+    calls: int = 0
+    drafted: int = 0  # tokens proposed by the drafter
+    accepted: int = 0  # ... of which the model agreed with (each saved a call)
+    rejected: int = 0  # positions where the model left a draft before its end
+
+    def note(self, draft: str) -> str:
+        calls = f"{self.calls} model call{'s' if self.calls != 1 else ''}"
+        if draft == "none":
+            return f"{calls}, no draft"
+        return f"{calls}, draft {draft}: {self.accepted}/{self.drafted} tokens accepted"
 
 
 class Engine:
@@ -131,6 +153,10 @@ class Engine:
     def prompt(self, block: str) -> list[int]:
         return [self.tok.bos, *self.tok.encode(block), self.tok.sep]
 
+    def pieces(self, text: str) -> list[str]:
+        """The grammar pieces of a text (the drafters speak in pieces)."""
+        return [self.tok.pieces[i] for i in self.tok.encode(text)]
+
     def _allowed_ids(self, allowed: frozenset[str]) -> np.ndarray:
         a = self._ids.get(allowed)
         if a is None:
@@ -138,15 +164,17 @@ class Engine:
         return a
 
     # ---------------------------------------------------------------- batch 1, streaming
-    def generate_stream(self, block: str, backend: str | None = None) -> Iterator[tuple[str, float, bool]]:
+    def generate_stream(self, block: str, backend: str | None = None, drafter: Drafter | None = None,
+                        stats: DecodeStats | None = None) -> Iterator[tuple[str, float, bool]]:
         """(token, probability, forced) for each answer token; END comes last as "".
 
         probability is the model's softmax over the allowed tokens at that step;
         forced tokens (the grammar left one choice) were not asked of the model: 1.0.
         backend: "onnx" (brain/onnxform.py), "numpy" (brain/fastpath.py) or "torch";
-        None takes self.decoder, the fastest one loaded.
+        None takes self.decoder, the fastest one loaded. drafter (brain/draft.py): a guess of the
+        answer verified in the same model call; the tokens are the same with or without it.
         """
-        return self._stream(block, self._batch1(backend or self.decoder))
+        return self._stream(block, self._batch1(backend or self.decoder), drafter, stats)
 
     def _batch1(self, backend: str) -> Decoder:
         if backend == "torch" and backend not in self.decoders and has_torch():
@@ -157,7 +185,27 @@ class Engine:
             raise ValueError(f"no {backend} decoder loaded (have: {', '.join(self.backends())})")
         return self.decoders[backend]
 
-    def _stream(self, block: str, dec: Decoder) -> Iterator[tuple[str, float, bool]]:
+    def _choose(self, logits: np.ndarray, allowed: frozenset[str]) -> tuple[str, float]:
+        """The grammar-masked greedy token and its probability among the allowed ones."""
+        cand = self._allowed_ids(allowed)
+        sub = logits[cand]
+        e = np.exp(sub - sub.max())
+        i = int(e.argmax())
+        best = int(cand[i])
+        return (END if best == self.tok.eos else self.tok.pieces[best]), float(e[i] / e.sum())
+
+    def _stream(self, block: str, dec: Decoder, drafter: Drafter | None = None,
+                stats: DecodeStats | None = None) -> Iterator[tuple[str, float, bool]]:
+        """Greedy constrained decoding, each model call verifying a draft (exact speculative decoding).
+
+        Each call feeds the known tokens not yet in the cache (`pending`: the prompt, or the last chosen
+        token and the forced tokens after it) followed by the drafter's guess, and returns logits after
+        every fed token. Walking the guess, each position takes the grammar-masked greedy token from its
+        own logits (or the forced token); while that equals the drafted token the draft is accepted (its
+        key/values are already cached); at the first difference the model's own token is taken, the
+        cache is cut back to the accepted prefix, and the next call starts from there. Every token is thus
+        the one plain greedy decoding picks, and a turn whose draft is right takes one call.
+        """
         ids = self.prompt(block)
         T = self.cfg.block_size
         if len(ids) + RESERVE >= T:
@@ -165,33 +213,58 @@ class Engine:
         cache = dec.new_cache()
         grammar = answer_grammar()
         allowed = next(grammar)
-        chunk, used = ids, 0
-        state = self.roles.start()
-        eos, pieces = self.tok.eos, self.tok.pieces
+        state = self.roles.start()  # roles after the tokens in the cache
+        pending, fed = ids, 0
+        answer: list[str] = []  # the answer's pieces so far
         while True:
-            used += len(chunk)
-            if used > T:
+            room = T - fed - len(pending)
+            if room < 0:
                 return  # out of room: the partial answer will not parse, and is judged so
-            logits = dec.forward(chunk, [self.roles.step(state, t) for t in chunk], cache)
-            allowed = self._room(allowed, used)
-            cand = self._allowed_ids(allowed)
-            sub = logits[cand]
-            e = np.exp(sub - sub.max())
-            i = int(e.argmax())
-            best = int(cand[i])
-            piece = END if best == eos else pieces[best]
-            yield piece, float(e[i] / e.sum()), False
-            if piece == END:
-                return
-            chunk = [best]
-            allowed = grammar.send(piece)
-            while len(allowed) == 1:  # fast-forward: no model call for a forced token
-                (piece,) = allowed
-                yield piece, 1.0, True
+            draft = drafter(answer)[:room] if drafter is not None else []
+            chunk = pending + [self.tok.id_of(p) for p in draft]
+            scratch = list(state)
+            roles = [self.roles.step(scratch, t) for t in chunk]
+            if draft:
+                rows = dec.forward_all(chunk, roles, cache)[len(pending) - 1:]
+            else:
+                rows = dec.forward(chunk, roles, cache)[None]
+            base = fed + len(pending)
+            if stats is not None:
+                stats.calls += 1
+                stats.drafted += len(draft)
+            k = 0
+            while True:
+                allowed = self._room(allowed, base + k)
+                if len(allowed) == 1:
+                    (piece,), prob, forced = allowed, 1.0, True
+                else:
+                    (piece, prob), forced = self._choose(rows[k], allowed), False
+                drafted = k < len(draft) and piece == draft[k]
+                if stats is not None:
+                    stats.accepted += drafted
+                    stats.rejected += k < len(draft) and not drafted
+                yield piece, prob, forced
                 if piece == END:
                     return
-                chunk.append(self.tok.id_of(piece))
+                answer.append(piece)
                 allowed = grammar.send(piece)
+                if drafted:
+                    k += 1
+                    continue
+                # the model (or the grammar) left the draft here: keep what was accepted, go on from this token
+                dec.truncate(cache, base + k)
+                for t in chunk[:len(pending) + k]:
+                    self.roles.step(state, t)
+                fed, pending = base + k, [self.tok.id_of(piece)]
+                while len(allowed) == 1:  # fast-forward: no model call for a forced token
+                    (piece,) = allowed
+                    yield piece, 1.0, True
+                    if piece == END:
+                        return
+                    answer.append(piece)
+                    pending.append(self.tok.id_of(piece))
+                    allowed = grammar.send(piece)
+                break
 
     def generate_raw(self, block: str, max_new: int = 160) -> str:
         """Ungated and unconstrained: the text fed as is, greedy over the whole vocabulary until <eos>.
@@ -230,18 +303,26 @@ class Engine:
 
 
 class ModelResolver:
-    """The game's resolver protocol over a trained model directory."""
+    """The game's resolver protocol over a trained model directory.
+
+    `draft` (brain/draft.py) picks what each model call verifies: "rules" (the default: the fastest, and the
+    answer is the same whatever the drafter), "copy" (prompt lookup, no rules needed) or "none".
+    """
 
     name = "model"
 
-    def __init__(self, engine: Engine, rules: Ruleset, config: dict, model_dir: Path) -> None:
+    def __init__(self, engine: Engine, rules: Ruleset, config: dict, model_dir: Path, draft: str = "rules") -> None:
         self.engine, self.rules, self.config, self.model_dir = engine, rules, config, model_dir
         self.decoder_note = ""  # why a model.onnx beside the weights was not used, if it was not
+        self.draft = draft
 
     @classmethod
-    def load(cls, model_dir: Path | None, rules: Ruleset, threads: int | None = None) -> ModelResolver:
+    def load(cls, model_dir: Path | None, rules: Ruleset, threads: int | None = None,
+             draft: str = "rules") -> ModelResolver:
         """Load a model directory (None: the shipped default); ModelLoadError says what is wrong."""
         model_dir = Path(model_dir) if model_dir is not None else shipped_model_dir()
+        if draft not in DRAFTS:
+            raise ValueError(f"unknown draft {draft!r}; expected one of {', '.join(DRAFTS)}")
         cfg, tok, config, arrays = load_weights(model_dir, rules.ruleset_id)
         engine = Engine.from_arrays(cfg, arrays, tok)
         engine.threads = threads
@@ -255,7 +336,7 @@ class ModelResolver:
                 engine.decoder = decoder.name
             except ModelLoadError as exc:  # the numpy decoder does the same job, a little slower
                 note = f"{ONNX_FILE} not used: {exc}"
-        resolver = cls(engine, rules, config, model_dir)
+        resolver = cls(engine, rules, config, model_dir, draft)
         resolver.decoder_note = note
         return resolver
 
@@ -264,9 +345,38 @@ class ModelResolver:
         """The batch-1 decoder a turn goes through: onnx, numpy or torch."""
         return self.engine.decoder
 
+    def drafter(self, case: Case, block: str) -> Drafter | None:
+        if self.draft == "rules":
+            try:
+                return rules_drafter(case, self.rules, self.engine.pieces)
+            except ValueError:  # a case the rules refuse has no draft; the model still answers
+                return None
+        if self.draft == "copy":
+            return copy_drafter(self.engine.pieces(block))
+        return None
+
     def resolve_batch(self, cases: Sequence[Case]) -> list[Resolution]:
         if not cases:
             return []
+        if self.draft == "none" and len(cases) > 1:
+            return self._lockstep(cases)
+        return [self.resolve_one(case) for case in cases]
+
+    def resolve_one(self, case: Case) -> Resolution:
+        """One turn at batch 1, drafted: the game's path."""
+        start = time.perf_counter()
+        block = encode_input(*case)
+        stats = DecodeStats()
+        try:
+            text = "".join(p for p, _, _ in self.engine.generate_stream(block, drafter=self.drafter(case, block),
+                                                                        stats=stats))
+        except ValueError as exc:  # a block too long for the model: the case falls back to the rules
+            return Resolution(self.name, "", error=f"model cannot answer: {exc}")
+        ms = (time.perf_counter() - start) * 1000
+        res = judge_answer(self.name, case[0], case[1], text, ms)
+        return replace(res, decode=stats.note(self.draft))
+
+    def _lockstep(self, cases: Sequence[Case]) -> list[Resolution]:
         blocks = [encode_input(*case) for case in cases]
         start = time.perf_counter()
         try:

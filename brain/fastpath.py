@@ -90,6 +90,18 @@ class NumpyDecoder:
 
     def forward(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: list) -> np.ndarray:
         """Logits (vocab,) after the last of `ids`; the cache advances by len(ids)."""
+        return self._run(ids, roles, cache, every=False)
+
+    def forward_all(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: list) -> np.ndarray:
+        """Logits (len(ids), vocab) after each of `ids` (one pass verifies a drafted answer)."""
+        return self._run(ids, roles, cache, every=True)
+
+    @staticmethod
+    def truncate(cache: list, length: int) -> None:
+        """Forget every cached position from `length` on (rejected draft tokens)."""
+        cache[2] = min(cache[2], length)
+
+    def _run(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: list, every: bool) -> np.ndarray:
         K, V, p = cache
         n = len(ids)
         x = self.wte[ids]
@@ -123,5 +135,6 @@ class NumpyDecoder:
             h = _layernorm(x, w2, b2) @ fc_w
             x = x + _gelu(h) @ out_w
         cache[2] = p + n
-        last = _layernorm(x[-1], *self.lnf)
-        return self.wte @ last
+        if every:
+            return _layernorm(x, *self.lnf) @ self.wte.T
+        return self.wte @ _layernorm(x[-1], *self.lnf)

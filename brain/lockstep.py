@@ -32,14 +32,23 @@ class TorchDecoder:
     def new_cache(self) -> KVCache:
         return KVCache(self.model.cfg, 1, self.model.cfg.block_size, self.device)
 
-    @torch.inference_mode()
     def forward(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: KVCache) -> np.ndarray:
         """Logits (vocab,) after the last of `ids`; the cache advances by len(ids)."""
+        return self.forward_all(ids, roles, cache)[-1]
+
+    @torch.inference_mode()
+    def forward_all(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: KVCache) -> np.ndarray:
+        """Logits (len(ids), vocab) after each of `ids`."""
         p, n, dev = cache.pos, len(ids), self.device
         pos = torch.arange(p, p + n, device=dev).unsqueeze(0)
         mask = torch.ones(n, p + n, dtype=torch.bool, device=dev).tril(p).view(1, 1, n, p + n)
         logits = self.model(torch.tensor([ids], device=dev), torch.tensor([roles], device=dev), pos, mask, cache)
-        return logits[0, -1].float().cpu().numpy()
+        return logits[0].float().cpu().numpy()
+
+    @staticmethod
+    def truncate(cache: KVCache, length: int) -> None:
+        """Forget every cached position from `length` on (rejected draft tokens)."""
+        cache.pos = min(cache.pos, length)
 
 
 _MASKS: dict[tuple[int, frozenset[str], str], torch.Tensor] = {}

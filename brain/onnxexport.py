@@ -73,7 +73,8 @@ class StepGraph(nn.Module):
             att = torch.softmax((q @ k.transpose(1, 2)) * (1.0 / math.sqrt(hd)) + mask, -1)
             x = x + block.attn.proj((att @ v).transpose(0, 1).reshape(n, C))
             x = x + block.out(F.gelu(block.fc(block.ln2(x))))
-        return F.linear(m.ln_f(x[-1]), m.wte.weight), torch.stack(keys), torch.stack(values)
+        # logits after every token of the chunk: one call verifies a drafted answer (brain/draft.py)
+        return F.linear(m.ln_f(x), m.wte.weight), torch.stack(keys), torch.stack(values)
 
 
 

@@ -3,7 +3,7 @@
 At batch 1 a step of the shipped model is ~60 tiny operations; numpy (brain/fastpath.py) pays Python's
 cost on each, ONNX Runtime runs the whole step as one fused call. The graph (written by
 brain/onnxexport.py) takes ids (1, n), roles (1, n, 4), past_k and past_v (layers, heads, p, head_dim)
-and returns the logits after the last token and the cache with the chunk appended.
+and returns the logits after each token of the chunk (n, vocab) and the cache with the chunk appended.
 
 A model.onnx is a file anyone could have replaced, so before the game uses one it is checked
 (`load_onnx_decoder`): a size bound, only the operators the exporter emits (no Loop, Scan or If, no
@@ -117,11 +117,21 @@ class OrtDecoder:
 
     def forward(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: list) -> np.ndarray:
         """Logits (vocab,) after the last of `ids`; the cache advances by len(ids)."""
+        return self.forward_all(ids, roles, cache)[-1]
+
+    def forward_all(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: list) -> np.ndarray:
+        """Logits (len(ids), vocab) after each of `ids`."""
         logits, cache[0], cache[1] = self.session.run(None, {
             "ids": np.array([ids], np.int64), "roles": np.array([roles], np.int64).reshape(1, len(ids), 4),
             "past_k": cache[0], "past_v": cache[1]})
         cache[2] += len(ids)
         return logits
+
+    @staticmethod
+    def truncate(cache: list, length: int) -> None:
+        """Forget every cached position from `length` on (rejected draft tokens)."""
+        if length < cache[2]:
+            cache[0], cache[1], cache[2] = cache[0][:, :, :length], cache[1][:, :, :length], length
 
 
 def _check_io(path: Path, session, reference: NumpyDecoder) -> None:
@@ -131,7 +141,8 @@ def _check_io(path: Path, session, reference: NumpyDecoder) -> None:
     dyn = None  # a dim the graph must leave symbolic
     want_in = [("ids", "tensor(int64)", [1, dyn]), ("roles", "tensor(int64)", [1, dyn, 4]),
                ("past_k", "tensor(float)", [L, H, dyn, hd]), ("past_v", "tensor(float)", [L, H, dyn, hd])]
-    want_out = [("logits", "tensor(float)", [V]), ("k", "tensor(float)", [L, H, dyn, hd]),
+    # logits after every token of the chunk: one call verifies a drafted answer (brain/draft.py)
+    want_out = [("logits", "tensor(float)", [dyn, V]), ("k", "tensor(float)", [L, H, dyn, hd]),
                 ("v", "tensor(float)", [L, H, dyn, hd])]
     for kind, got, want in (("input", session.get_inputs(), want_in), ("output", session.get_outputs(), want_out)):
         names = [g.name for g in got]
@@ -159,10 +170,10 @@ def _probe(path: Path, dec: OrtDecoder, reference: NumpyDecoder, tok: Tokenizer)
     a, b = dec.new_cache(), reference.new_cache()
     for chunk in (slice(0, len(ids) - 1), slice(len(ids) - 1, len(ids))):
         try:
-            got = dec.forward(ids[chunk], roles[chunk], a)
+            got = dec.forward_all(ids[chunk], roles[chunk], a)
         except Exception as exc:  # onnxruntime raises its own types
             raise ModelLoadError(f"{path}: the probe call failed ({type(exc).__name__}: {exc})") from exc
-        want = reference.forward(ids[chunk], roles[chunk], b)
+        want = reference.forward_all(ids[chunk], roles[chunk], b)
         kv = (cfg.n_layer, cfg.n_head, chunk.stop, cfg.n_embd // cfg.n_head)
         if np.shape(got) != want.shape or a[0].shape != kv or a[1].shape != kv:
             raise ModelLoadError(f"{path}: the probe call returned logits {np.shape(got)} and cache "

@@ -15,7 +15,7 @@ import contextlib
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from game.combat.format import encode_input
 from game.combat.state import CombatState
@@ -103,9 +103,10 @@ def _call_model(model: Resolver, state: CombatState, action: str, roll: int,
         return Resolution(name, "", error=f"model error: {type(got).__name__}: {got}", latency_ms=ms)
     if not isinstance(got, Resolution) or not isinstance(got.raw, str):
         return Resolution(name, "", error=f"model returned {type(got).__name__}, not a Resolution", latency_ms=ms)
+    decode = getattr(got, "decode", "")
     if got.error:
-        return Resolution(name, got.raw, error=got.error, latency_ms=ms)
-    return judge_answer(name, state, action, got.raw, ms)
+        return Resolution(name, got.raw, error=got.error, latency_ms=ms, decode=decode)
+    return replace(judge_answer(name, state, action, got.raw, ms), decode=decode)
 
 
 def resolve_turn(state: CombatState, action: str, roll: int, rules: RulesResolver,

@@ -31,6 +31,7 @@ class Resolution:
     events: tuple[Event, ...] | None = None
     error: str | None = None
     latency_ms: float = 0.0
+    decode: str = ""  # how the model decoded it (calls, drafted and accepted tokens); the debug pane shows it
 
     @property
     def ok(self) -> bool:

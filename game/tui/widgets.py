@@ -198,6 +198,8 @@ def debug_text(s: GameSession) -> Text:
     t.append(f"  applied: {r.applied.resolver}")
     if r.model is not None:
         t.append(f"  {r.model.latency_ms:.1f} ms")
+        if r.model.decode:  # calls and tokens taken from the draft (brain/draft.py)
+            t.append(f"\ndecode {r.model.decode}", "#a0a0a0")
     if r.fallback:
         t.append(f"\nfallback: {r.fallback}", "bold red")
     elif r.model is not None and r.model.error:
