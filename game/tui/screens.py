@@ -212,6 +212,7 @@ class GameScreen(SizedScreen):
     def on_mount(self) -> None:
         self.query_one("#debug").display = False
         self.query_one(MapView).focus()
+        self.query_one("#log", VerticalScroll).anchor()  # Textual keeps an anchored log at its newest line
         # the app owns `busy`, the model status and the game's version: this screen only watches them
         self.watch(self.app, "busy", self._app_changed, init=False)
         self.watch(self.app, "model_status", self._app_changed, init=False)
@@ -238,7 +239,7 @@ class GameScreen(SizedScreen):
     def follow_log(self) -> None:
         """Show the newest line once the log's new height is known (not before: it would stop short)."""
         log = self.query_one("#log", VerticalScroll)
-        self.call_after_refresh(log.scroll_end, animate=False, immediate=True)
+        log.anchor()
 
     def on_resize(self) -> None:
         super().on_resize()
@@ -314,7 +315,10 @@ class GameScreen(SizedScreen):
         self.refresh_view()
 
     def action_scroll_log(self, lines: int) -> None:
-        self.query_one("#log", VerticalScroll).scroll_relative(y=lines, animate=False)
+        log = self.query_one("#log", VerticalScroll)
+        log.scroll_relative(y=lines, animate=False)
+        if lines < 0:
+            log.release_anchor()  # reading back: stay there until the next new line
 
     def action_scroll_debug(self, lines: int) -> None:
         self.query_one("#debug", VerticalScroll).scroll_relative(y=lines, animate=False)
