@@ -245,7 +245,7 @@ async def test_look_describes_monsters_and_items(tmp_path):
         assert isinstance(app.screen, LookScreen)
         text = str(app.screen.query_one("#look").content)
         assert "goblin shaman" in text and "HP 5/14" in text
-        assert "heal: restore 5 hp" in text and "ignite: set the foe burning (2 a turn for 3 turns)" in text
+        assert "heal: +5 hp, then regen 2/turn" in text and "ignite: burn 2/turn for 3 turns; fragile +2" in text
         assert "flees below 35% hp" in text
         assert app.screen.map_view.cursor == (m.x, m.y)
         s.floor.items.append(FloorItem("throwing knife", s.player.x, s.player.y))
@@ -271,8 +271,7 @@ async def test_message_history_scrolls_and_searches(tmp_path):
         assert scroll.scroll_y == scroll.max_scroll_y > 0  # opens on the newest lines
         await pilot.press(*"number 7")
         await pilot.pause()
-        text = str(app.screen.query_one("#history").content)
-        assert "1 lines match 'number 7'" in text
+        assert "1 lines match 'number 7'" in str(app.screen.query_one("#history-title").content)
         await pilot.press("enter")
         await pilot.pause()
         assert scroll.scroll_y == 8  # the welcome line, then lines 0..6
@@ -308,5 +307,5 @@ async def test_help_lists_specials_with_numbers_and_glyphs(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("question_mark")
         text = str(app.screen.query_one("#help").content)
-        assert "heal           restore 5 hp" in text and "ready again after 3 turns" in text
-        assert "T bog troll" in text and "[ armour" in text and "o  explore" in text
+        assert "e heal          +5 hp, then regen 2/turn for 2 turns (cd 3)" in text
+        assert "T bog troll" in text and "[ armour" in text and "o explore" in text

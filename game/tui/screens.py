@@ -51,28 +51,25 @@ def help_text(content: Content) -> str:
     """Every key, what each special action does with its numbers, and the glyphs, from content/."""
     helps = special_help(content.rules)
     cds = {slot: content.rules.cooldown_of(slot) for slot in SPECIAL_KEY}
-    specials = "\n".join(f"  {key} {words(slot):<14} {helps[slot]}; ready again after {cds[slot]} turns"
+    specials = "\n".join(f"  {key} {words(slot):<13} {helps[slot]} (cd {cds[slot]})"
                          for slot, key in SPECIAL_KEY.items())
     monsters = "  ".join(f"{m.glyph} {m.name}" for m in content.monsters)
     kinds = {"[": "armour", "!": "potion", "?": "scroll"}
     items = "  ".join(sorted({f"{i.glyph} {kinds.get(i.glyph, i.name)}" for i in content.items}))
-    return f"""[b]Moving and fighting[/b]
-  arrows, h j k l y u b n, numpad 1-9   move; walk into a monster to attack
-  shift + direction (H J K L Y U B N)   run until something interesting
-  o  explore      R  rest until healed      . or 5  wait a turn
+    return f"""[b]Moving and fighting[/b]  (arrows scroll this help, Esc closes it)
+  arrows, h j k l y u b n, numpad    move; bump a monster to attack it
+  shift+direction, H J K L Y U B N   run until something interesting
+  o explore   R rest until healed   . or 5 wait a turn
   > <  take the stairs; away from them, walk to the known stairs
   g pick up   i inventory (a-j use)   d drop   ; look   M message history
-[b]Special actions[/b] (aimed at the adjacent foe)
+[b]Special actions[/b] at the adjacent foe (cd: turns until ready again)
 {specials}
 [b]Model and rules[/b]
-  m        toggle the combat resolver (model / rules)
-  F2       debug pane: input block, both answers, differing fields
-  F3       the lab: the model token by token, nudge a field, watch it break
-  [ ]      scroll the message log     {{ }}   scroll the debug pane
-  ctrl+p   command palette     ctrl+q   save and quit     ? this help
-[b]Tags in the log[/b]
-  \\[model] model answer applied   \\[rules] rules answer applied
-  \\[diverged] model and rules disagree   \\[fallback] model failed, rules applied
+  m resolver (model or rules)   F2 debug pane   F3 the lab
+  [ ] scroll the log   {{ }} scroll the debug pane   ctrl+p palette
+  ctrl+q save and quit   ? this help
+  \\[model] model applied  \\[rules] rules applied  \\[diverged] they disagree
+  \\[fallback] the model failed, the rules applied
 [b]Glyphs[/b]
   @ you   # wall   · floor (bright: in view; dim: remembered)   > < stairs
   {monsters}
@@ -434,6 +431,8 @@ class HistoryScreen(ModalScreen[None]):
         Binding("escape", "app.pop_screen", "Close"),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("up", "line(-1)", "Line up", show=False),
+        Binding("down", "line(1)", "Line down", show=False),
     ]
 
     def __init__(self, session: GameSession) -> None:
@@ -443,8 +442,7 @@ class HistoryScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history-box"):
-            yield Static("Message history (Esc closes; type to search, Enter jumps to the next match)",
-                         id="history-title")
+            yield Static(id="history-title")
             yield Input(placeholder="search", id="history-search")
             with VerticalScroll(id="history-scroll"):
                 yield Static(id="history")
@@ -465,8 +463,10 @@ class HistoryScreen(ModalScreen[None]):
             hit = bool(q) and q in line.lower()
             matches += hit
             t.append(line + "\n", "bold black on #ffd060" if hit else "")
+        title = "Message history: arrows, PgUp/PgDn scroll · type to search, Enter: next match · Esc"
         if q:
-            t.append(f"\n{matches} lines match {self.query_text!r}", "#a0a0a0")
+            title = f"{matches} lines match {self.query_text!r} (Enter: next match, Esc closes)"
+        self.query_one("#history-title", Static).update(title)
         self.query_one("#history", Static).update(t)
 
     @on(Input.Changed, "#history-search")
@@ -484,6 +484,9 @@ class HistoryScreen(ModalScreen[None]):
         after = [i for i in rows if i > scroll.scroll_y]
         if rows:
             scroll.scroll_to(y=(after or rows)[0], animate=False)
+
+    def action_line(self, direction: int) -> None:
+        self.query_one("#history-scroll", VerticalScroll).scroll_relative(y=direction, animate=False)
 
     def action_page(self, direction: int) -> None:
         scroll = self.query_one("#history-scroll", VerticalScroll)

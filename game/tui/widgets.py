@@ -249,14 +249,13 @@ def _fmt(v: int | None) -> str:
 def special_help(r: Ruleset) -> dict[str, str]:
     """What each special action does, with its numbers from content/rules.toml."""
     return {
-        "heal": f"restore {r.heal_amount} hp and regenerate {r.heal_regen} a turn for {r.heal_regen_turns} turns",
-        "guard": f"a shield that absorbs {r.guard_shield} damage (up to {r.shield_cap}) for {r.guard_turns} turns",
-        "brace": f"thorns: whoever strikes you loses {r.thorns_magnitude} hp, for {r.thorns_turns} turns",
-        "cleanse": "remove poison, burning and fragility from yourself",
-        "poison_strike": f"a strike of the roll alone that poisons ({r.poison_magnitude} a turn for "
-                         f"{r.poison_turns} turns)",
-        "ignite": f"set the foe burning ({r.burn_magnitude} a turn for {r.burn_turns} turns) and fragile "
-                  f"(+{r.ignite_fragile} damage taken for {r.ignite_fragile_turns} turns; a critical strike stuns)",
+        "heal": f"+{r.heal_amount} hp, then regen {r.heal_regen}/turn for {r.heal_regen_turns} turns",
+        "guard": f"a shield of {r.guard_shield} (at most {r.shield_cap}) for {r.guard_turns} turns",
+        "brace": f"thorns: a striker loses {r.thorns_magnitude} hp, for {r.thorns_turns} turns",
+        "cleanse": "removes your poison, burning and fragility",
+        "poison_strike": f"strike for the roll; poison {r.poison_magnitude}/turn, {r.poison_turns} turns",
+        "ignite": f"burn {r.burn_magnitude}/turn for {r.burn_turns} turns; fragile +{r.ignite_fragile} "
+                  f"for {r.ignite_fragile_turns}",
     }
 
 
@@ -314,8 +313,8 @@ def inventory_text(s: GameSession, title: str) -> Text:
         spec = s.item_spec(name)
         t.append(f"{chr(97 + i)}) ", "bold yellow")
         t.append(spec.glyph + " ", spec.color)
-        t.append(f"{name}{f' x{count}' if count > 1 else ''}\n")
-        t.append(f"   {describe(spec)}\n", "#909090")
+        t.append(f"{name}{f' x{count}' if count > 1 else ''}: ", "bold")
+        t.append(f"{describe(spec)}\n", "#a0a0a0")
     if not p.inventory:
         t.append("Your pack is empty.\n", "#808080")
     if p.worn:
