@@ -463,7 +463,7 @@ class HistoryScreen(ModalScreen[None]):
             hit = bool(q) and q in line.lower()
             matches += hit
             t.append(line + "\n", "bold black on #ffd060" if hit else "")
-        title = "Message history: arrows, PgUp/PgDn scroll · type to search, Enter: next match · Esc"
+        title = "History: arrows, PgUp/PgDn scroll · type to search · Enter: next match · Esc"
         if q:
             title = f"{matches} lines match {self.query_text!r} (Enter: next match, Esc closes)"
         self.query_one("#history-title", Static).update(title)

@@ -170,7 +170,8 @@ def side_panel(s: GameSession) -> Text:
         if cds:
             t.append("\ncd: " + ", ".join(cds), "#a08040")
     elif p.inventory:
-        t.append(f"\npack: {len(stacks(p.inventory))} kinds (i)", "#80c0ff")
+        kinds = len(stacks(p.inventory))
+        t.append(f"\npack: {kinds} kind{'s' if kinds > 1 else ''} (i)", "#80c0ff")
     return t
 
 
