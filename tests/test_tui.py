@@ -266,7 +266,7 @@ async def test_too_small_terminal(tmp_path):
 
 
 MONKEY_KEYS = [*"hjklyubn12346789.5<>gimesxcpt?abcdefj[]", "left", "right", "up", "down", "escape", "f2",
-               "enter", "home", "end", "pageup", "pagedown"]
+               "enter", "home", "end", "pageup", "pagedown", *"oRdHJKLM;", "tab", "escape"]
 
 
 async def _monkey(app, n: int, seed: int, min_turns: int) -> None:
