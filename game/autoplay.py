@@ -45,6 +45,8 @@ class AutoPlayer:
             return Use(i)
         if hp_frac < 0.55 and "heal" in ready and not b.has("poison"):
             return Special("heal")
+        if hp_frac < 0.35 and "heal" not in ready and f.hp > b.hp and (step := self._retreat(s)) is not None:
+            return step  # out of reach a step or two: the cooldowns run down and heal comes back
         if bad and "cleanse" in ready and hp_frac < 0.7:
             return Special("cleanse")
         if bad and hp_frac < 0.5 and (i := _item_index(s, "cure", lambda sp: set(bad) & set(sp.value))) is not None:
@@ -109,6 +111,16 @@ class AutoPlayer:
         if s.depth > 1 and s.level.tile(*here) == "<":
             return Ascend()
         return Move(*self.rng.choice(STEPS))
+
+    def _retreat(self, s: GameSession) -> Action | None:
+        """A step to a free cell next to no monster, if there is one."""
+        p = s.player
+        foes = [(m.x, m.y) for m in s.floor.monsters if m.alive]
+        for dx, dy in STEPS:
+            c = (p.x + dx, p.y + dy)
+            if s.level.walkable(*c) and c not in foes and all(_dist(c, f) > 1 for f in foes):
+                return Move(dx, dy)
+        return None
 
     def _items_left(self, s: GameSession, full: bool) -> bool:
         lvl = s.level
