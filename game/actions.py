@@ -5,8 +5,8 @@ the session writes to the log once (GameSession.perform); no turn is spent then.
 The TUI's keys, the arena's scripted player and the tests all build actions.
 
 Single-step actions spend one turn (the session lets monsters act after them).
-Activities (run, explore, travel, rest) take many steps through the session and
-stop on danger, saying why; they spend their own turns.
+The activities (game/activities.py: run, explore, travel, rest) are actions too,
+of many steps; they spend their own turns.
 """
 
 from __future__ import annotations
@@ -94,62 +94,3 @@ class Descend(Action):
 class Ascend(Action):
     def perform(self, s: GameSession) -> None:
         s.take_stairs(down=False)
-
-
-# ---------------------------------------------------------------- activities
-
-@dataclass
-class Run(Action):
-    """Shift+direction: keep walking until something interesting happens."""
-
-    dx: int
-    dy: int
-    spends_turn: ClassVar[bool] = False
-
-    def perform(self, s: GameSession) -> None:
-        s.run(self.dx, self.dy)
-
-
-@dataclass
-class Explore(Action):
-    """Walk to the nearest unexplored place, item first; stop when a monster shows up, on items, at stairs."""
-
-    spends_turn: ClassVar[bool] = False
-
-    def perform(self, s: GameSession) -> None:
-        s.explore()
-
-
-@dataclass
-class Travel(Action):
-    """Walk to the known stairs (down or up) without taking them."""
-
-    down: bool
-    spends_turn: ClassVar[bool] = False
-
-    def perform(self, s: GameSession) -> None:
-        s.travel_to_stairs(self.down)
-
-
-@dataclass
-class Rest(Action):
-    """Rest until healed and every special action is ready, or until interrupted."""
-
-    spends_turn: ClassVar[bool] = False
-
-    def perform(self, s: GameSession) -> None:
-        s.rest()
-
-
-@dataclass
-class StairsOrTravel(Action):
-    """`>` and `<`: take the stairs when standing on them, else walk to the known ones."""
-
-    down: bool
-    spends_turn: ClassVar[bool] = False
-
-    def perform(self, s: GameSession) -> None:
-        if s.on_stairs(self.down):
-            s.act(Descend() if self.down else Ascend())
-        else:
-            s.travel_to_stairs(self.down)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from game.combat.state import SLOTS
 from game.content.loader import MonsterSpec
-from game.entities import Monster
+from game.entities import Monster, out_of_combat_tick
+from game.narrate import a_an
 from game.pathfind import STEPS, distance_map
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def monster_turn(s: GameSession, m: Monster, dist: dict[tuple[int, int], int]) -
     in_view = (m.x, m.y) in s.visible
     if in_view and not m.awake:
         m.awake = True
-        s.messages.add(f"{s.a_an(m.kind).capitalize()} notices you.", "warn")
+        s.messages.add(f"{a_an(m.kind).capitalize()} notices you.", "warn")
     if not m.awake:
         return
     adjacent = max(abs(m.x - p.x), abs(m.y - p.y)) == 1
@@ -94,8 +95,6 @@ def monster_turn(s: GameSession, m: Monster, dist: dict[tuple[int, int], int]) -
 
 
 def _rest(m: Monster) -> None:
-    from game.session import out_of_combat_tick
-
     m.body = out_of_combat_tick(m.body)
     m.in_fight, m.fight_turn = False, 0
 

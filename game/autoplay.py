@@ -11,7 +11,8 @@ from __future__ import annotations
 import random
 
 from game import items
-from game.actions import Action, Ascend, Descend, Explore, Move, PickUp, Rest, Special, Use, Wait
+from game.actions import Action, Ascend, Descend, Move, PickUp, Special, Use, Wait
+from game.activities import Explore, Rest
 from game.dungeon import STAIRS_DOWN
 from game.pathfind import STEPS, first_step
 from game.session import INVENTORY_LIMIT, GameSession

@@ -6,7 +6,7 @@ resolver sees is exactly what the entity carries between turns and fights.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from game.combat.state import Combatant
 from game.dungeon import Level
@@ -57,3 +57,11 @@ class Floor:
     level: Level
     monsters: list[Monster]
     items: list[FloorItem]
+
+
+def out_of_combat_tick(body: Combatant) -> Combatant:
+    """A turn spent outside a fight: statuses and cooldowns run down, nothing else happens
+    (poison, burn and regen only act on combat turns, through the resolver)."""
+    statuses = tuple(None if s is None or s.turns <= 1 else replace(s, turns=s.turns - 1) for s in body.statuses)
+    cooldowns = tuple(max(0, c - 1) for c in body.cooldowns)
+    return replace(body, statuses=statuses, cooldowns=cooldowns)

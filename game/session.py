@@ -4,7 +4,8 @@ Pure Python, no UI: the TUI draws it and builds actions (game/actions.py); the
 headless arena drives it with a scripted player. `perform(action)` is the one
 entry point: an action that is impossible says why in the log and spends no
 turn; monsters act (game/ai.py) after every spent turn. Levels come from
-game/procgen.py, item effects from game/items.py, paths from game/pathfind.py.
+game/procgen.py, item effects from game/items.py, paths from game/pathfind.py,
+many-step activities (run, explore, travel, rest) from game/activities.py.
 
 Randomness comes from separate seeded streams so one seed reproduces a run:
 each level from its own generator (seed, depth), combat rolls from the combat
@@ -18,17 +19,17 @@ from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 
 from game import ai, fov, items
-from game.actions import Action, Impossible, Move, Wait
+from game.actions import Action, Impossible
 from game.combat.format import FORMAT_VERSION
 from game.combat.state import SLOTS, Combatant, CombatState
 from game.combat_turn import TurnReport, playlog_record, resolve_turn
 from game.content import Content
 from game.content.loader import ItemSpec, MonsterSpec
 from game.dungeon import STAIRS_DOWN, STAIRS_UP, Level
-from game.entities import Floor, FloorItem, Monster, Player
+from game.entities import Floor, FloorItem, Monster, Player, out_of_combat_tick
+from game.measure import percentile
 from game.messages import MessageLog
 from game.narrate import a_an, describe, the
-from game.pathfind import STEPS, first_step
 from game.playlog import PlayLogWriter
 from game.procgen import build_floor
 from game.resolve import Resolver, RulesResolver
@@ -40,7 +41,6 @@ DIRECTIONS = {
     "nw": (-1, -1), "ne": (1, -1), "sw": (-1, 1), "se": (1, 1),
 }
 INVENTORY_LIMIT = 10  # stacks: one letter each in the inventory
-ACTIVITY_LIMIT = 300  # steps one run / explore / travel / rest may take
 
 
 @dataclass
@@ -63,16 +63,8 @@ class Stats:
         """Mean and p95 of model latency in ms, or None before the first model answer."""
         if not self.latencies:
             return None
-        xs = sorted(self.latencies)
-        return sum(xs) / len(xs), xs[min(len(xs) - 1, int(0.95 * len(xs)))]
-
-
-def out_of_combat_tick(body: Combatant) -> Combatant:
-    """A turn spent outside a fight: statuses and cooldowns run down, nothing else happens
-    (poison, burn and regen only act on combat turns, through the resolver)."""
-    statuses = tuple(None if s is None or s.turns <= 1 else replace(s, turns=s.turns - 1) for s in body.statuses)
-    cooldowns = tuple(max(0, c - 1) for c in body.cooldowns)
-    return replace(body, statuses=statuses, cooldowns=cooldowns)
+        xs = list(self.latencies)
+        return sum(xs) / len(xs), percentile(xs, 0.95)
 
 
 class GameSession:
@@ -136,8 +128,6 @@ class GameSession:
 
     def item_spec(self, name: str) -> ItemSpec:
         return next(i for i in self.content.items if i.name == name)
-
-    a_an = staticmethod(a_an)
 
     # ------------------------------------------------------------ queries
     def monster_at(self, x: int, y: int) -> Monster | None:
@@ -298,122 +288,6 @@ class GameSession:
         self.player.x, self.player.y = lvl.up if going_down else (lvl.down or lvl.up)
         self._quiet_turn()
         self.messages.add(f"You {'descend' if going_down else 'climb'} to depth {depth}.", "info")
-
-    # ------------------------------------------------------------ activities (many steps)
-    def danger(self) -> str | None:
-        """Why a multi-step activity must stop now, or None."""
-        seen = self.visible_monsters()
-        if seen:
-            m = min(seen, key=lambda m: max(abs(m.x - self.player.x), abs(m.y - self.player.y)))
-            return f"{a_an(m.kind).capitalize()} is in view."
-        return None
-
-    def _steps(self, next_step, verb: str) -> None:
-        """Take steps from next_step() until it returns None (done), danger, or a stop; say why it stopped."""
-        why = self.danger()
-        if why:
-            raise Impossible(f"Not while a monster is near: {why}")
-        taken = 0
-        hp = self.player.body.hp
-        while taken < ACTIVITY_LIMIT and not self.over:
-            step = next_step(taken)
-            if isinstance(step, str):
-                self.stop_reason = step
-                break
-            turns = self.turns
-            self.act(step)
-            taken += 1
-            if self.turns == turns:
-                self.stop_reason = "blocked"
-                break
-            why = self.danger()
-            if why is None and self.player.body.hp < hp:
-                why = "You are hurt."
-            if why:
-                self.stop_reason = why
-                break
-        else:
-            self.stop_reason = "" if self.over else f"{verb} long enough."
-        if self.stop_reason and not self.over:
-            self.messages.add(f"{verb} stops: {self.stop_reason}" if taken else self.stop_reason, "warn")
-
-    def run(self, dx: int, dy: int) -> None:
-        p = self.player
-        start_open = self._open_sides()
-
-        def step(taken: int):
-            if taken and self.items_at(p.x, p.y):
-                return "there is something here."
-            if taken and self.level.tile(p.x, p.y) in (STAIRS_DOWN, STAIRS_UP):
-                return "you are at the stairs."
-            if taken and self._open_sides() != start_open:
-                return "the way opens or narrows."
-            if not self.level.walkable(p.x + dx, p.y + dy):
-                return "a wall is in the way." if taken else "A wall is in the way."
-            return Move(dx, dy)
-
-        self._steps(step, "Running")
-
-    def _open_sides(self) -> int:
-        return sum(self.level.walkable(self.player.x + dx, self.player.y + dy) for dx, dy in STEPS)
-
-    def explore(self) -> None:
-        p, lvl = self.player, self.level
-        start = (p.x, p.y)
-
-        def unexplored(c: tuple[int, int]) -> bool:
-            return any(lvl.in_bounds(c[0] + dx, c[1] + dy) and not lvl.seen[c[1] + dy][c[0] + dx] for dx, dy in STEPS)
-
-        def step(taken: int):
-            here = (p.x, p.y)
-            if taken and self.items_at(*here):
-                self.explored_items.add((self.depth, *here))
-                return "there is something here (g picks it up)."
-            if taken and here == lvl.down:
-                return "you found the stairs down (> takes them)."
-            seen_items = {(i.x, i.y) for i in self.floor.items if lvl.seen[i.y][i.x]
-                          and (self.depth, i.x, i.y) not in self.explored_items} - {start, here}
-            move = first_step(lvl, here, lambda c: c in seen_items) or first_step(lvl, here, unexplored)
-            if move is None:
-                stairs = " the stairs down are known (> walks there)" if lvl.down and lvl.seen[lvl.down[1]][
-                    lvl.down[0]] else ""
-                return f"Nothing left to explore here;{stairs}." if stairs else "Nothing left to explore here."
-            return Move(*move)
-
-        self._steps(step, "Exploring")
-
-    def travel_to_stairs(self, down: bool) -> None:
-        lvl, p = self.level, self.player
-        goal = lvl.down if down else (lvl.up if self.depth > 1 else None)
-        word = "down" if down else "up"
-        if goal is None or not lvl.seen[goal[1]][goal[0]]:
-            raise Impossible(f"You know of no stairs {word} on this level (o explores).")
-
-        def step(taken: int):
-            if (p.x, p.y) == goal:
-                return "" if taken else f"You are on the stairs {word}."
-            move = first_step(lvl, (p.x, p.y), lambda c: c == goal)
-            return Move(*move) if move else "no known way there."
-
-        self._steps(step, "Travelling")
-        if (p.x, p.y) == goal and not self.over:
-            self.messages.add(f"You reach the stairs {word} ({'>' if down else '<'} takes them).", "info")
-
-    def rest(self) -> None:
-        b0 = self.player.body
-        if b0.hp >= b0.max_hp and not any(b0.cooldowns) and not any(b0.statuses):
-            raise Impossible("You are rested already.")
-
-        def step(taken: int):
-            b = self.player.body
-            if b.hp >= b.max_hp and not any(b.cooldowns) and not any(b.statuses):
-                return ""
-            return Wait()
-
-        self._steps(step, "Resting")
-        b = self.player.body
-        if not self.over and b.hp >= b.max_hp and not any(b.cooldowns):
-            self.messages.add(f"You are rested (HP {b.hp}/{b.max_hp}).", "info")
 
     # ------------------------------------------------------------ turns
     def _quiet_turn(self, tick: bool = True) -> None:

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from game import saves
-from game.actions import Drop, Explore, PickUp, Rest, Run, Special, StairsOrTravel, Use, Wait
+from game.actions import Drop, PickUp, Special, Use, Wait
+from game.activities import Explore, Rest, Run, StairsOrTravel
 from game.ai import monster_turn
 from game.autoplay import play
 from game.combat.sampler import Ranges

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 
 from game import actions as act
+from game import activities
 from game.content import Content
 from game.items import stacks, words
 from game.runs import RunsError, load_runs, ranked
@@ -249,8 +250,8 @@ class GameScreen(SizedScreen):
 
     # -------------------------------------------------------------- actions
     def action_do(self, name: str) -> None:
-        self.perform({"pickup": act.PickUp(), "wait": act.Wait(), "explore": act.Explore(), "rest": act.Rest(),
-                      "descend": act.Descend(), "ascend": act.Ascend()}[name])
+        self.perform({"pickup": act.PickUp(), "wait": act.Wait(), "explore": activities.Explore(),
+                      "rest": activities.Rest()}[name])
 
     def perform(self, action: act.Action) -> None:
         s, app = self.session, self.app
@@ -292,10 +293,10 @@ class GameScreen(SizedScreen):
         self.perform(act.Move(dx, dy))
 
     def action_run(self, dx: int, dy: int) -> None:
-        self.perform(act.Run(dx, dy))
+        self.perform(activities.Run(dx, dy))
 
     def action_stairs(self, down: bool) -> None:
-        self.perform(act.StairsOrTravel(down))
+        self.perform(activities.StairsOrTravel(down))
 
     def action_special(self, action: str) -> None:
         self.perform(act.Special(action))
