@@ -86,12 +86,11 @@ def _armour(s: GameSession, spec: ItemSpec) -> str:
     return f"You put on the {spec.name}{tail} (armour {p.body.armor})."
 
 
-def _hurt(s: GameSession, m, damage: int) -> int:
+def _hurt(m, damage: int) -> int:
+    """Damage outside the resolver (the session kills what reaches 0 once the item's line is written)."""
     dealt = max(1, damage - m.body.armor)
     m.body = replace(m.body, hp=max(0, m.body.hp - dealt))
     m.awake = True
-    if not m.alive:
-        s.kill(m)
     return dealt
 
 
@@ -102,7 +101,7 @@ def _throw(s: GameSession, spec: ItemSpec) -> str:
     if not seen:
         raise Impossible(f"No foe in sight within {spec.reach} tiles to throw the {spec.name} at.")
     m = min(seen, key=lambda m: (max(abs(m.x - p.x), abs(m.y - p.y)), m.body.hp))
-    dealt = _hurt(s, m, spec.value)
+    dealt = _hurt(m, spec.value)
     return f"You throw the {spec.name} at the {m.kind} for {dealt}."
 
 
@@ -112,7 +111,7 @@ def _blast(s: GameSession, spec: ItemSpec) -> str:
            and max(abs(m.x - p.x), abs(m.y - p.y)) <= spec.reach]
     if not hit:
         raise Impossible(f"No monster within {spec.reach} tiles: the {spec.name} would be wasted.")
-    parts = [f"the {m.kind} {_hurt(s, m, spec.value)}" for m in hit]
+    parts = [f"the {m.kind} {_hurt(m, spec.value)}" for m in hit]
     return f"The {spec.name} erupts: {', '.join(parts)}."
 
 

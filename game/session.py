@@ -260,6 +260,9 @@ class GameSession:
         line = items.EFFECTS[spec.effect](self, spec)  # raises Impossible: the item stays
         self.player.inventory.remove(spec.name)
         self.messages.add(line, "item")
+        for m in self.floor.monsters:  # a knife or a blast may have killed
+            if not m.alive:
+                self.kill(m)
         self._quiet_turn(tick=False)
 
     def drop(self, index: int) -> None:

@@ -254,3 +254,15 @@ def test_run_history_is_kept_and_a_broken_table_is_set_aside(content, tmp_path):
 def test_the_scripted_player_can_win(content):
     s = play(GameSession.new(content, 1002), 4000, seed=1002)
     assert s.won and s.max_depth == content.dungeon.depths
+
+
+def test_a_thrown_knife_can_kill_and_the_kill_counts(content):
+    s = GameSession.new(content, 3)
+    clear_monsters(s)
+    rat, _ = spawn_adjacent(s, "rat", hp=2)
+    s.update_fov()
+    s.player.inventory = ["throwing knife"]
+    assert s.perform(Use(0)) and not rat.alive and rat not in s.floor.monsters
+    texts = [m.text for m in s.messages.items[-2:]]
+    assert texts == ["You throw the throwing knife at the rat for 6.", "The rat dies."]
+    assert s.stats.kills == 1 and s.player.xp == 6
