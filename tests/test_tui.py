@@ -265,8 +265,9 @@ async def test_too_small_terminal(tmp_path):
         assert isinstance(app.screen, GameScreen)
 
 
+# the new keys too, except M: its search box would eat the keys that follow
 MONKEY_KEYS = [*"hjklyubn12346789.5<>gimesxcpt?abcdefj[]", "left", "right", "up", "down", "escape", "f2",
-               "enter", "home", "end", "pageup", "pagedown", *"oRdHJKLM;", "tab", "escape"]
+               "enter", "home", "end", "pageup", "pagedown", *"oRdHJKL;", "tab", "escape"]
 
 
 async def _monkey(app, n: int, seed: int, min_turns: int) -> None:
