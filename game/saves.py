@@ -23,7 +23,8 @@ from game.entities import FloorItem, Monster, Player
 from game.messages import MessageLog
 from game.session import Floor, GameSession
 
-SAVE_VERSION = 1
+SAVE_VERSION = 2  # 2: the player's progression and worn armour, how long each monster has fled
+OLDEST_READABLE = 1  # a version-1 save loads with no progression yet
 SAVE_NAME = "save.json"
 
 
@@ -59,7 +60,7 @@ def session_to_dict(s: GameSession) -> dict[str, Any]:
             "rooms": [[r.x, r.y, r.w, r.h] for r in lvl.rooms],
             "up": list(lvl.up), "down": list(lvl.down) if lvl.down else None,
             "monsters": [{"kind": m.kind, "x": m.x, "y": m.y, "body": _body(m.body), "fight_turn": m.fight_turn,
-                          "in_fight": m.in_fight, "awake": m.awake} for m in f.monsters],
+                          "in_fight": m.in_fight, "awake": m.awake, "fled": m.fled} for m in f.monsters],
             "items": [{"kind": i.kind, "x": i.x, "y": i.y} for i in f.items],
         }
     p = s.player
@@ -67,7 +68,8 @@ def session_to_dict(s: GameSession) -> dict[str, Any]:
         "save_version": SAVE_VERSION, "ruleset": s.rules.ruleset_id, "saved_at": time.time(),
         "seed": s.seed, "run_id": s.run_id, "depth": s.depth, "max_depth": s.max_depth, "turns": s.turns,
         "active": s.active,
-        "player": {"x": p.x, "y": p.y, "body": _body(p.body), "known": list(p.known), "inventory": list(p.inventory)},
+        "player": {"x": p.x, "y": p.y, "body": _body(p.body), "known": list(p.known), "inventory": list(p.inventory),
+                   **_progress(p)},
         "floors": floors,
         "rng": {"combat": _rng(s.combat_rng), "ai": _rng(s.ai_rng)},
         "stats": {"combat_turns": s.stats.combat_turns, "divergences": s.stats.divergences,
@@ -82,7 +84,35 @@ def save_game(s: GameSession, save_dir: Path) -> Path:
     return path
 
 
+def _progress(p: Player) -> dict[str, Any]:
+    """What save version 2 added for the player: experience, level, worn armour, lasting bonuses."""
+    return {"xp": p.xp, "level": p.level, "worn": p.worn, "power_bonus": p.power_bonus, "armor_bonus": p.armor_bonus}
+
+
 # ------------------------------------------------------------------ decode
+
+def _count(v: Any, where: str, lo: int = 0, hi: int = 1_000_000) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise SaveError(f"{where}: expected an integer in {lo}..{hi}, got {v!r}")
+    return v
+
+
+def _progress_from(p: dict, s: GameSession) -> None:
+    """Read what _progress wrote (absent in a version-1 save: a fresh level-1 player), then recompute power and
+    armour from it so that they stay inside the content's caps."""
+    player, prog = s.player, s.content.player.progression
+    player.xp = _count(p.get("xp", 0), "player.xp")
+    player.level = _count(p.get("level", 1), "player.level", 1, len(prog.xp_levels) + 1)
+    worn = p.get("worn")
+    if worn is not None and (not isinstance(worn, str) or worn not in {i.name for i in s.content.items}
+                             or s.item_spec(worn).effect != "armour"):
+        raise SaveError(f"player.worn: expected null or an armour from items.toml, got {worn!r}")
+    player.worn = worn
+    player.power_bonus = _count(p.get("power_bonus", 0), "player.power_bonus", -100, 100)
+    player.armor_bonus = _count(p.get("armor_bonus", 0), "player.armor_bonus", -100, 100)
+    s.recompute_body()
+
+
 
 def _body_from(d: dict, where: str) -> Combatant:
     statuses = d["statuses"]
@@ -114,8 +144,8 @@ def session_from_dict(d: dict, content: Content) -> GameSession:
         raise SaveError("missing save_version")
     if version > SAVE_VERSION:
         raise SaveError(f"save_version {version} is newer than this game understands ({SAVE_VERSION})")
-    if version < SAVE_VERSION:
-        raise SaveError(f"save_version {version} is older than this game reads ({SAVE_VERSION})")
+    if version < OLDEST_READABLE:
+        raise SaveError(f"save_version {version} is older than this game reads ({OLDEST_READABLE})")
     if d.get("ruleset") != content.rules.ruleset_id:
         raise SaveError(f"saved under ruleset {d.get('ruleset')}, the content now has {content.rules.ruleset_id}")
     try:
@@ -136,7 +166,8 @@ def session_from_dict(d: dict, content: Content) -> GameSession:
                     raise SaveError(f"floors.{key}.monsters[{i}]: unknown monster {m['kind']!r}")
                 body = _body_from(m["body"], f"floors.{key}.monsters[{i}]")
                 ms.append(Monster(m["kind"], int(m["x"]), int(m["y"]), body,
-                                  int(m["fight_turn"]), bool(m["in_fight"]), bool(m["awake"])))
+                                  int(m["fight_turn"]), bool(m["in_fight"]), bool(m["awake"]),
+                                  _count(m.get("fled", 0), f"floors.{key}.monsters[{i}].fled")))
             its = []
             for i, it in enumerate(f["items"]):
                 if it["kind"] not in items:
@@ -151,6 +182,7 @@ def session_from_dict(d: dict, content: Content) -> GameSession:
                           [str(a) for a in p["known"]], [str(i) for i in p["inventory"]])
         if any(i not in items for i in s.player.inventory):
             raise SaveError("player.inventory: unknown item")
+        _progress_from(p, s)
         if not s.level.walkable(s.player.x, s.player.y):
             raise SaveError("player: standing inside a wall")
         s.combat_rng, s.ai_rng = _rng_from(d["rng"]["combat"]), _rng_from(d["rng"]["ai"])

@@ -19,7 +19,7 @@ else:  # pragma: no cover - exercised on older Pythons only
     import tomli as tomllib
 
 FILES = ("rules.toml", "player.toml", "monsters.toml", "items.toml", "dungeon.toml")
-EFFECTS = ("restore_hp", "cure", "teach", "refresh")
+EFFECTS = ("restore_hp", "cure", "teach", "refresh", "armour", "throw", "blast", "berserk")
 
 
 class ContentError(ValueError):
@@ -44,6 +44,16 @@ class MonsterSpec:
 
 
 @dataclass(frozen=True)
+class Progression:
+    """Experience levels, and the caps that keep every reachable power and armour inside the model's ranges."""
+
+    xp_levels: tuple[int, ...]  # experience needed for level 2, 3, ...
+    power_per_level: int
+    max_power: int
+    max_armor: int
+
+
+@dataclass(frozen=True)
 class PlayerSpec:
     name: str
     glyph: str
@@ -52,6 +62,7 @@ class PlayerSpec:
     power: int
     armor: int
     actions: tuple[str, ...]
+    progression: Progression
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,9 @@ class ItemSpec:
     value: Any
     depths: tuple[int, int]
     weight: float
+    reach: int = 0  # throw: how far; blast: the radius
+    cost: int = 0  # berserk: the armour it takes
+    about: str = ""  # a line of flavour after the generated description
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,8 @@ class DungeonSpec:
     items_per_depth: tuple[int, int]
     fov_radius: int
     autosave_every: int
+    flee_steps: int  # steps a hurt monster runs before it is spent (game/ai.py)
+    monster_regen_every: int  # a spent monster out of sight recovers 1 hp every this many turns
 
 
 @dataclass(frozen=True)
@@ -225,7 +241,7 @@ def _monster(t: _Table, ranges: Ranges, depths: int) -> MonsterSpec:
     )
 
 
-def _item(t: _Table, depths: int) -> ItemSpec:
+def _item(t: _Table, depths: int, ranges: Ranges) -> ItemSpec:
     effect = t.str("effect")
     if effect not in EFFECTS:
         raise ContentError(t.file, t.key("effect"), f"one of {', '.join(EFFECTS)}", effect)
@@ -241,8 +257,27 @@ def _item(t: _Table, depths: int) -> ItemSpec:
         value = t.str("value")
         if value not in SLOTS:
             raise ContentError(t.file, t.key("value"), f"a special action from {', '.join(SLOTS)}", value)
+    elif effect in ("armour", "berserk"):
+        value = t.int("value", 1, ranges.armor if effect == "armour" else ranges.power)
+    elif effect in ("throw", "blast"):
+        value = t.int("value", 1, 99)
+    reach = t.int("reach", 1, 20) if effect in ("throw", "blast") else 0
+    cost = t.int("cost", 0, ranges.armor) if effect == "berserk" else 0
+    about = t.raw("about", "")
+    if not isinstance(about, str):
+        raise ContentError(t.file, t.key("about"), "a string", about)
     return ItemSpec(t.str("name"), t.str("glyph", one_char=True), t.str("color"), effect, value,
-                    t.pair("depths", 1, depths), t.float("weight", 0.0, 1000.0))
+                    t.pair("depths", 1, depths), t.float("weight", 0.0, 1000.0), reach, cost, about)
+
+
+def _progression(t: _Table, ranges: Ranges) -> Progression:
+    levels = t.raw("xp_levels")
+    if (not isinstance(levels, list) or any(isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in levels)
+            or levels != sorted(set(levels))):
+        raise ContentError(t.file, t.key("xp_levels"), "a rising list of positive integers", levels)
+    # the caps are what keeps play inside the training distribution: never above the model's ranges
+    return Progression(tuple(levels), t.int("power_per_level", 0, ranges.power),
+                       t.int("max_power", 1, ranges.power), t.int("max_armor", 0, ranges.armor))
 
 
 def load_content(directory: Path | str | None = None) -> Content:
@@ -258,6 +293,7 @@ def load_content(directory: Path | str | None = None) -> Content:
         room_size_min=d.int("room_size_min", 3, 30), room_size_max=d.int("room_size_max", 3, 30),
         monsters_per_depth=d.pair("monsters_per_depth", 0, 50), items_per_depth=d.pair("items_per_depth", 0, 50),
         fov_radius=d.int("fov_radius", 1, 50), autosave_every=d.int("autosave_every", 1, 10_000),
+        flee_steps=d.int("flee_steps", 0, 100), monster_regen_every=d.int("monster_regen_every", 1, 100),
     )
     if dungeon.rooms_min > dungeon.rooms_max:
         raise ContentError(d.file, "dungeon.rooms_min", f"at most rooms_max ({dungeon.rooms_max})", dungeon.rooms_min)
@@ -267,12 +303,13 @@ def load_content(directory: Path | str | None = None) -> Content:
     p = _read(directory, "player.toml").table("player")
     player = PlayerSpec(p.str("name"), p.str("glyph", one_char=True), p.str("color"),
                         p.int("hp", 1, ranges.max_hp), p.int("power", 1, ranges.power),
-                        p.int("armor", 0, ranges.armor), tuple(p.actions("actions")))
+                        p.int("armor", 0, ranges.armor), tuple(p.actions("actions")),
+                        _progression(p.table("progression"), ranges))
     if "attack" not in player.actions:
         raise ContentError(p.file, "player.actions", "a list that includes attack", list(player.actions))
 
     monsters = tuple(_monster(t, ranges, dungeon.depths) for t in _read(directory, "monsters.toml").tables("monster"))
-    items = tuple(_item(t, dungeon.depths) for t in _read(directory, "items.toml").tables("item"))
+    items = tuple(_item(t, dungeon.depths, ranges) for t in _read(directory, "items.toml").tables("item"))
     for depth in range(1, dungeon.depths + 1):
         if not any(m.depths[0] <= depth <= m.depths[1] for m in monsters):
             raise ContentError(directory / "monsters.toml", "monster", f"at least one monster for depth {depth}")

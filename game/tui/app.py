@@ -14,9 +14,10 @@ from functools import partial
 from pathlib import Path
 
 from textual.app import App, SystemCommand
+from textual.reactive import reactive
 from textual.screen import Screen
 
-from game import saves
+from game import runs, saves
 from game.combat.format import encode_input
 from game.combat.sampler import sample_iid
 from game.combat.state import CombatState
@@ -34,6 +35,10 @@ MIN_SIZE = (80, 24)
 class RpgApp(App):
     CSS_PATH = Path(__file__).parent / "rpg.tcss"  # absolute: subclasses elsewhere still find it
     TITLE = "rpg-tui"
+    # state the screens watch (GameScreen redraws on a change) instead of the app walking the screen stack
+    busy: reactive[bool] = reactive(False)  # a turn is being resolved off the UI thread
+    model_status: reactive[str] = reactive("off (m loads it)")
+    game_version: reactive[int] = reactive(0)  # bumped when the session changed outside a turn
 
     def __init__(self, content: Content, seed: int, save_dir: Path, resolver: str = "rules",
                  model_loader: Callable[[], Resolver] | None = None, new_game: bool = False,
@@ -48,9 +53,7 @@ class RpgApp(App):
         self.time_limit_s = time_limit_s
         self.session: GameSession | None = None
         self.model: Resolver | None = None
-        self.model_status = "off (m loads it)"
         self.model_loading = False
-        self.busy = False  # a turn is being resolved off the UI thread
         self._signals: list[int] = []
         self.last_morgue: Path | None = None
         self.list_models: Callable[[], list[Path]] = available_models  # tests pin it for snapshots
@@ -168,6 +171,7 @@ class RpgApp(App):
         s = self.session
         saves.delete_save(self.save_dir)
         self.last_morgue = saves.write_morgue(s, self.save_dir)
+        runs.record_run(s, self.save_dir)
         self.push_screen(EndScreen(s, str(self.last_morgue)))
 
     def back_to_title(self) -> None:
@@ -219,7 +223,6 @@ class RpgApp(App):
         self.model_status = status
         if self.session is not None:
             self.session.model_status = status
-        self.refresh_game()
 
     def switch_model(self, model_dir: Path) -> None:
         """Drop the loaded model (if any) and load another one; the model becomes the active resolver."""
@@ -242,14 +245,19 @@ class RpgApp(App):
         self.refresh_game()
 
     def refresh_game(self) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, GameScreen) and screen.is_mounted:
-                screen.refresh_view()
+        self.game_version += 1
 
-    def toggle_debug(self) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, GameScreen):
-                screen.action_toggle_debug()
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot: into the save dir (~/Downloads may not exist), and say where."""
+        where = Path(path) if path else self.save_dir / "screenshots"
+        where.mkdir(parents=True, exist_ok=True)
+        saved = self.save_screenshot(filename, str(where), time_format)
+        self.notify(f"Screenshot saved to {saved}", timeout=6)
+        if self.session is not None:
+            self.session.messages.add(f"Screenshot saved to {saved}.", "info")
+            self.refresh_game()
+        return saved
 
     # ------------------------------------------------------------ the lab
     def action_lab(self) -> None:
@@ -276,9 +284,10 @@ class RpgApp(App):
             yield SystemCommand("Toggle resolver", "Switch combat between the model and the rules (m)",
                                 self.toggle_resolver)
             yield SystemCommand("Toggle debug pane", "Input block, both answers, differing fields (F2)",
-                                self.toggle_debug)
+                                screen.action_toggle_debug)
             yield SystemCommand("Open the lab", "The model token by token beside the rules (F3)", self.action_lab)
             yield SystemCommand("Help", "Every key (?)", lambda: self.push_screen(HelpScreen()))
+            yield SystemCommand("Message history", "The whole log of the run, searchable (M)", screen.action_history)
             yield SystemCommand("Save game", "Write the save now", self._palette_save)
             yield SystemCommand("Inventory", "Use an item (i)", screen.action_inventory)
             yield SystemCommand("Save and quit", "ctrl+q", self.action_quit)
