@@ -42,6 +42,14 @@ HELP = """[b]Moving and fighting[/b]
   \\[diverged] model and rules disagree   \\[fallback] model failed, rules applied"""
 
 
+def close_once(screen: Screen, result: object = None) -> None:
+    """Dismiss a modal screen only while it is the top one. Two quick keys can both reach it before the
+    first pop lands; Screen.dismiss pops whatever is on top, so the second one took the game screen
+    with it and left a blank app."""
+    if screen.app.screen is screen:
+        screen.dismiss(result)
+
+
 class PassiveScroll(VerticalScroll, can_focus=False):
     """A scroll area that never takes focus, so arrows keep moving the player."""
 
@@ -280,14 +288,17 @@ class InventoryScreen(ModalScreen[int | None]):
             index = ord(ch) - 97
             if index < len(self.session.player.inventory):
                 event.stop()
-                self.dismiss(index)
+                close_once(self, index)
 
     def action_dismiss_none(self) -> None:
-        self.dismiss(None)
+        close_once(self, None)
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "app.pop_screen", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "close", "Close")]
+
+    def action_close(self) -> None:
+        close_once(self)
 
     def compose(self) -> ComposeResult:
         yield Static(HELP, id="help")
