@@ -35,21 +35,8 @@ from game.tui.savedir import SaveDirScreen
 from game.tui.screens import EndScreen, GameScreen, HelpScreen, TitleScreen, TooSmallScreen
 
 MIN_SIZE = (80, 24)
-SIGNAL_GRACE_S = 3.0  # after a signal's save, how long Textual's shutdown may take before the process just ends
-
-
-def _watchdog(code: int, budget_s: float, saved: Callable[[], bool]) -> None:
-    """End the process with `code` SIGNAL_GRACE_S after the save (or after `budget_s` if the save never
-    comes), even when Textual's shutdown blocks on a terminal that is gone."""
-
-    def run() -> None:
-        start = time.monotonic()
-        while not saved() and time.monotonic() - start < budget_s:
-            time.sleep(0.05)
-        time.sleep(SIGNAL_GRACE_S)
-        os._exit(code)
-
-    threading.Thread(target=run, name="rpg-exit-watchdog", daemon=True).start()
+SIGNAL_SAVE_WAIT_S = 2.0  # after a signal, how long the event loop has to save before the watchdog does it
+SIGNAL_GRACE_S = 3.0  # after the save, how long Textual's shutdown may take before the process just ends
 
 
 class RpgApp(App):
@@ -72,12 +59,14 @@ class RpgApp(App):
         self.model_status = "off (m loads it)"
         self.model_loading = False
         self.busy = False  # a turn is being resolved off the UI thread
-        self._signals: list[int] = []
+        self._signals: dict[int, object] = {}  # signal -> the handler it had before the game
+        self._loop = None
         self._exit_code: int | None = None  # 128 + signal once a signal asked the game to leave
         self._saved_for_exit = False
         self.save_error: str | None = None  # why the last save failed (file and reason), None after a good one
         self._quit_unsaved = False
         self._size_notice: TooSmallScreen | None = None
+        self.load_path: str | None = None  # rpg-tui --load FILE
         self.last_morgue: Path | None = None
         self.list_models: Callable[[], list[Path]] = available_models  # tests pin it for snapshots
 
@@ -86,36 +75,57 @@ class RpgApp(App):
         self._install_signals()
         if self.start_resolver == "model":
             self.load_model()
-        if self.new_game:
+        if self.load_path:
+            problem = self.load_file(Path(self.load_path))
+            if problem:
+                self.push_screen(TitleScreen(problem))
+        elif self.new_game:
             self.start_new(self.seed)
         else:
             self.push_screen(TitleScreen())
         self.check_size()
 
     def _install_signals(self) -> None:
+        """Plain signal handlers, not the event loop's: when the terminal is gone the loop itself can be
+        stuck writing a frame (Textual's output queue is full and its writer thread is blocked), and a loop
+        callback would then never run. A Python handler still runs (the blocked lock wait is interrupted)."""
         import asyncio
 
-        loop = asyncio.get_running_loop()
+        self._loop = asyncio.get_running_loop()
         for name in ("SIGTERM", "SIGHUP", "SIGINT"):
             sig = getattr(signal, name, None)
             if sig is None:
                 continue
             try:
-                loop.add_signal_handler(sig, self._on_signal, sig)
-                self._signals.append(sig)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass  # not the main thread, or a platform without signals
+                self._signals[sig] = signal.signal(sig, self._on_signal)
+            except (ValueError, OSError):
+                pass  # not the main thread, or a platform without this signal
 
-    def _on_signal(self, signum: int) -> None:
+    def _on_signal(self, signum: int, frame: object = None) -> None:
         """SIGTERM, SIGHUP, SIGINT: save, then leave with 128 + the signal's number, whatever the terminal does.
 
-        Textual's shutdown can block for ever when the terminal is gone (its writer thread waits on a
-        queue nobody drains), so a watchdog ends the process a few seconds after the save."""
+        The save runs on the event loop (between turns); a watchdog thread saves itself if the loop does not
+        get to it, and ends the process SIGNAL_GRACE_S after the save if Textual's shutdown blocks (its
+        writer thread waits on a terminal nobody reads: the hang seen with SIGHUP)."""
         if self._exit_code is not None:  # a second signal while leaving: leave now
             os._exit(self._exit_code)
         self._exit_code = 128 + signum
-        _watchdog(self._exit_code, self.time_limit_s + SIGNAL_GRACE_S, lambda: self._saved_for_exit)
-        self.call_later(self._leave_on_signal)
+        threading.Thread(target=self._watchdog, name="rpg-exit-watchdog", daemon=True).start()
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the watchdog does it all
+            self._loop.call_soon_threadsafe(lambda: self.call_later(self._leave_on_signal))
+
+    def _watchdog(self) -> None:
+        start = time.monotonic()
+        while not self._saved_for_exit and time.monotonic() - start < SIGNAL_SAVE_WAIT_S + self.time_limit_s:
+            time.sleep(0.05)
+        if not self._saved_for_exit and not self.busy:  # the loop is stuck: save from here, between turns
+            with contextlib.suppress(Exception):
+                self.save_game()
+            with contextlib.suppress(Exception):
+                if self.session is not None and self.session.playlog is not None:
+                    self.session.playlog.close()
+        time.sleep(SIGNAL_GRACE_S)
+        os._exit(self._exit_code or 1)
 
     async def _leave_on_signal(self) -> None:
         if self.busy:  # a turn being resolved in a worker finishes before the save (bounded by the time limit)
@@ -136,11 +146,9 @@ class RpgApp(App):
         super()._handle_exception(error)
 
     def on_unmount(self) -> None:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        for sig in self._signals:
-            loop.remove_signal_handler(sig)
+        for sig, previous in self._signals.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(sig, previous)
         if self.session is not None and self.session.playlog is not None:
             self.session.playlog.close()
 
@@ -233,17 +241,18 @@ class RpgApp(App):
             return
         self._continue(loaded)
 
-    def load_file(self, path: Path) -> None:
-        """`rpg-tui --load FILE`: continue a kept run (the living one in save.json is kept first)."""
+    def load_file(self, path: Path) -> str | None:
+        """`rpg-tui --load FILE`: continue a kept run (the living one in save.json is kept first).
+        Why it cannot, or None."""
         try:
             session = saves.load_file(Path(path), self.content)
         except saves.SaveError as exc:
-            self.push_screen(TitleScreen(f"That save cannot be used: {exc}"))
-            return
+            return f"That save cannot be used: {exc}"
         kept = self._keep_living_run() if saves.has_save(self.save_dir) else None
         self._continue(saves.Loaded(session, Path(path)))
         if kept:
             session.messages.add(kept, "info")
+        return None
 
     def _continue(self, loaded: saves.Loaded) -> None:
         session = loaded.session
