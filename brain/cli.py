@@ -63,7 +63,20 @@ def _stdin_lines(stream: BinaryIO) -> Iterator[str | Exception]:
 
 
 def _write_line(text: str) -> None:
-    sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace") + b"\n")
+    out = getattr(sys.stdout, "buffer", None)  # bytes: an answer never fails on the terminal's encoding
+    if out is None:  # a text stream put in place of stdout (tests, embedding)
+        sys.stdout.write(text + "\n")
+    else:
+        out.write(text.encode("utf-8", "backslashreplace") + b"\n")
+
+
+def _stdin_bytes() -> BinaryIO:
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is not None:
+        return stream
+    import io
+
+    return io.BytesIO(sys.stdin.read().encode("utf-8", "surrogateescape"))  # a text stream put in place of stdin
 
 
 @command
@@ -83,7 +96,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     # the model answers a batch at a time; the rules answer line by line, so streams stay live
     size = 1 if args.resolver == "rules" else args.batch
     sys.stdout.flush()
-    for chunk in _chunks(_stdin_lines(sys.stdin.buffer), size):
+    for chunk in _chunks(_stdin_lines(_stdin_bytes()), size):
         blocks = [x for x in chunk if isinstance(x, str)]
         answers = iter(resolve_blocks(resolver, blocks, rules))
         for item in chunk:
@@ -95,7 +108,9 @@ def cmd_resolve(args: argparse.Namespace) -> int:
                 _write_line(res.raw if args.derivation else encode_output(res.next_state))
             else:
                 _write_line(f"error: {res.error}")
-        sys.stdout.buffer.flush()
+        sys.stdout.flush()
+        if hasattr(sys.stdout, "buffer"):
+            sys.stdout.buffer.flush()
     return 0
 
 

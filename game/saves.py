@@ -333,11 +333,11 @@ def _check_save(d: Any, content: Content) -> None:
     if len(fallbacks) > 100:
         raise _Bad(f"stats.fallbacks: expected at most 100 reasons, got {len(fallbacks)}")
     for k, v in fallbacks.items():
-        _str(k, "stats.fallbacks (a reason)", 200)
+        _str(k, "stats.fallbacks (a reason)", 1000)
         _int(v, f"stats.fallbacks.{k}", 0, MAX_COUNT)
     for i, m in enumerate(_list(d["messages"], "messages", 0, 1000)):
         text, tag, style, count = _list(m, f"messages[{i}]", 4, 4)
-        _str(text, f"messages[{i}][0]", 2000)
+        _str(text, f"messages[{i}][0]", 10_000)
         _str(tag, f"messages[{i}][1]", 40)
         _str(style, f"messages[{i}][2]", 40)
         _int(count, f"messages[{i}][3]", 1, MAX_COUNT)

@@ -156,15 +156,14 @@ class RpgApp(App):
         self.check_size()
 
     def check_size(self) -> None:
-        """Show or hide the size notice. Several resize handlers queue this call; a pop takes effect later,
-        so deciding from the top screen popped twice and took the game screen with it (a blank app).
-        The notice is remembered, and only that notice is ever popped."""
+        """Show or hide the size notice. Several resize handlers queue this call and a pop lands later,
+        so popping whenever the top screen was a notice popped twice and took the game screen with it
+        (a blank app): only the notice this method pushed is ever popped, and only while on top."""
         small = self.size.width < MIN_SIZE[0] or self.size.height < MIN_SIZE[1]
-        notice = self._size_notice
-        if small and notice is None:
+        if small and not isinstance(self.screen, TooSmallScreen):
             self._size_notice = TooSmallScreen()
             self.push_screen(self._size_notice)
-        elif not small and notice is not None and self.screen is notice:
+        elif not small and self._size_notice is not None and self.screen is self._size_notice:
             self._size_notice = None
             self.pop_screen()
 
@@ -456,7 +455,7 @@ class RpgApp(App):
     def action_command_palette(self) -> None:
         """One palette at a time: the size notice can cover an open palette, and Textual only looks at the
         top screen to decide whether one is open (DuplicateIds '--command-palette')."""
-        if any(isinstance(s, CommandPalette) for s in self.screen_stack) or self._size_notice is not None:
+        if any(isinstance(s, CommandPalette) for s in self.screen_stack) or isinstance(self.screen, TooSmallScreen):
             return
         self.push_screen(SafeCommandPalette(id="--command-palette"))
 

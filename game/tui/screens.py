@@ -109,10 +109,13 @@ class TitleScreen(SizedScreen):
     def _seed(self) -> int | None:
         raw = self.query_one("#seed", Input).value.strip()
         try:
-            return int(raw) if raw else self.app.seed
+            seed = int(raw) if raw else self.app.seed
         except ValueError:
-            self.show_notice(f"Seed must be a whole number, got {raw!r}.")
+            seed = None
+        if seed is None or not -(2**63) <= seed <= 2**63:  # the range a save holds (game.saves.MAX_SEED)
+            self.show_notice(f"Seed must be a whole number between -2**63 and 2**63, got {raw[:40]!r}.")
             return None
+        return seed
 
     def action_new(self) -> None:
         seed = self._seed()
