@@ -518,8 +518,8 @@ def keep_run(save_dir: Path, content: Content) -> Path | None:
 
 
 def delete_save(save_dir: Path) -> None:
-    """Permadeath: the save and its backup go."""
-    for p in (save_path(save_dir), save_path(save_dir).with_name(BACKUP_NAME)):
+    """Permadeath: the save, its backup and any temp file a kill left go (Continue would offer those)."""
+    for p in candidates(save_dir):
         p.unlink(missing_ok=True)
 
 

@@ -209,6 +209,16 @@ def test_nothing_loads_lists_every_reason(tmp_path):
     assert saves.SAVE_NAME in str(err.value) and saves.BACKUP_NAME in str(err.value)
 
 
+def test_permadeath_leaves_nothing_continue_could_offer(tmp_path):
+    s = _session(10)
+    saves.save_game(s, tmp_path)
+    saves.save_game(s, tmp_path)
+    _write(tmp_path / "save.json.tmp", json.dumps(saves.session_to_dict(s)))
+    _write(tmp_path / ".save.json.x1.tmp", json.dumps(saves.session_to_dict(s)))
+    saves.delete_save(tmp_path)
+    assert not saves.has_save(tmp_path)
+
+
 def test_keep_run_copies_a_living_run(tmp_path):
     s = _session(20)
     saves.save_game(s, tmp_path)
