@@ -16,14 +16,10 @@ from textual.await_complete import AwaitComplete
 from textual.command import CommandList, CommandPalette
 
 
-async def _nothing() -> None:
-    pass
-
-
 class SafeCommandPalette(CommandPalette):
     def dismiss(self, result: object = None) -> AwaitComplete:
         if self.app.screen is not self:  # already closed (or covered): never pop someone else's screen
-            return AwaitComplete(_nothing())
+            return AwaitComplete.nothing()
         return super().dismiss(result)
 
     def _action_command_list(self, action: str) -> None:
