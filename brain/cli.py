@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
+from typing import BinaryIO
 
 from game.combat.format import encode_input, encode_output
 from game.combat.sampler import SUITES, sample
@@ -41,6 +42,44 @@ def _chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
+MAX_BLOCK_BYTES = 4096  # an input block is under 100 bytes; a longer line is answered without reading it whole
+
+
+def _stdin_lines(stream: BinaryIO) -> Iterator[str | Exception]:
+    """Lines of stdin read as bytes: each decoded line, or the error that line gets (not UTF-8, too long).
+
+    Reading bytes keeps one bad line from ending the stream, whatever PYTHONIOENCODING says."""
+    while raw := stream.readline(MAX_BLOCK_BYTES + 1):
+        if len(raw) > MAX_BLOCK_BYTES and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = stream.readline(MAX_BLOCK_BYTES)
+            yield ValueError(f"malformed input: line longer than {MAX_BLOCK_BYTES} bytes")
+            continue
+        raw = raw.rstrip(b"\r\n")
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield ValueError(f"malformed input: not UTF-8 at column {exc.start + 1} "
+                             f"(byte 0x{raw[exc.start]:02x}); expected an ASCII input block")
+
+
+def _write_line(text: str) -> None:
+    out = getattr(sys.stdout, "buffer", None)  # bytes: an answer never fails on the terminal's encoding
+    if out is None:  # a text stream put in place of stdout (tests, embedding)
+        sys.stdout.write(text + "\n")
+    else:
+        out.write(text.encode("utf-8", "backslashreplace") + b"\n")
+
+
+def _stdin_bytes() -> BinaryIO:
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is not None:
+        return stream
+    import io
+
+    return io.BytesIO(sys.stdin.read().encode("utf-8", "surrogateescape"))  # a text stream put in place of stdin
+
+
 @command
 def cmd_resolve(args: argparse.Namespace) -> int:
     rules = load_ruleset(args.content)
@@ -58,14 +97,22 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         resolver.draft = args.draft  # type: ignore[attr-defined]
     # the model answers a batch at a time; the rules answer line by line, so streams stay live
     size = 1 if args.resolver == "rules" else args.batch
-    lines = (line.rstrip("\r\n") for line in sys.stdin)
-    for chunk in _chunks(lines, size):
-        for res in resolve_blocks(resolver, chunk, rules):
+    sys.stdout.flush()
+    for chunk in _chunks(_stdin_lines(_stdin_bytes()), size):
+        blocks = [x for x in chunk if isinstance(x, str)]
+        answers = iter(resolve_blocks(resolver, blocks, rules))
+        for item in chunk:
+            if isinstance(item, Exception):
+                _write_line(f"error: {item}")
+                continue
+            res = next(answers)
             if res.ok:
-                print(res.raw if args.derivation else encode_output(res.next_state))
+                _write_line(res.raw if args.derivation else encode_output(res.next_state))
             else:
-                print(f"error: {res.error}")
+                _write_line(f"error: {res.error}")
         sys.stdout.flush()
+        if hasattr(sys.stdout, "buffer"):
+            sys.stdout.buffer.flush()
     return 0
 
 
@@ -226,9 +273,16 @@ def cmd_arena(args: argparse.Namespace) -> int:
 
 @command
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from brain.ingest import ingest
+    from brain.ingest import IngestError, ingest
 
-    manifest = ingest(args.paths, args.out, load_ruleset(args.content))
+    try:
+        manifest = ingest(args.paths, args.out, load_ruleset(args.content))
+    except IngestError as exc:
+        print(f"rpg-brain ingest: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"rpg-brain ingest: cannot write {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     for line in manifest["bad_lines"][:20]:
         print(f"skipped {line}", file=sys.stderr)
     print(json.dumps({"out": str(args.out), "counts": manifest["counts"], "ingest": manifest["ingest"]}))

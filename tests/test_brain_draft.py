@@ -118,6 +118,7 @@ def test_the_decode_note_reaches_the_turn_report(rules):
 
 
 def test_the_debug_pane_shows_how_much_of_the_draft_was_taken(rules):
+    from game.actions import Move
     from game.content import load_content
     from game.session import GameSession
     from game.tui.widgets import debug_text
@@ -127,6 +128,6 @@ def test_the_debug_pane_shows_how_much_of_the_draft_was_taken(rules):
     s.model = ModelResolver.load(None, rules, threads=1)
     s.set_active("model")
     _, (dx, dy) = spawn_adjacent(s, "rat")
-    s.command("move", dx, dy)
+    s.perform(Move(dx, dy))
     text = debug_text(s).plain
     assert "decode " in text and "draft rules:" in text and "tokens accepted" in text

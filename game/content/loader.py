@@ -10,7 +10,7 @@ from typing import Any
 
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Ranges
-from game.combat.state import ACTIONS, CHANNELS, SLOTS
+from game.combat.state import ACTIONS, CHANNELS, MAX_VALUE, SLOTS
 from game.paths import project_root
 
 if sys.version_info >= (3, 11):
@@ -194,9 +194,29 @@ def _read(directory: Path, name: str) -> _Table:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise ContentError(path, "(file)", "a TOML file (not found)") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ContentError(path, "(syntax)", f"valid TOML ({exc})") from None
+    except IsADirectoryError:
+        raise ContentError(path, "(file)", "a TOML file (found a directory)") from None
+    except OSError as exc:  # unreadable: permissions, a dangling link, an I/O error
+        raise ContentError(path, "(file)", f"a readable TOML file ({exc.strerror or exc})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+        raise ContentError(path, "(syntax)", f"valid TOML ({str(exc)[:200]})") from None
     return _Table(path, "", data)
+
+
+def _colour(t: _Table, name: str) -> str:
+    """A colour Rich can draw (a name like "bright_white", "#rrggbb", "rgb(r,g,b)"): checked here, not at the
+    first frame that shows it. Rich ships with Textual; without it (headless tools) the check is skipped."""
+    v = t.str(name)
+    try:
+        from rich.color import Color, ColorParseError
+    except ImportError:  # pragma: no cover - rich is installed with the game
+        return v
+    try:
+        Color.parse(v)
+    except ColorParseError:
+        raise ContentError(t.file, t.key(name), "a colour such as \"red\", \"bright_white\" or \"#a08060\"", v) \
+            from None
+    return v
 
 
 def _rules(doc: _Table) -> Ruleset:
@@ -213,10 +233,32 @@ def _rules(doc: _Table) -> Ruleset:
     rules = Ruleset(**values)
     if not 1 <= rules.miss_roll < rules.crit_roll <= rules.roll_max <= 9:
         raise ContentError(doc.file, "rules.roll_max", "1 <= miss_roll < crit_roll <= roll_max <= 9")
+    # every status and cooldown a turn can produce stays inside what the model was trained on
+    ranges = Ranges()
     for name in ("guard_turns", "heal_regen_turns", "poison_turns", "burn_turns",
                  "ignite_fragile_turns", "thorns_turns", "shatter_stun_turns"):
-        if not 1 <= values[name] <= 9:
-            raise ContentError(doc.file, f"rules.{name}", "a duration in 1..9", values[name])
+        if not 1 <= values[name] <= ranges.duration:
+            raise ContentError(doc.file, f"rules.{name}", f"a duration in 1..{ranges.duration} (the model's "
+                               "training range)", values[name])
+    for name in ("heal_regen", "poison_magnitude", "burn_magnitude", "thorns_magnitude", "ignite_fragile"):
+        if not 1 <= values[name] <= ranges.magnitude:
+            raise ContentError(doc.file, f"rules.{name}", f"a magnitude in 1..{ranges.magnitude} (the model's "
+                               "training range)", values[name])
+    for slot in SLOTS:
+        if values[f"cd_{slot}"] > ranges.cooldown:
+            raise ContentError(doc.file, f"rules.cooldowns.{slot}", f"a cooldown in 1..{ranges.cooldown} (the "
+                               "model's training range)", values[f"cd_{slot}"])
+    if not 1 <= rules.guard_shield <= rules.shield_cap <= ranges.shield:
+        raise ContentError(doc.file, "rules.shield_cap", f"1 <= guard_shield <= shield_cap <= {ranges.shield} "
+                           "(the model's training range)", rules.shield_cap)
+    if rules.fatigue_turn > ranges.turn:
+        raise ContentError(doc.file, "rules.fatigue_turn", f"at most {ranges.turn} (the model's training range)",
+                           rules.fatigue_turn)
+    # the largest strike (game.resolve.strike_headroom's sum) of any combatant the game or the sampler makes
+    top = ranges.power + rules.roll_max + rules.crit_bonus + ranges.magnitude
+    if top > MAX_VALUE:
+        raise ContentError(doc.file, "rules.crit_bonus", f"a strike that fits two digits: power ({ranges.power}) + "
+                           f"roll_max + crit_bonus + fragile ({ranges.magnitude}) <= {MAX_VALUE}", rules.crit_bonus)
     return rules
 
 
@@ -234,7 +276,7 @@ def _monster(t: _Table, ranges: Ranges, depths: int) -> MonsterSpec:
     if not weights or sum(weights.values()) <= 0:
         raise ContentError(t.file, acts.path, "at least one action with a positive weight")
     return MonsterSpec(
-        name=t.str("name"), glyph=t.str("glyph", one_char=True), color=t.str("color"),
+        name=t.str("name"), glyph=t.str("glyph", one_char=True), color=_colour(t, "color"),
         hp=t.int("hp", 1, ranges.max_hp), power=t.int("power", 1, ranges.power),
         armor=t.int("armor", 0, ranges.armor), depths=t.pair("depths", 1, depths),
         flee_below=t.float("flee_below", 0.0, 1.0), actions=weights, boss=t.bool("boss", False),
@@ -266,7 +308,7 @@ def _item(t: _Table, depths: int, ranges: Ranges) -> ItemSpec:
     about = t.raw("about", "")
     if not isinstance(about, str):
         raise ContentError(t.file, t.key("about"), "a string", about)
-    return ItemSpec(t.str("name"), t.str("glyph", one_char=True), t.str("color"), effect, value,
+    return ItemSpec(t.str("name"), t.str("glyph", one_char=True), _colour(t, "color"), effect, value,
                     t.pair("depths", 1, depths), t.float("weight", 0.0, 1000.0), reach, cost, about)
 
 
@@ -299,9 +341,16 @@ def load_content(directory: Path | str | None = None) -> Content:
         raise ContentError(d.file, "dungeon.rooms_min", f"at most rooms_max ({dungeon.rooms_max})", dungeon.rooms_min)
     if dungeon.room_size_min > dungeon.room_size_max:
         raise ContentError(d.file, "dungeon.room_size_min", "at most room_size_max", dungeon.room_size_min)
+    # game.dungeon.generate draws a room's width from [min, min(max, width - 2)] and its height from
+    # [max(3, min - 2), min(max(3, max - 3), height - 2)] (a wall on every side): both ranges must hold a value
+    lo, hi = dungeon.room_size_min, dungeon.room_size_max
+    if lo > min(hi, dungeon.width - 2) or max(3, lo - 2) > min(max(3, hi - 3), dungeon.height - 2):
+        raise ContentError(d.file, "dungeon.room_size_min", f"room sizes that fit the {dungeon.width}x"
+                           f"{dungeon.height} map with a wall around them (room_size_min <= width - 2, "
+                           "room_size_min - 2 <= height - 2 and <= max(3, room_size_max - 3))", lo)
 
     p = _read(directory, "player.toml").table("player")
-    player = PlayerSpec(p.str("name"), p.str("glyph", one_char=True), p.str("color"),
+    player = PlayerSpec(p.str("name"), p.str("glyph", one_char=True), _colour(p, "color"),
                         p.int("hp", 1, ranges.max_hp), p.int("power", 1, ranges.power),
                         p.int("armor", 0, ranges.armor), tuple(p.actions("actions")),
                         _progression(p.table("progression"), ranges))

@@ -24,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="DIR", help="model directory (default: the shipped brain/models/default)")
     p.add_argument("--save-dir", metavar="DIR", help="saves, play logs and morgue files "
                    "(default: saves/ in a checkout, else $XDG_DATA_HOME/rpg-tui)")
-    p.add_argument("--new", action="store_true", help="start a new game at once, without the title screen")
+    p.add_argument("--new", action="store_true", help="start a new game at once, without the title screen "
+                   "(a living saved run is kept in SAVE_DIR/kept/ first)")
+    p.add_argument("--load", metavar="FILE", help="continue the run saved in FILE (e.g. one kept in SAVE_DIR/kept/)")
     p.add_argument("--time-limit", type=float, default=2.0, metavar="S",
                    help="seconds the model may take per turn before the rules answer is applied")
     p.add_argument("--list-models", action="store_true", help="list the models found and exit")
@@ -41,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.time_limit <= 0:
         parser.error("--time-limit must be a positive number of seconds")
+    if args.seed is not None and not -(2**63) <= args.seed <= 2**63:
+        parser.error("--seed must be between -2**63 and 2**63")
+    if args.new and args.load:
+        parser.error("--new and --load exclude each other")
     resolver = args.resolver or ("model" if args.model else "rules")
     if args.list_models:
         from game.paths import available_models
@@ -61,8 +67,16 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_app(seed=args.seed, resolver=resolver, save_dir=args.save_dir, new_game=args.new,
                      model_dir=args.model, content=content, time_limit_s=args.time_limit)
-    app.run()
-    return 0
+    app.load_path = args.load
+    try:
+        app.run()
+    except Exception:  # a crash outside Textual's own handler (the driver, the terminal): say so, exit non-zero
+        import traceback
+
+        traceback.print_exc()
+        return 1
+    # Textual sets 1 when it caught a crash; a signal leaves 128 + its number (after the save)
+    return app.return_code or 0
 
 
 def run_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -77,6 +77,14 @@ def help_text(content: Content) -> str:
   {items}"""
 
 
+def close_once(screen: Screen, result: object = None) -> None:
+    """Dismiss a modal screen only while it is the top one. Two quick keys can both reach it before the
+    first pop lands; Screen.dismiss pops whatever is on top, so the second one took the game screen
+    with it and left a blank app."""
+    if screen.app.screen is screen:
+        screen.dismiss(result)
+
+
 class PassiveScroll(VerticalScroll, can_focus=False):
     """A scroll area that never takes focus, so arrows keep moving the player."""
 
@@ -139,10 +147,13 @@ class TitleScreen(SizedScreen):
     def _seed(self) -> int | None:
         raw = self.query_one("#seed", Input).value.strip()
         try:
-            return int(raw) if raw else self.app.seed
+            seed = int(raw) if raw else self.app.seed
         except ValueError:
-            self.show_notice(f"Seed must be a whole number, got {raw!r}.")
+            seed = None
+        if seed is None or not -(2**63) <= seed <= 2**63:  # the range a save holds (game.saves.MAX_SEED)
+            self.show_notice(f"Seed must be a whole number between -2**63 and 2**63, got {raw[:40]!r}.")
             return None
+        return seed
 
     def action_new(self) -> None:
         seed = self._seed()
@@ -370,10 +381,10 @@ class InventoryScreen(ModalScreen[int | None]):
             index = ord(ch) - 97
             if index < len(stacks(self.session.player.inventory)):
                 event.stop()
-                self.dismiss(index)
+                close_once(self, index)
 
     def action_dismiss_none(self) -> None:
-        self.dismiss(None)
+        close_once(self, None)
 
 
 class LookScreen(ModalScreen[None]):
@@ -519,7 +530,10 @@ class RunsScreen(ModalScreen[None]):
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "app.pop_screen", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "close", "Close")]
+
+    def action_close(self) -> None:
+        close_once(self)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
