@@ -15,6 +15,7 @@ from pathlib import Path
 
 from game.autoplay import AutoPlayer
 from game.content import Content
+from game.measure import percentile
 from game.playlog import PlayLogWriter
 from game.resolve import Resolver
 from game.session import GameSession
@@ -48,10 +49,8 @@ class ArenaTally:
 
 
 def _pct(xs: list[float], q: float) -> float | None:
-    if not xs:
-        return None
-    xs = sorted(xs)
-    return round(xs[min(len(xs) - 1, int(q * len(xs)))], 3)
+    p = percentile(xs, q)
+    return None if p is None else round(p, 3)
 
 
 def run_arena(content: Content, turns: int, seed: int, active: str, save_dir: Path,
@@ -74,10 +73,10 @@ def run_arena(content: Content, turns: int, seed: int, active: str, save_dir: Pa
         bot = AutoPlayer(game_seed)
         budget = min(max_game_turns, turns - tally.turns)
         try:
-            for _ in range(budget):
-                if s.over:
-                    break
-                s.command(*bot.next_command(s))
+            actions = 0  # an action may take many turns (explore, rest) or none (impossible): count both
+            while not s.over and s.turns < budget and actions < 4 * budget:
+                s.perform(bot.next_action(s))
+                actions += 1
         except Exception as exc:  # a crash loses the game; the arena says so and plays on
             tally.crashes.append(f"game {game} (seed {game_seed}): {type(exc).__name__}: {exc} "
                                  f"at {traceback.extract_tb(exc.__traceback__)[-1].name}")

@@ -1,52 +1,129 @@
 """Speed of the model resolver: batch-1 latency on one thread, load time, throughput, size.
 
-Latency is per resolved turn through ModelResolver.resolve_batch (encode,
-decode, parse, invariants), as the game calls it, with the decoder the game
-loads (onnx when model.onnx and onnxruntime are there, else numpy). The other
+Latency is per resolved turn (encode, decode, parse, invariants), as the game
+calls it, with the decoder the game loads (onnx when model.onnx and onnxruntime
+are there, else numpy) and each drafter (brain/draft.py: rules, the game's
+default; copy; none), split by turns whose draft was taken whole. The other
 decoders and decoding without forced-token fast-forward are measured beside it.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import torch
-
 from brain.checkpoint import WEIGHTS
-from brain.engine import DEFAULT_MODEL, ModelResolver
+from brain.draft import DRAFTS
+from brain.engine import DecodeStats, ModelResolver, has_torch
 from brain.evaluate import held_out
 from game.combat.format import encode_input
 from game.combat.ruleset import Ruleset
+from game.measure import percentile
+from game.paths import shipped_model_dir
+from game.resolve import judge_answer
 
+# A fresh interpreter that loads the model as the game does, timed in three parts: the game's own
+# imports, the model's imports (numpy, safetensors, onnxruntime where installed), and the load proper
+# (files, checks, ONNX session, probe). Peak RSS, and proof that torch stayed out.
 _LOAD_SCRIPT = """
-import time, sys
+import importlib.util, json, resource, sys, time
 t0 = time.perf_counter()
-import torch
-t1 = time.perf_counter()
-from brain.engine import ModelResolver
 from game.content import load_ruleset
+from game.resolve import load_model_resolver
 rules = load_ruleset(None if sys.argv[2] == '-' else sys.argv[2])
+t1 = time.perf_counter()
+import brain.engine
+if importlib.util.find_spec('onnxruntime') is not None:
+    import onnxruntime
 t2 = time.perf_counter()
-ModelResolver.load(sys.argv[1], rules, threads=1)
+res = load_model_resolver(None if sys.argv[1] == '-' else sys.argv[1], rules)
 t3 = time.perf_counter()
-print(t3 - t0, t3 - t2)
+try:  # VmHWM starts afresh at exec; ru_maxrss would carry the forking parent's peak over
+    rss_mb = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024
+except OSError:
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"game_import_s": t1 - t0, "import_s": t2 - t1, "load_s": t3 - t2, "rss_mb": rss_mb,
+                  "torch_imported": "torch" in sys.modules, "decoder": res.decoder}))
 """
 
 
-def percentile(xs: list[float], q: float) -> float:
-    """The sample at quantile q of the sorted values (nearest rank)."""
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
+def cold_load(model_dir: Path | None, content: Path | None = None) -> dict:
+    """Load the model in a fresh process, the game's way (no torch): seconds and peak RSS in MB."""
+    out = subprocess.run([sys.executable, "-c", _LOAD_SCRIPT, str(model_dir) if model_dir else "-",
+                          str(content) if content else "-"], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def _summary(times: list[float]) -> dict:
+    if not times:
+        return {"n": 0}
+    return {"n": len(times), "p50": percentile(times, 0.5), "p95": percentile(times, 0.95),
+            "mean": statistics.mean(times)}
+
+
+def drafter_latency(res: ModelResolver, cases: list) -> dict[str, dict]:
+    """Per drafter (brain/draft.py), the game path's latency per turn, split into turns whose draft the model
+    took whole and the rest, with the share of drafted tokens accepted and model calls per turn. The drafters
+    take turns case by case, so that whatever else the machine does falls on each alike."""
+    rows: dict[str, list[tuple[float, DecodeStats]]] = {d: [] for d in DRAFTS}
+    for case in cases:
+        for d, got in rows.items():
+            res.draft = d
+            stats = DecodeStats()
+            block = encode_input(*case)
+            t = time.perf_counter()
+            text = "".join(p for p, _, _ in res.engine.generate_stream(block, drafter=res.drafter(case, block),
+                                                                       stats=stats))
+            judge_answer(res.name, case[0], case[1], text, 0.0)
+            got.append(((time.perf_counter() - t) * 1000, stats))
+    out: dict[str, dict] = {}
+    for d, got in rows.items():
+        whole = [ms for ms, st in got if st.drafted and not st.rejected]
+        rest = [ms for ms, st in got if not (st.drafted and not st.rejected)]
+        drafted, accepted = sum(st.drafted for _, st in got), sum(st.accepted for _, st in got)
+        out[d] = {**_summary([ms for ms, _ in got]), "calls_per_turn": sum(st.calls for _, st in got) / len(got),
+                  "accepted_tokens_share": accepted / drafted if drafted else None,
+                  "whole_draft_accepted_share": len(whole) / len(got),
+                  "whole_draft_accepted_ms": _summary(whole), "otherwise_ms": _summary(rest),
+                  "times": [ms for ms, _ in got]}
+    return out
+
+
+def draft_identity(model_dir: Path | None, rules: Ruleset, n: int) -> dict:
+    """Every drafter against undrafted greedy decoding on n held-out blocks per suite: token for token the same
+    answer (the claim of exact speculative decoding), on the game's decoder."""
+    res = ModelResolver.load(model_dir, rules, threads=1)
+    out: dict = {"decoder": res.decoder}
+    for suite in ("iid", "edge"):
+        row = {"n": n, "different": {d: 0 for d in DRAFTS if d != "none"}, "calls": {d: 0 for d in DRAFTS}}
+        for case in held_out(suite, n, rules):
+            block = encode_input(*case)
+            answers = {}
+            for d in DRAFTS:
+                res.draft, stats = d, DecodeStats()
+                answers[d] = "".join(p for p, _, _ in res.engine.generate_stream(
+                    block, drafter=res.drafter(case, block), stats=stats))
+                row["calls"][d] += stats.calls
+            for d in row["different"]:
+                row["different"][d] += answers[d] != answers["none"]
+        row["calls_per_turn"] = {d: c / n for d, c in row.pop("calls").items()}
+        out[suite] = row
+    return out
 
 
 def bench(model_dir: Path | None, rules: Ruleset, n: int = 200, big_batch: int = 512,
           content: Path | None = None) -> dict:
-    model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL
-    torch.set_num_threads(1)
+    model_dir = Path(model_dir) if model_dir else shipped_model_dir()
+    cold = cold_load(model_dir, content)  # first, while this process is small
+    torch = None
+    if has_torch():
+        import torch
+
+        torch.set_num_threads(1)
     loads = []
     for _ in range(3):
         t = time.perf_counter()
@@ -55,40 +132,56 @@ def bench(model_dir: Path | None, rules: Ruleset, n: int = 200, big_batch: int =
     cases = held_out("iid", n, rules, seed=7)
     for case in cases[:10]:  # warm up
         res.resolve_batch([case])
-    # the game's path (its decoder's fast-forward, parse, invariants), then the other decoders side by side
-    others = [b for b in ("onnx", "numpy", "torch") if b != res.engine.decoder and b in res.engine.decoders]
-    lat: dict[str, list[float]] = {"fast_forward": [], **{f"fast_forward_{b}": [] for b in others}, "lockstep": []}
+    # the game's path (its decoder, each drafter, parse, invariants), then the other decoders undrafted
+    drafts = drafter_latency(res, cases)
+    res.draft = "rules"
+    others = [b for b in ("onnx", "numpy", "torch") if b != res.engine.decoder and b in res.engine.backends()]
+    lat: dict[str, list[float]] = {"fast_forward": drafts["rules"].pop("times"),
+                                   **{f"fast_forward_{b}": [] for b in others}}
+    for d in drafts.values():
+        d.pop("times", None)
+    if torch is not None:
+        lat["lockstep"] = []
     for case in cases:
-        t = time.perf_counter()
-        res.resolve_batch([case])
-        lat["fast_forward"].append((time.perf_counter() - t) * 1000)
         block = encode_input(*case)
         for b in others:
             t = time.perf_counter()
             res.engine.generate([block], backend=b)
             lat[f"fast_forward_{b}"].append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        res.engine.generate([block], fast_forward=False)
-        lat["lockstep"].append((time.perf_counter() - t) * 1000)
+        if torch is not None:
+            t = time.perf_counter()
+            res.engine.generate([block], fast_forward=False)
+            lat["lockstep"].append((time.perf_counter() - t) * 1000)
     big = held_out("iid", big_batch, rules, seed=8)
+    res.draft = "none"  # lockstep batches (torch), as eval decoded before drafting
     t = time.perf_counter()
     res.resolve_batch(big)
     big_s = time.perf_counter() - t
-    torch.set_num_threads(2)
+    big2_s = None
+    if torch is not None:
+        torch.set_num_threads(2)
+        t = time.perf_counter()
+        res.resolve_batch(big)
+        big2_s = time.perf_counter() - t
+        torch.set_num_threads(1)
+    res.draft = "rules"  # one drafted turn after another: what eval and the arena do now
     t = time.perf_counter()
     res.resolve_batch(big)
-    big2_s = time.perf_counter() - t
-    cold = subprocess.run([sys.executable, "-c", _LOAD_SCRIPT, str(model_dir), str(content) if content else "-"],
-                          capture_output=True, text=True, check=True).stdout.split()
+    drafted_s = time.perf_counter() - t
     return {
-        "model": str(model_dir), "params": res.engine.model.num_params(),
+        "model": str(model_dir), "params": sum(int(a.size) for a in res.engine.arrays.values()),
         "decoder": res.engine.decoder, "decoder_note": res.decoder_note,
         "weights_mb": (model_dir / WEIGHTS).stat().st_size / 1e6,
-        "load_s": min(loads), "load_cold_with_import_torch_s": float(cold[0]), "load_cold_s": float(cold[1]),
-        "batch1_threads1_ms": {k: {"p50": statistics.median(v), "p95": percentile(v, 0.95), "mean": statistics.mean(v)}
+        # load_cold_s: what model mode adds to a fresh game process (the model's imports and the load)
+        "load_s": min(loads), "load_cold_s": cold["import_s"] + cold["load_s"], "load_cold_imports_s": cold["import_s"],
+        "load_cold_files_s": cold["load_s"], "rss_mb": cold["rss_mb"],
+        "load_cold_imports_torch": cold["torch_imported"],
+        "batch1_threads1_ms": {k: {"p50": percentile(v, 0.5), "p95": percentile(v, 0.95), "mean": statistics.mean(v)}
                                for k, v in lat.items()},
         "batch1_n": n,
+        "drafts": drafts,
         f"batch{big_batch}_threads1_ms_per_turn": big_s * 1000 / big_batch,
         f"batch{big_batch}_threads1_turns_per_s": big_batch / big_s,
-        f"batch{big_batch}_threads2_turns_per_s": big_batch / big2_s,
+        f"batch{big_batch}_threads2_turns_per_s": big_batch / big2_s if big2_s else None,
+        "drafted_rules_threads1_turns_per_s": big_batch / drafted_s,
     }

@@ -8,26 +8,37 @@ A training checkpoint adds
     optim.safetensors   AdamW moments, one tensor per parameter and slot
     optim.json          step, param-group hyperparameters, the run's arguments
 config.json is written last, so a directory whose config names the weights'
-hash is complete; anything else is reported as ModelLoadError.
+hash is complete; anything else is reported as ModelLoadError, naming the file and key.
+
+Loading (`load_weights`) needs numpy and safetensors only: play never imports torch. Every size in
+config.json is bounded and every tensor in the weights' header is checked against the shape the config
+implies before a byte of weights is read. Saving and optimizer state are torch's, imported where used.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
+import safetensors.numpy
+from safetensors import SafetensorError, safe_open
 
-from brain.model import GPT, GPTConfig
-from brain.tensorfile import SafetensorsError, load_file, save_file
+from brain.config import ConfigError, GPTConfig, tensor_shapes
 from brain.tokenizer import Tokenizer, TokenizerError
+from game.atomic import write_atomic
 from game.combat.format import FORMAT_VERSION
+
+if TYPE_CHECKING:
+    import torch
+
+    from brain.model import GPT
 
 WEIGHTS, CONFIG, OPTIM, OPTIM_JSON, LOG = (
     "model.safetensors", "config.json", "optim.safetensors", "optim.json", "train_log.jsonl")
+MAX_CONFIG_BYTES = 16 << 20  # config.json carries notes and eval tables, never megabytes of them
 
 
 class ModelLoadError(ValueError):
@@ -43,21 +54,37 @@ def sha256_file(path: Path) -> str:
 
 
 def write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(obj, indent=1) + "\n")
+
+
+def save_tensors(path: Path, tensors: dict, metadata: dict[str, str] | None = None) -> None:
+    """numpy arrays or torch tensors -> one safetensors file, written atomically."""
+    arrays = {k: v if isinstance(v, np.ndarray) else v.detach().cpu().numpy() for k, v in tensors.items()}
+    write_atomic(path, safetensors.numpy.save({k: np.ascontiguousarray(v) for k, v in arrays.items()}, metadata))
+
+
+def read_tensors(path: Path) -> dict[str, np.ndarray]:
+    """Every tensor of a safetensors file as numpy; ModelLoadError naming the file otherwise."""
+    _regular_file(path)
+    try:
+        return safetensors.numpy.load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelLoadError(f"{path}: not a readable safetensors file ({exc})") from exc
+
+
+def _regular_file(path: Path) -> None:
+    if not path.exists():
+        raise ModelLoadError(f"{path}: missing (a model directory needs {CONFIG} and {WEIGHTS})")
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: not a regular file")
 
 
 def save_model(out: Path, model: GPT, tok: Tokenizer, ruleset_id: str, extra: dict | None = None) -> dict:
     """Weights then config (the commit point); returns the config written."""
     out.mkdir(parents=True, exist_ok=True)
     raw = model.module if hasattr(model, "module") else model
-    save_file({k: v.float() for k, v in raw.state_dict().items()}, out / WEIGHTS,
-              metadata={"format": "pt", "ruleset_id": ruleset_id})
+    save_tensors(out / WEIGHTS, {k: v.float() for k, v in raw.state_dict().items()},
+                 metadata={"format": "pt", "ruleset_id": ruleset_id})
     config = {
         "format_version": FORMAT_VERSION, "ruleset_id": ruleset_id, "model": raw.cfg.to_json(),
         "params": raw.num_params(), "tokenizer": tok.to_json(), "weights_sha256": sha256_file(out / WEIGHTS),
@@ -68,14 +95,16 @@ def save_model(out: Path, model: GPT, tok: Tokenizer, ruleset_id: str, extra: di
 
 
 def read_config(model_dir: Path) -> dict:
+    model_dir = Path(model_dir)
     path = model_dir / CONFIG
     if not model_dir.is_dir():
         raise ModelLoadError(f"{model_dir}: no such model directory")
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: missing (a model directory needs {CONFIG} and {WEIGHTS})")
+    _regular_file(path)
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ModelLoadError(f"{path}: {path.stat().st_size} bytes, more than a config may have ({MAX_CONFIG_BYTES})")
     try:
-        config = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelLoadError(f"{path}: not valid JSON ({exc})") from exc
     if not isinstance(config, dict):
         raise ModelLoadError(f"{path}: expected a JSON object")
@@ -85,59 +114,90 @@ def read_config(model_dir: Path) -> dict:
     return config
 
 
-def load_model(model_dir: Path, ruleset_id: str | None = None, check_hash: bool = True) -> tuple[GPT, Tokenizer, dict]:
-    """The model, its tokenizer and config; ModelLoadError on anything that does not fit."""
-    model_dir = Path(model_dir)
-    config = read_config(model_dir)
-    where = model_dir / CONFIG
+def check_config(config: dict, where: Path, ruleset_id: str | None = None) -> tuple[GPTConfig, Tokenizer]:
+    """The model config and tokenizer of a read config.json, or ModelLoadError naming `where` and the key."""
     if config["format_version"] != FORMAT_VERSION:
-        raise ModelLoadError(f"{where}: trained for block format {config['format_version']}, "
+        raise ModelLoadError(f"{where}: format_version: trained for block format {config['format_version']}, "
                              f"this game writes format {FORMAT_VERSION}; retrain the model")
     if ruleset_id is not None and config["ruleset_id"] != ruleset_id:
-        raise ModelLoadError(f"{where}: trained on ruleset {config['ruleset_id']}, the game's rules are {ruleset_id} "
-                             "(content/rules.toml changed); retrain with `rpg-brain train`")
+        raise ModelLoadError(f"{where}: ruleset_id: trained on ruleset {config['ruleset_id']}, the game's rules are "
+                             f"{ruleset_id} (content/rules.toml changed); retrain with `rpg-brain train`")
+    try:
+        cfg = GPTConfig.from_json(config["model"])
+    except ConfigError as exc:
+        raise ModelLoadError(f"{where}: bad model config: {exc}") from exc
     try:
         tok = Tokenizer.from_json(config["tokenizer"])
-        cfg = GPTConfig(**config["model"])
-        for f in fields(GPTConfig):
-            value = getattr(cfg, f.name)
-            if type(value) is not type(getattr(GPTConfig, f.name)) or (type(value) is int and value < 1):
-                raise TypeError(f"model.{f.name} = {value!r}")
-        if cfg.n_embd % cfg.n_head:
-            raise TypeError(f"n_embd {cfg.n_embd} is not a multiple of n_head {cfg.n_head}")
-    except (TokenizerError, TypeError) as exc:
-        raise ModelLoadError(f"{where}: bad tokenizer or model config: {exc}") from exc
+    except TokenizerError as exc:
+        raise ModelLoadError(f"{where}: tokenizer: {exc}") from exc
+    want = Tokenizer.from_format().pieces
+    if tok.pieces != want:  # swapped or renamed pieces load fine and score 0%: refuse them
+        i = next((i for i, (a, b) in enumerate(zip(tok.pieces, want, strict=False)) if a != b),
+                 min(len(tok.pieces), len(want)))
+        got_piece = tok.pieces[i] if i < len(tok.pieces) else "(end)"
+        want_piece = want[i] if i < len(want) else "(end)"
+        raise ModelLoadError(f"{where}: tokenizer.pieces: differ from the block format's vocabulary at piece {i} "
+                             f"({got_piece!r}, the format has {want_piece!r}); retrain the model")
     if len(tok) != cfg.vocab_size:
-        raise ModelLoadError(f"{where}: tokenizer has {len(tok)} pieces, model expects {cfg.vocab_size}")
+        raise ModelLoadError(f"{where}: model.vocab_size: {cfg.vocab_size}, the tokenizer has {len(tok)} pieces")
+    if not isinstance(config["weights_sha256"], str):
+        raise ModelLoadError(f"{where}: weights_sha256: expected a hex string")
+    return cfg, tok
+
+
+def check_header(path: Path, cfg: GPTConfig) -> None:
+    """Every tensor the config implies, F32 and of its shape, and nothing else: read from the header alone."""
+    want = tensor_shapes(cfg)
+    try:
+        with safe_open(str(path), framework="np") as f:
+            got = {k: (f.get_slice(k).get_dtype(), tuple(f.get_slice(k).get_shape())) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelLoadError(f"{path}: not a readable safetensors file ({exc})") from exc
+    missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+    if missing or extra:
+        raise ModelLoadError(f"{path}: tensors do not match {CONFIG} (missing {missing[:3]}, unexpected {extra[:3]})")
+    for name, shape in want.items():
+        dtype, got_shape = got[name]
+        if dtype != "F32":
+            raise ModelLoadError(f"{path}: {name}: dtype {dtype}, expected F32")
+        if got_shape != shape:
+            raise ModelLoadError(f"{path}: {name}: shape {list(got_shape)}, {CONFIG} implies {list(shape)}")
+
+
+def load_weights(model_dir: Path, ruleset_id: str | None = None,
+                 check_hash: bool = True) -> tuple[GPTConfig, Tokenizer, dict, dict[str, np.ndarray]]:
+    """(config, tokenizer, config.json, fp32 arrays) of a model directory, without torch; ModelLoadError otherwise."""
+    model_dir = Path(model_dir)
+    config = read_config(model_dir)
+    cfg, tok = check_config(config, model_dir / CONFIG, ruleset_id)
     weights = model_dir / WEIGHTS
-    if not weights.is_file():
-        raise ModelLoadError(f"{weights}: missing")
+    _regular_file(weights)
+    want_bytes = 4 * sum(int(np.prod(s)) for s in tensor_shapes(cfg).values())
+    if weights.stat().st_size > want_bytes + (1 << 20):  # the header is small: a bigger file is not these weights
+        raise ModelLoadError(f"{weights}: {weights.stat().st_size} bytes, {CONFIG} implies about {want_bytes}")
     if check_hash and sha256_file(weights) != config["weights_sha256"]:
         raise ModelLoadError(f"{weights}: sha256 differs from {CONFIG} (corrupt or replaced weights)")
-    try:
-        tensors, _ = load_file(weights)
-    except SafetensorsError as exc:
-        raise ModelLoadError(str(exc)) from exc
-    model = GPT(cfg)
-    _load_state(model, tensors, weights)
-    return model.eval(), tok, config
+    check_header(weights, cfg)
+    arrays = read_tensors(weights)
+    for name, a in arrays.items():
+        if not np.isfinite(a).all():
+            raise ModelLoadError(f"{weights}: {name}: holds NaN or infinite values")
+    return cfg, tok, config, arrays
 
 
-def _load_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor], where: Path) -> None:
-    want = model.state_dict()
-    missing, extra = sorted(set(want) - set(tensors)), sorted(set(tensors) - set(want))
-    if missing or extra:
-        raise ModelLoadError(f"{where}: tensors do not match the config "
-                             f"(missing {missing[:3]}, unexpected {extra[:3]})")
-    for k, v in tensors.items():
-        if v.shape != want[k].shape:
-            raise ModelLoadError(f"{where}: {k} has shape {list(v.shape)}, config implies {list(want[k].shape)}")
-    model.load_state_dict(tensors)
+def load_model(model_dir: Path, ruleset_id: str | None = None, check_hash: bool = True) -> tuple[GPT, Tokenizer, dict]:
+    """The torch model, its tokenizer and config (for training and export); ModelLoadError on anything wrong."""
+    from brain.model import from_arrays
+
+    cfg, tok, config, arrays = load_weights(model_dir, ruleset_id, check_hash)
+    return from_arrays(cfg, arrays), tok, config
 
 
 # ---------------------------------------------------------------- optimizer state
 
 def save_optimizer(out: Path, opt: torch.optim.Optimizer, model: GPT, step: int, extra: dict) -> None:
+    import torch
+
     names = {id(p): n for n, p in model.named_parameters()}
     tensors, groups = {}, []
     for group in opt.param_groups:
@@ -146,16 +206,18 @@ def save_optimizer(out: Path, opt: torch.optim.Optimizer, model: GPT, step: int,
         for p in group["params"]:
             for slot, value in opt.state.get(p, {}).items():
                 tensors[f"{names[id(p)]}/{slot}"] = value if torch.is_tensor(value) else torch.tensor(value)
-    save_file(tensors, out / OPTIM)
+    save_tensors(out / OPTIM, tensors)
     write_json(out / OPTIM_JSON, {"step": step, "param_groups": groups, **extra})
 
 
 def load_optimizer(ckpt: Path, opt: torch.optim.Optimizer, model: GPT) -> dict:
     """Restore AdamW moments and hyperparameters; returns optim.json (step, run arguments)."""
+    import torch
+
     try:
         meta = json.loads((ckpt / OPTIM_JSON).read_text())
-        tensors, _ = load_file(ckpt / OPTIM)
-    except (OSError, json.JSONDecodeError, SafetensorsError) as exc:
+        tensors = {k: torch.from_numpy(v) for k, v in read_tensors(ckpt / OPTIM).items()}
+    except (OSError, json.JSONDecodeError, ModelLoadError) as exc:
         raise ModelLoadError(f"{ckpt}: cannot resume, optimizer state unreadable: {exc}") from exc
     params = dict(model.named_parameters())
     if len(meta.get("param_groups", [])) != len(opt.param_groups):

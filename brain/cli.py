@@ -1,7 +1,8 @@
 """`rpg-brain`: the model pipeline's command line.
 
-Subcommands that need torch import it inside their handler, so `sample` and
-`resolve --resolver rules` stay fast and work without it.
+Subcommands that need torch (train, ship, report, finetune, sweep, export) import it
+inside their handler; the others (sample, resolve, eval, bench, arena, ingest) work
+without it, the model decoding with numpy or ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import sys
 from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
+from typing import BinaryIO
 
 from game.combat.format import encode_input, encode_output
 from game.combat.sampler import SUITES, sample
 from game.content import ContentError, load_ruleset
+from game.paths import shipped_model_dir
 from game.resolve import Resolver, RulesResolver, resolve_blocks
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 
 
 def command(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -40,6 +42,44 @@ def _chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
+MAX_BLOCK_BYTES = 4096  # an input block is under 100 bytes; a longer line is answered without reading it whole
+
+
+def _stdin_lines(stream: BinaryIO) -> Iterator[str | Exception]:
+    """Lines of stdin read as bytes: each decoded line, or the error that line gets (not UTF-8, too long).
+
+    Reading bytes keeps one bad line from ending the stream, whatever PYTHONIOENCODING says."""
+    while raw := stream.readline(MAX_BLOCK_BYTES + 1):
+        if len(raw) > MAX_BLOCK_BYTES and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = stream.readline(MAX_BLOCK_BYTES)
+            yield ValueError(f"malformed input: line longer than {MAX_BLOCK_BYTES} bytes")
+            continue
+        raw = raw.rstrip(b"\r\n")
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield ValueError(f"malformed input: not UTF-8 at column {exc.start + 1} "
+                             f"(byte 0x{raw[exc.start]:02x}); expected an ASCII input block")
+
+
+def _write_line(text: str) -> None:
+    out = getattr(sys.stdout, "buffer", None)  # bytes: an answer never fails on the terminal's encoding
+    if out is None:  # a text stream put in place of stdout (tests, embedding)
+        sys.stdout.write(text + "\n")
+    else:
+        out.write(text.encode("utf-8", "backslashreplace") + b"\n")
+
+
+def _stdin_bytes() -> BinaryIO:
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is not None:
+        return stream
+    import io
+
+    return io.BytesIO(sys.stdin.read().encode("utf-8", "surrogateescape"))  # a text stream put in place of stdin
+
+
 @command
 def cmd_resolve(args: argparse.Namespace) -> int:
     rules = load_ruleset(args.content)
@@ -54,16 +94,25 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"rpg-brain: cannot load the model: {exc}", file=sys.stderr)
             return 2
+        resolver.draft = args.draft  # type: ignore[attr-defined]
     # the model answers a batch at a time; the rules answer line by line, so streams stay live
     size = 1 if args.resolver == "rules" else args.batch
-    lines = (line.rstrip("\r\n") for line in sys.stdin)
-    for chunk in _chunks(lines, size):
-        for res in resolve_blocks(resolver, chunk, rules):
+    sys.stdout.flush()
+    for chunk in _chunks(_stdin_lines(_stdin_bytes()), size):
+        blocks = [x for x in chunk if isinstance(x, str)]
+        answers = iter(resolve_blocks(resolver, blocks, rules))
+        for item in chunk:
+            if isinstance(item, Exception):
+                _write_line(f"error: {item}")
+                continue
+            res = next(answers)
             if res.ok:
-                print(res.raw if args.derivation else encode_output(res.next_state))
+                _write_line(res.raw if args.derivation else encode_output(res.next_state))
             else:
-                print(f"error: {res.error}")
+                _write_line(f"error: {res.error}")
         sys.stdout.flush()
+        if hasattr(sys.stdout, "buffer"):
+            sys.stdout.buffer.flush()
     return 0
 
 
@@ -114,7 +163,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _load_resolver(args: argparse.Namespace):
     from brain.engine import ModelResolver
 
-    return ModelResolver.load(args.model, load_ruleset(args.content), threads=args.threads)
+    return ModelResolver.load(args.model, load_ruleset(args.content), threads=args.threads, draft=args.draft)
 
 
 FAILURE_SUITES = ("perturb", "order", "ood", "chain")
@@ -158,10 +207,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 @command
 def cmd_bench(args: argparse.Namespace) -> int:
-    from brain.bench import bench
+    from brain.bench import bench, draft_identity
 
     try:
-        result = bench(args.model, load_ruleset(args.content), n=args.n, content=args.content)
+        if args.identity:
+            result = draft_identity(args.model, load_ruleset(args.content), args.identity)
+        else:
+            result = bench(args.model, load_ruleset(args.content), n=args.n, content=args.content)
     except ValueError as exc:
         print(f"rpg-brain: cannot load the model: {exc}", file=sys.stderr)
         return 2
@@ -214,7 +266,8 @@ def cmd_arena(args: argparse.Namespace) -> int:
 
         try:
             model = load_model_resolver(args.model, content.rules)
-            status = f"loaded ({args.model or 'shipped default'}, {model.decoder} decoder)"
+            model.draft = args.draft  # type: ignore[attr-defined]
+            status = f"loaded ({args.model or 'shipped default'}, {model.decoder} decoder, draft {args.draft})"
         except ValueError as exc:
             if args.resolver == "model":
                 print(f"rpg-brain: cannot load the model: {exc}", file=sys.stderr)
@@ -233,9 +286,16 @@ def cmd_arena(args: argparse.Namespace) -> int:
 
 @command
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from brain.ingest import ingest
+    from brain.ingest import IngestError, ingest
 
-    manifest = ingest(args.paths, args.out, load_ruleset(args.content))
+    try:
+        manifest = ingest(args.paths, args.out, load_ruleset(args.content))
+    except IngestError as exc:
+        print(f"rpg-brain ingest: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"rpg-brain ingest: cannot write {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     for line in manifest["bad_lines"][:20]:
         print(f"skipped {line}", file=sys.stderr)
     print(json.dumps({"out": str(args.out), "counts": manifest["counts"], "ingest": manifest["ingest"]}))
@@ -292,7 +352,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from brain.export import export_forms, forms_table
 
-    rows = export_forms(args.model or DEFAULT_MODEL_DIR, args.out, load_ruleset(args.content), n=args.n)
+    rows = export_forms(args.model or shipped_model_dir(), args.out, load_ruleset(args.content), n=args.n)
     table = forms_table(rows)
     args.report_dir.mkdir(parents=True, exist_ok=True)
     (args.report_dir / "forms.json").write_text(json.dumps(rows, indent=1) + "\n")
@@ -315,6 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
     r.add_argument("--batch", type=int, default=256, help="lines resolved together by the model")
     r.add_argument("--derivation", action="store_true", help="print the whole answer, derivation included")
+    r.add_argument("--draft", choices=("rules", "copy", "none"), default="rules",
+                   help="what each model call verifies (brain/draft.py); the answers are the same, rules is fastest")
     g = sub.add_parser("gen", help="write the training distribution as token shards + manifest.json (resumes)")
     g.add_argument("--out", type=Path, default=Path("brain/data"))
     g.add_argument("--n", type=int, default=200_000, help="draws before the split and deduplication")
@@ -357,15 +419,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=20261125, help="evaluation seed (never a training seed)")
     e.add_argument("--json", action="store_true")
     e.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared machine)")
+    e.add_argument("--draft", choices=("rules", "copy", "none"), default="rules",
+                   help="what each model call verifies (brain/draft.py); the answers are the same, rules is fastest")
 
     b = sub.add_parser("bench", help="latency (batch 1, one thread), load time, throughput, size")
     b.add_argument("--model", type=Path, default=None)
     b.add_argument("--n", type=int, default=200, help="batch-1 turns timed")
     b.add_argument("--json", action="store_true", help="indented JSON")
+    b.add_argument("--identity", type=int, metavar="N", default=0,
+                   help="instead: check that every drafter gives the undrafted answer on N held-out blocks per suite")
 
     sh = sub.add_parser("ship", help="copy a run's model into a model directory with its eval summary")
     sh.add_argument("run", type=Path, help="the training run directory")
-    sh.add_argument("--to", type=Path, default=Path("brain/models/default"))
+    sh.add_argument("--to", type=Path, default=shipped_model_dir())
     sh.add_argument("--n", type=int, default=2000, help="held-out cases per suite for the eval summary")
     sh.add_argument("--threads", type=int, default=1)
 
@@ -383,13 +449,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--save-dir", type=Path, default=Path("saves/arena"), help="play logs go to DIR/playlogs")
     a.add_argument("--json", action="store_true")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
+    a.add_argument("--draft", choices=("rules", "copy", "none"), default="rules",
+                   help="what each model call verifies (brain/draft.py); the answers are the same, rules is fastest")
 
     ig = sub.add_parser("ingest", help="play logs -> a dataset labelled by the rules")
     ig.add_argument("paths", type=Path, nargs="+", help="play-log files or directories")
     ig.add_argument("--out", type=Path, required=True)
 
     ft = sub.add_parser("finetune", help="continue training on play data mixed with synthetic data")
-    ft.add_argument("--from", dest="from_", type=Path, default=Path("brain/models/default"))
+    ft.add_argument("--from", dest="from_", type=Path, default=shipped_model_dir())
     ft.add_argument("--data", type=Path, required=True, help="a dataset written by `rpg-brain ingest`")
     ft.add_argument("--out", type=Path, required=True)
     ft.add_argument("--steps", type=int, default=400)

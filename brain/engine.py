@@ -9,31 +9,43 @@ lockstep with left-padded prompts and per-row positions.
 ModelResolver plugs this into the game (game.resolve.Resolver); its answers
 go through game.resolve.judge_answer, so a wrong-shaped or impossible answer
 becomes an error and the game falls back to the rules.
+
+This module imports no torch: play decodes with ONNX Runtime or numpy from the
+checked arrays of brain/checkpoint.load_weights. The torch model, the torch
+decoder and lockstep batches (brain/lockstep.py) are built on first use, where
+torch is installed; without it a batch is decoded one block at a time.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import torch
 
-from brain.checkpoint import ModelLoadError, load_model
+from brain.checkpoint import ModelLoadError, load_weights
+from brain.config import GPTConfig
+from brain.draft import DRAFTS, Drafter, copy_drafter, rules_drafter
 from brain.fastpath import NumpyDecoder
-from brain.model import GPT, KVCache
 from brain.onnxform import ONNX_FILE, OrtDecoder, load_onnx_decoder
 from brain.tokenizer import Roles, Tokenizer
 from game.combat.format import END, SEPARATOR, answer_grammar, encode_input
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Case
 from game.combat.state import CHANNELS, SLOTS
+from game.paths import shipped_model_dir
 from game.resolve import Resolution, judge_answer
 
-__all__ = ["DEFAULT_MODEL", "Engine", "ModelLoadError", "ModelResolver"]
+if TYPE_CHECKING:
+    from brain.model import GPT
 
-DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default"
+__all__ = ["DecodeStats", "Engine", "ModelLoadError", "ModelResolver", "has_torch"]
+
 # The longest next-state block in tokens (turn, two sides with every status) plus END, plus
 # the longest event: when fewer positions than this are left, the derivation must stop.
 _STATUS_TOKENS = sum(2 if ch == "stun" else 5 for ch in CHANNELS)
@@ -41,65 +53,109 @@ RESERVE = 3 + 2 * (5 + len(SLOTS) + _STATUS_TOKENS) + 1 + 7
 _STOP = frozenset({SEPARATOR, " " + SEPARATOR})
 
 
-class TorchDecoder:
-    """The model itself behind the batch-1 decoder interface (new_cache, forward): the GPU path."""
-
-    name = "torch"
-
-    def __init__(self, model: GPT) -> None:
-        self.model = model
-        self.device = next(model.parameters()).device
-
-    def new_cache(self) -> KVCache:
-        return KVCache(self.model.cfg, 1, self.model.cfg.block_size, self.device)
-
-    @torch.inference_mode()
-    def forward(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: KVCache) -> np.ndarray:
-        """Logits (vocab,) after the last of `ids`; the cache advances by len(ids)."""
-        p, n, dev = cache.pos, len(ids), self.device
-        pos = torch.arange(p, p + n, device=dev).unsqueeze(0)
-        mask = torch.ones(n, p + n, dtype=torch.bool, device=dev).tril(p).view(1, 1, n, p + n)
-        logits = self.model(torch.tensor([ids], device=dev), torch.tensor([roles], device=dev), pos, mask, cache)
-        return logits[0, -1].float().cpu().numpy()
+def has_torch() -> bool:
+    """torch is installed (the `train` extra); play never needs it."""
+    if "torch" in sys.modules:  # None there means "import torch" is blocked
+        return sys.modules["torch"] is not None
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # an import hook refusing it
+        return False
 
 
-Decoder = NumpyDecoder | OrtDecoder | TorchDecoder
+class Decoder(Protocol):
+    """A batch-1 decoder: NumpyDecoder (brain/fastpath.py), OrtDecoder (brain/onnxform.py), TorchDecoder."""
+
+    name: str
+
+    def new_cache(self) -> Any: ...
+
+    def forward(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: Any) -> np.ndarray: ...
+
+    def forward_all(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: Any) -> np.ndarray: ...
+
+    def truncate(self, cache: Any, length: int) -> None: ...
+
+
+@dataclass
+class DecodeStats:
+    """What drafting did for one or more answers: model calls, drafted and accepted tokens."""
+
+    calls: int = 0
+    drafted: int = 0  # tokens proposed by the drafter
+    accepted: int = 0  # ... of which the model agreed with (each saved a call)
+    rejected: int = 0  # positions where the model left a draft before its end
+
+    def note(self, draft: str) -> str:
+        calls = f"{self.calls} model call{'s' if self.calls != 1 else ''}"
+        if draft == "none":
+            return f"{calls}, no draft"
+        return f"{calls}, draft {draft}: {self.accepted}/{self.drafted} tokens accepted"
 
 
 class Engine:
-    def __init__(self, model: GPT, tok: Tokenizer, decoder: OrtDecoder | None = None) -> None:
-        self.model = model.eval()
-        self.tok = tok
-        self.roles = Roles(tok)
-        self.device = next(model.parameters()).device
-        self._masks: dict[frozenset[str], torch.Tensor] = {}
+    """Constrained greedy decoding over a model given as a torch GPT (training, GPU) or as numpy arrays (play)."""
+
+    def __init__(self, model: GPT | None, tok: Tokenizer, decoder: OrtDecoder | None = None, *,
+                 cfg: GPTConfig | None = None, arrays: dict[str, np.ndarray] | None = None) -> None:
+        if model is not None:
+            model.eval()
+            cfg = model.cfg
+            arrays = {k: v.detach().cpu().float().numpy() for k, v in model.state_dict().items()}
+        if cfg is None or arrays is None:
+            raise ValueError("Engine needs a torch model or cfg and arrays")
+        self.cfg, self.tok, self.roles = cfg, tok, Roles(tok)
+        self._model = model
+        self.arrays = arrays
+        self.threads: int | None = None  # torch threads for the torch model, when one is built
         self._ids: dict[frozenset[str], np.ndarray] = {}
+        on_gpu = model is not None and next(model.parameters()).device.type != "cpu"
         # batch-1 decoders by name, built now (numpy takes ~3 ms), so that load time includes them and the
         # first turn is not slower than the rest; onnx when ModelResolver.load found a usable graph
-        self.decoders: dict[str, Decoder] = {"torch": TorchDecoder(model), "numpy": NumpyDecoder(model)}
+        self.decoders: dict[str, Decoder] = {"numpy": NumpyDecoder(cfg, arrays)}
         if decoder is not None:
             self.decoders[decoder.name] = decoder
-        self.decoder = decoder.name if decoder is not None else "numpy" if self.device.type == "cpu" else "torch"
+        if on_gpu:
+            self._batch1("torch")
+        self.decoder = decoder.name if decoder is not None else "torch" if on_gpu else "numpy"
+
+    @classmethod
+    def from_arrays(cls, cfg: GPTConfig, arrays: dict[str, np.ndarray], tok: Tokenizer,
+                    decoder: OrtDecoder | None = None) -> Engine:
+        return cls(None, tok, decoder, cfg=cfg, arrays=arrays)
+
+    @property
+    def model(self) -> GPT:
+        """The torch model (built from the arrays on first use: training, lockstep batches, the torch decoder)."""
+        if self._model is None:
+            import torch
+
+            from brain.model import from_arrays
+
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            self._model = from_arrays(self.cfg, self.arrays)
+        return self._model
+
+    def backends(self) -> list[str]:
+        """The batch-1 decoders this engine can use: those loaded, and torch where it is installed."""
+        return [*self.decoders, *(["torch"] if "torch" not in self.decoders and has_torch() else [])]
 
     def _room(self, allowed: frozenset[str], used: int) -> frozenset[str]:
         """Near the end of the context only the separator may follow: the answer always completes."""
-        if self.model.cfg.block_size - used <= RESERVE and allowed & _STOP:
+        if self.cfg.block_size - used <= RESERVE and allowed & _STOP:
             return allowed & _STOP
         return allowed
 
-    def _mask(self, allowed: frozenset[str]) -> torch.Tensor:
-        m = self._masks.get(allowed)
-        if m is None:
-            m = torch.zeros(len(self.tok), dtype=torch.bool, device=self.device)
-            m[[self.tok.id_of(p) for p in allowed]] = True
-            self._masks[allowed] = m
-        return m
-
     def max_new(self, prompt_len: int) -> int:
-        return self.model.cfg.block_size - prompt_len
+        return self.cfg.block_size - prompt_len
 
     def prompt(self, block: str) -> list[int]:
         return [self.tok.bos, *self.tok.encode(block), self.tok.sep]
+
+    def pieces(self, text: str) -> list[str]:
+        """The grammar pieces of a text (the drafters speak in pieces)."""
+        return [self.tok.pieces[i] for i in self.tok.encode(text)]
 
     def _allowed_ids(self, allowed: frozenset[str]) -> np.ndarray:
         a = self._ids.get(allowed)
@@ -108,56 +164,107 @@ class Engine:
         return a
 
     # ---------------------------------------------------------------- batch 1, streaming
-    def generate_stream(self, block: str, backend: str | None = None) -> Iterator[tuple[str, float, bool]]:
+    def generate_stream(self, block: str, backend: str | None = None, drafter: Drafter | None = None,
+                        stats: DecodeStats | None = None) -> Iterator[tuple[str, float, bool]]:
         """(token, probability, forced) for each answer token; END comes last as "".
 
         probability is the model's softmax over the allowed tokens at that step;
         forced tokens (the grammar left one choice) were not asked of the model: 1.0.
         backend: "onnx" (brain/onnxform.py), "numpy" (brain/fastpath.py) or "torch";
-        None takes self.decoder, the fastest one loaded.
+        None takes self.decoder, the fastest one loaded. drafter (brain/draft.py): a guess of the
+        answer verified in the same model call; the tokens are the same with or without it.
         """
-        return self._stream(block, self._batch1(backend or self.decoder))
+        return self._stream(block, self._batch1(backend or self.decoder), drafter, stats)
 
     def _batch1(self, backend: str) -> Decoder:
+        if backend == "torch" and backend not in self.decoders and has_torch():
+            from brain.lockstep import TorchDecoder
+
+            self.decoders["torch"] = TorchDecoder(self.model)
         if backend not in self.decoders:
-            raise ValueError(f"no {backend} decoder loaded (have: {', '.join(self.decoders)})")
+            raise ValueError(f"no {backend} decoder loaded (have: {', '.join(self.backends())})")
         return self.decoders[backend]
 
-    def _stream(self, block: str, dec: Decoder) -> Iterator[tuple[str, float, bool]]:
+    def _choose(self, logits: np.ndarray, allowed: frozenset[str]) -> tuple[str, float]:
+        """The grammar-masked greedy token and its probability among the allowed ones."""
+        cand = self._allowed_ids(allowed)
+        sub = logits[cand]
+        e = np.exp(sub - sub.max())
+        i = int(e.argmax())
+        best = int(cand[i])
+        return (END if best == self.tok.eos else self.tok.pieces[best]), float(e[i] / e.sum())
+
+    def _stream(self, block: str, dec: Decoder, drafter: Drafter | None = None,
+                stats: DecodeStats | None = None) -> Iterator[tuple[str, float, bool]]:
+        """Greedy constrained decoding, each model call verifying a draft (exact speculative decoding).
+
+        Each call feeds the known tokens not yet in the cache (`pending`: the prompt, or the last chosen
+        token and the forced tokens after it) followed by the drafter's guess, and returns logits after
+        every fed token. Walking the guess, each position takes the grammar-masked greedy token from its
+        own logits (or the forced token); while that equals the drafted token the draft is accepted (its
+        key/values are already cached); at the first difference the model's own token is taken, the
+        cache is cut back to the accepted prefix, and the next call starts from there. Every token is thus
+        the one plain greedy decoding picks, and a turn whose draft is right takes one call.
+        """
         ids = self.prompt(block)
-        T = self.model.cfg.block_size
+        T = self.cfg.block_size
         if len(ids) + RESERVE >= T:
             raise ValueError(f"input block of {len(ids)} tokens does not fit the model's {T}")
         cache = dec.new_cache()
         grammar = answer_grammar()
         allowed = next(grammar)
-        chunk, used = ids, 0
-        state = self.roles.start()
-        eos, pieces = self.tok.eos, self.tok.pieces
+        state = self.roles.start()  # roles after the tokens in the cache
+        pending, fed = ids, 0
+        answer: list[str] = []  # the answer's pieces so far
         while True:
-            used += len(chunk)
-            if used > T:
+            room = T - fed - len(pending)
+            if room < 0:
                 return  # out of room: the partial answer will not parse, and is judged so
-            logits = dec.forward(chunk, [self.roles.step(state, t) for t in chunk], cache)
-            allowed = self._room(allowed, used)
-            cand = self._allowed_ids(allowed)
-            sub = logits[cand]
-            e = np.exp(sub - sub.max())
-            i = int(e.argmax())
-            best = int(cand[i])
-            piece = END if best == eos else pieces[best]
-            yield piece, float(e[i] / e.sum()), False
-            if piece == END:
-                return
-            chunk = [best]
-            allowed = grammar.send(piece)
-            while len(allowed) == 1:  # fast-forward: no model call for a forced token
-                (piece,) = allowed
-                yield piece, 1.0, True
+            draft = drafter(answer)[:room] if drafter is not None else []
+            chunk = pending + [self.tok.id_of(p) for p in draft]
+            scratch = list(state)
+            roles = [self.roles.step(scratch, t) for t in chunk]
+            if draft:
+                rows = dec.forward_all(chunk, roles, cache)[len(pending) - 1:]
+            else:
+                rows = dec.forward(chunk, roles, cache)[None]
+            base = fed + len(pending)
+            if stats is not None:
+                stats.calls += 1
+                stats.drafted += len(draft)
+            k = 0
+            while True:
+                allowed = self._room(allowed, base + k)
+                if len(allowed) == 1:
+                    (piece,), prob, forced = allowed, 1.0, True
+                else:
+                    (piece, prob), forced = self._choose(rows[k], allowed), False
+                drafted = k < len(draft) and piece == draft[k]
+                if stats is not None:
+                    stats.accepted += drafted
+                    stats.rejected += k < len(draft) and not drafted
+                yield piece, prob, forced
                 if piece == END:
                     return
-                chunk.append(self.tok.id_of(piece))
+                answer.append(piece)
                 allowed = grammar.send(piece)
+                if drafted:
+                    k += 1
+                    continue
+                # the model (or the grammar) left the draft here: keep what was accepted, go on from this token
+                dec.truncate(cache, base + k)
+                for t in chunk[:len(pending) + k]:
+                    self.roles.step(state, t)
+                fed, pending = base + k, [self.tok.id_of(piece)]
+                while len(allowed) == 1:  # fast-forward: no model call for a forced token
+                    (piece,) = allowed
+                    yield piece, 1.0, True
+                    if piece == END:
+                        return
+                    answer.append(piece)
+                    pending.append(self.tok.id_of(piece))
+                    allowed = grammar.send(piece)
+                break
 
     def generate_raw(self, block: str, max_new: int = 160) -> str:
         """Ungated and unconstrained: the text fed as is, greedy over the whole vocabulary until <eos>.
@@ -166,7 +273,7 @@ class Engine:
         of a malformed block. Raises TokenizerError (a ValueError) for text the tokenizer cannot encode.
         """
         dec, ids = self._batch1(self.decoder), self.prompt(block)
-        T = self.model.cfg.block_size
+        T = self.cfg.block_size
         if len(ids) >= T:
             raise ValueError(f"input block of {len(ids)} tokens does not fit the model's {T}")
         cache, state, chunk, out = dec.new_cache(), self.roles.start(), ids, []
@@ -180,86 +287,56 @@ class Engine:
         return "".join(self.tok.pieces[i] for i in out)
 
     # ---------------------------------------------------------------- batches
-    @torch.inference_mode()
     def generate(self, blocks: Sequence[str], fast_forward: bool = True, backend: str | None = None) -> list[str]:
-        """Greedy constrained answers for input blocks (lockstep over the batch; one block fast-forwards)."""
-        if len(blocks) == 1 and fast_forward:
-            return ["".join(piece for piece, _, _ in self.generate_stream(blocks[0], backend))]
+        """Greedy constrained answers for input blocks.
+
+        One block fast-forwards through a batch-1 decoder; several decode in lockstep with torch
+        (brain/lockstep.py), or one at a time where torch is not installed (play).
+        """
+        if (len(blocks) == 1 and fast_forward) or (blocks and not has_torch()):
+            return ["".join(piece for piece, _, _ in self.generate_stream(b, backend)) for b in blocks]
         if not blocks:
             return []
-        tok, dev, T = self.tok, self.device, self.model.cfg.block_size
-        prompts = [self.prompt(b) for b in blocks]
-        B, P = len(prompts), max(len(p) for p in prompts)
-        if P + RESERVE >= T:
-            raise ValueError(f"an input block of {P} tokens does not fit the model's {T}")
-        pads = [P - len(p) for p in prompts]
-        pad = torch.tensor(pads, device=dev)
-        x = torch.tensor([[tok.pad] * (P - len(p)) + p for p in prompts], device=dev)
-        states = [self.roles.start() for _ in prompts]
-        roles = torch.tensor([[(0, 0, 0, 0)] * (P - len(p)) + [self.roles.step(s, t) for t in p]
-                              for s, p in zip(states, prompts, strict=True)], device=dev)
-        pos = (torch.arange(P, device=dev).unsqueeze(0) - pad.unsqueeze(1)).clamp(min=0)
-        cache = KVCache(self.model.cfg, B, T, dev)
-        cache.valid[:, :P] = torch.arange(P, device=dev).unsqueeze(0) >= pad.unsqueeze(1)  # pads are never seen
-        causal = torch.ones(P, P, dtype=torch.bool, device=dev).tril()
-        mask = (causal.unsqueeze(0) & cache.valid[:, None, :P]).unsqueeze(1)
-        mask |= torch.eye(P, dtype=torch.bool, device=dev)  # a pad row attends to itself: no NaN
-        logits = self.model(x, roles, pos, mask, cache)[:, -1]
-        grammars = [answer_grammar() for _ in range(B)]
-        allowed = [next(g) for g in grammars]
-        out: list[list[str]] = [[] for _ in range(B)]
-        done = [False] * B
-        next_pos = pos[:, -1] + 1
-        while cache.pos < T:
-            allowed = [self._room(a, cache.pos - pads[i]) for i, a in enumerate(allowed)]
-            masks = torch.stack([self._mask(a) for a in allowed])
-            best = logits.masked_fill(~masks, float("-inf")).argmax(-1).tolist()
-            step = []
-            for i in range(B):
-                if done[i]:
-                    step.append(tok.pad)
-                    continue
-                piece = END if best[i] == tok.eos else tok.pieces[best[i]]
-                if piece == END:
-                    done[i] = True
-                else:
-                    out[i].append(piece)
-                    allowed[i] = grammars[i].send(piece)
-                step.append(best[i])
-            if all(done) or cache.pos >= T:
-                break
-            cache.valid[:, cache.pos] = True
-            mask = cache.valid[:, None, None, :cache.pos + 1]
-            roles = torch.tensor([[self.roles.step(s, t)] for s, t in zip(states, step, strict=True)], device=dev)
-            logits = self.model(torch.tensor(step, device=dev).unsqueeze(1), roles, next_pos.unsqueeze(1), mask,
-                                cache)[:, -1]
-            next_pos = (next_pos + 1).clamp(max=T - 1)
-        return ["".join(o) for o in out]
+        from brain.lockstep import generate_lockstep
+
+        return generate_lockstep(self, blocks)
 
 
 class ModelResolver:
-    """The game's resolver protocol over a trained model directory."""
+    """The game's resolver protocol over a trained model directory.
+
+    `draft` (brain/draft.py) picks what each model call verifies: "rules" (the default: the fastest, and the
+    answer is the same whatever the drafter), "copy" (prompt lookup, no rules needed) or "none".
+    """
 
     name = "model"
 
-    def __init__(self, engine: Engine, rules: Ruleset, config: dict, model_dir: Path) -> None:
+    def __init__(self, engine: Engine, rules: Ruleset, config: dict, model_dir: Path, draft: str = "rules") -> None:
         self.engine, self.rules, self.config, self.model_dir = engine, rules, config, model_dir
         self.decoder_note = ""  # why a model.onnx beside the weights was not used, if it was not
+        self.draft = draft
 
     @classmethod
-    def load(cls, model_dir: Path | None, rules: Ruleset, threads: int | None = None) -> ModelResolver:
+    def load(cls, model_dir: Path | None, rules: Ruleset, threads: int | None = None,
+             draft: str = "rules") -> ModelResolver:
         """Load a model directory (None: the shipped default); ModelLoadError says what is wrong."""
-        model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL
-        if threads:
-            torch.set_num_threads(threads)
-        model, tok, config = load_model(model_dir, rules.ruleset_id)
-        decoder, note = None, ""
-        if (model_dir / ONNX_FILE).is_file():
-            try:
-                decoder = load_onnx_decoder(model_dir)
+        model_dir = Path(model_dir) if model_dir is not None else shipped_model_dir()
+        if draft not in DRAFTS:
+            raise ValueError(f"unknown draft {draft!r}; expected one of {', '.join(DRAFTS)}")
+        cfg, tok, config, arrays = load_weights(model_dir, rules.ruleset_id)
+        engine = Engine.from_arrays(cfg, arrays, tok)
+        engine.threads = threads
+        if threads and "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads)
+        note = ""
+        if (model_dir / ONNX_FILE).exists():
+            try:  # checked against the weights and probed once against the numpy decoder
+                decoder = load_onnx_decoder(model_dir, config["weights_sha256"], engine.decoders["numpy"], tok)
+                engine.decoders[decoder.name] = decoder
+                engine.decoder = decoder.name
             except ModelLoadError as exc:  # the numpy decoder does the same job, a little slower
                 note = f"{ONNX_FILE} not used: {exc}"
-        resolver = cls(Engine(model, tok, decoder), rules, config, model_dir)
+        resolver = cls(engine, rules, config, model_dir, draft)
         resolver.decoder_note = note
         return resolver
 
@@ -268,9 +345,38 @@ class ModelResolver:
         """The batch-1 decoder a turn goes through: onnx, numpy or torch."""
         return self.engine.decoder
 
+    def drafter(self, case: Case, block: str) -> Drafter | None:
+        if self.draft == "rules":
+            try:
+                return rules_drafter(case, self.rules, self.engine.pieces)
+            except ValueError:  # a case the rules refuse has no draft; the model still answers
+                return None
+        if self.draft == "copy":
+            return copy_drafter(self.engine.pieces(block))
+        return None
+
     def resolve_batch(self, cases: Sequence[Case]) -> list[Resolution]:
         if not cases:
             return []
+        if self.draft == "none" and len(cases) > 1:
+            return self._lockstep(cases)
+        return [self.resolve_one(case) for case in cases]
+
+    def resolve_one(self, case: Case) -> Resolution:
+        """One turn at batch 1, drafted: the game's path."""
+        start = time.perf_counter()
+        block = encode_input(*case)
+        stats = DecodeStats()
+        try:
+            text = "".join(p for p, _, _ in self.engine.generate_stream(block, drafter=self.drafter(case, block),
+                                                                        stats=stats))
+        except ValueError as exc:  # a block too long for the model: the case falls back to the rules
+            return Resolution(self.name, "", error=f"model cannot answer: {exc}")
+        ms = (time.perf_counter() - start) * 1000
+        res = judge_answer(self.name, case[0], case[1], text, ms)
+        return replace(res, decode=stats.note(self.draft))
+
+    def _lockstep(self, cases: Sequence[Case]) -> list[Resolution]:
         blocks = [encode_input(*case) for case in cases]
         start = time.perf_counter()
         try:

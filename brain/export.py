@@ -4,7 +4,7 @@ Each stored form is a model directory like the original (config.json + model.saf
 with `weights_form` in the config. `load_form` reads any of them back into an fp32 model, so a stored
 form changes size and accuracy, not speed: the numpy decoder (brain/fastpath.py) computes in fp32,
 where torch's int8 kernels do not apply. The onnx form is the fp32 directory plus model.onnx
-(brain/onnxform.py), which changes speed, not weights. `rpg-brain export` measures every form on the
+(brain/onnxexport.py), which changes speed, not weights. `rpg-brain export` measures every form on the
 game's own path: one turn at a time through ModelResolver, the decoder each form loads.
 """
 
@@ -16,47 +16,56 @@ import statistics
 import time
 from pathlib import Path
 
-import torch
+import numpy as np
 
-from brain.bench import percentile
-from brain.checkpoint import CONFIG, WEIGHTS, ModelLoadError, _load_state, load_model, sha256_file, write_json
+from brain.checkpoint import (
+    CONFIG,
+    WEIGHTS,
+    ModelLoadError,
+    check_config,
+    load_model,
+    load_weights,
+    read_tensors,
+    save_tensors,
+    sha256_file,
+    write_json,
+)
+from brain.config import tensor_shapes
 from brain.engine import Engine, ModelResolver
 from brain.evaluate import evaluate, held_out
-from brain.model import GPT, GPTConfig
-from brain.onnxform import ONNX_FILE, write_onnx
-from brain.tensorfile import SafetensorsError, load_file, save_file
-from brain.tokenizer import Tokenizer
+from brain.onnxform import ONNX_FILE
 from game.combat.ruleset import Ruleset
+from game.measure import percentile
 
 STORED_FORMS = ("fp32", "fp16", "int8")
 FORMS = (*STORED_FORMS, "onnx")
 
 
-def quantize_rows(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Symmetric per-row int8: w ~ q * scale. q is stored as uint8 (q + 128): the file format's byte type."""
-    scale = (w.abs().amax(dim=1, keepdim=True) / 127).clamp(min=1e-12)
-    q = torch.round(w / scale).clamp(-127, 127).to(torch.int16)
-    return (q + 128).to(torch.uint8), scale.float()
+def quantize_rows(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-row int8: w ~ q * scale, q stored as safetensors I8."""
+    scale = np.maximum(np.abs(w).max(axis=1, keepdims=True) / 127, 1e-12).astype(np.float32)
+    q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
+    return q, scale
 
 
-def dequantize_rows(q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    return (q.to(torch.int16) - 128).float() * scale
+def dequantize_rows(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return q.astype(np.float32) * scale
 
 
 def write_form(model_dir: Path, out: Path, form: str, rules: Ruleset) -> Path:
     if form not in STORED_FORMS:
         raise ValueError(f"unknown stored form {form!r}; expected one of {', '.join(STORED_FORMS)}")
-    model, _, config = load_model(model_dir, rules.ruleset_id)
+    _, _, config, arrays = load_weights(model_dir, rules.ruleset_id)
     out.mkdir(parents=True, exist_ok=True)
-    tensors: dict[str, torch.Tensor] = {}
-    for name, w in model.state_dict().items():
+    tensors: dict[str, np.ndarray] = {}
+    for name, w in arrays.items():
         if form == "fp16":
-            tensors[name] = w.half()
-        elif form == "int8" and w.dim() == 2:
+            tensors[name] = w.astype(np.float16)
+        elif form == "int8" and w.ndim == 2:
             tensors[name + ".q8"], tensors[name + ".scale"] = quantize_rows(w)
         else:
-            tensors[name] = w.float()
-    save_file(tensors, out / WEIGHTS, metadata={"weights_form": form, "ruleset_id": rules.ruleset_id})
+            tensors[name] = w.astype(np.float32)
+    save_tensors(out / WEIGHTS, tensors, metadata={"weights_form": form, "ruleset_id": rules.ruleset_id})
     write_json(out / CONFIG, {**config, "weights_form": form, "weights_sha256": sha256_file(out / WEIGHTS)})
     return out
 
@@ -68,25 +77,21 @@ def load_form(model_dir: Path, rules: Ruleset) -> ModelResolver:
     form = config.get("weights_form", "fp32")
     if form == "fp32":
         return ModelResolver.load(model_dir, rules)
-    if config.get("ruleset_id") != rules.ruleset_id:
-        raise ModelLoadError(f"{model_dir / CONFIG}: trained on ruleset {config.get('ruleset_id')}, "
-                             f"the game's rules are {rules.ruleset_id}")
+    cfg, tok = check_config(config, model_dir / CONFIG, rules.ruleset_id)
     if sha256_file(model_dir / WEIGHTS) != config["weights_sha256"]:
         raise ModelLoadError(f"{model_dir / WEIGHTS}: sha256 differs from {CONFIG}")
-    try:
-        raw, _ = load_file(model_dir / WEIGHTS)
-    except SafetensorsError as exc:
-        raise ModelLoadError(str(exc)) from exc
-    tensors = {}
+    raw = read_tensors(model_dir / WEIGHTS)
+    arrays = {}
     for name, t in raw.items():
         if name.endswith(".q8"):
             base = name[:-3]
-            tensors[base] = dequantize_rows(t, raw[base + ".scale"])
+            arrays[base] = dequantize_rows(t, raw[base + ".scale"])
         elif not name.endswith(".scale"):
-            tensors[name] = t.float()
-    model = GPT(GPTConfig(**config["model"]))
-    _load_state(model, tensors, model_dir / WEIGHTS)
-    return ModelResolver(Engine(model.eval(), Tokenizer.from_json(config["tokenizer"])), rules, config, model_dir)
+            arrays[name] = t.astype(np.float32)
+    want = tensor_shapes(cfg)
+    if {k: v.shape for k, v in arrays.items()} != want:
+        raise ModelLoadError(f"{model_dir / WEIGHTS}: tensors do not match the shapes {CONFIG} implies")
+    return ModelResolver(Engine.from_arrays(cfg, arrays, tok), rules, config, model_dir)
 
 
 def batch1_latency(resolver: ModelResolver, rules: Ruleset, n: int = 100) -> dict[str, float]:
@@ -107,6 +112,10 @@ def export_forms(model_dir: Path, out: Path, rules: Ruleset, n: int = 1000, late
     The onnx form needs `onnx`, `onnxscript` and `onnxruntime` (`pip install -e '.[onnx]'`); without them
     its row says why it is missing instead of failing the other forms.
     """
+    import torch
+
+    from brain.onnxexport import write_onnx
+
     torch.set_num_threads(1)
     rows = []
     for form in FORMS:

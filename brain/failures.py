@@ -248,13 +248,16 @@ CHAIN_SCRIPT = ("attack", "guard", "attack", "poison_strike", "attack", "brace",
 
 
 def chain(resolver: Resolver, start: CombatState, turns: int, seed: int, rules: Ruleset) -> list[Record]:
-    """Feed the resolver's own answers back for `turns` turns; each record compares it with the rules
+    """Feed the resolver's own answers back for up to `turns` turns (a fight ends earlier when a side falls);
+    each record compares it with the rules
     applied to the same (model-produced) state, and `tag` says whether the chain had already left the
     rules chain. The rules chain is followed separately for the divergence turn."""
     rng = random.Random(f"chain:{seed}")
     records = []
     model_state, rules_state = start, start
     for t in range(turns):
+        if any(c.hp == 0 for st in (model_state, rules_state) for c in (st.actor, st.target)):
+            break  # the fight is over: no turn is played against a downed side (docs/rules.md)
         action, roll = CHAIN_SCRIPT[t % len(CHAIN_SCRIPT)], rng.randint(1, rules.roll_max)
         res = resolver.resolve_batch([(model_state, action, roll)])[0]
         truth = resolve(rules_state, action, roll, rules)
@@ -452,13 +455,17 @@ def run_all(resolver: Resolver, rules: Ruleset, n: int = 1000, ungated_answer: A
     for i, start in enumerate(chain_starts(chains, seed, rules)):
         run = chain(cached, start, chain_turns, seed + i, rules)
         chain_records.extend(run)
-        first_off.append(next((t for t, r in enumerate(run) if not r.exact), chain_turns))
+        first_off.append(next((t for t, r in enumerate(run) if not r.exact), None))
     on_track = [not r.tag.endswith(":off") and r.exact for r in chain_records]
     out["chain"] = {
         "runs": chains, "turns": chain_turns,
         "on_track_share": sum(on_track) / max(len(on_track), 1),
-        "runs_never_diverged": sum(f == chain_turns for f in first_off),
-        "mean_first_divergence_turn": sum(first_off) / max(len(first_off), 1),
+        "runs_never_diverged": sum(f is None for f in first_off),
+        "mean_turns": len(chain_records) / max(chains, 1),
+        # over the runs that diverged at all (None when none did)
+        "mean_first_divergence_turn": (sum(f for f in first_off if f is not None)
+                                       / max(1, sum(f is not None for f in first_off))
+                                       if any(f is not None for f in first_off) else None),
     }
     judged = records["iid"] + records["edge"] + records["ood"] + records["order"]
     out["label_collapse"] = label_collapse(judged)
@@ -487,9 +494,12 @@ def all_table(result: dict) -> str:
                 f"the unperturbed turn for {pct(p['ungated_right_rate'])}); unconstrained, it writes a plausible "
                 f"state for {pct(p['raw_plausible_rate'])} |")
     c = result["chain"]
-    rows.append(f"| chain | {c['runs']}x{c['turns']} | {c['on_track_share']:.2%} of turns on the rules chain | "
-                f"{c['runs_never_diverged']}/{c['runs']} runs never diverged; mean first divergence at turn "
-                f"{c['mean_first_divergence_turn']:.1f} |")
+    first = c["mean_first_divergence_turn"]
+    mean_turns = c.get("mean_turns", c["turns"])
+    rows.append(f"| chain | {c['runs']} fights of up to {c['turns']} turns (mean {mean_turns:.1f}) "
+                f"| {c['on_track_share']:.2%} of turns on the rules chain | {c['runs_never_diverged']}/{c['runs']} "
+                f"runs never diverged" + ("" if first is None else f"; mean first divergence at turn {first:.1f}")
+                + " |")
     lc, td, bc = result["label_collapse"], result["token_drift"], result["boundary_confusion"]
     rows += ["", "| metric | value | detail |", "|---|---|---|",
              f"| label collapse | {lc['value']:.3f} | {lc['collapsed']} of {lc['wrong_fields']} wrong fields hold "

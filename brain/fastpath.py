@@ -9,38 +9,26 @@ preallocated KV cache, exact (erf) GELU, tied output head.
 
 from __future__ import annotations
 
-import ctypes
 import math
-from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from brain.model import GPT
+from brain.config import GPTConfig
 
 _EPS = 1e-5
-_BLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                 "openblas_set_num_threads64_", "openblas_set_num_threads")
 
 
 def single_thread_blas() -> bool:
-    """Ask numpy's bundled OpenBLAS for one thread; True if it could be told.
+    """Ask numpy's BLAS for one thread; True if there was a BLAS to tell.
 
     Its worker threads spin while they wait; on a busy 2-core machine that made
     batch-1 decoding 2-3x slower (docs/brain.md). OPENBLAS_NUM_THREADS only works
-    before numpy loads, which the game does not control, so the library is asked directly.
+    before numpy loads, which the game does not control, so threadpoolctl asks the
+    loaded library directly (for the whole process: the game decodes one turn at a time).
     """
-    libs = Path(np.__file__).resolve().parent.parent / "numpy.libs"
-    for lib in sorted(libs.glob("*openblas*")) if libs.is_dir() else []:
-        try:
-            handle = ctypes.CDLL(str(lib))
-        except OSError:
-            continue
-        for name in _BLAS_SETTERS:
-            setter = getattr(handle, name, None)
-            if setter is not None:
-                setter(1)
-                return True
-    return False
+    original = threadpool_limits(limits=1, user_api="blas").get_original_num_threads()
+    return any(n is not None for n in (original.values() if isinstance(original, dict) else [original]))
 
 
 def _gelu(h: np.ndarray) -> np.ndarray:
@@ -62,10 +50,13 @@ def _layernorm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
 class NumpyDecoder:
     """Holds the weights as float32 arrays; `forward` feeds a chunk of tokens into a cache."""
 
-    def __init__(self, model: GPT) -> None:
+    name = "numpy"
+
+    def __init__(self, cfg: GPTConfig, arrays: dict[str, np.ndarray]) -> None:
+        """cfg and the arrays brain/checkpoint.load_weights checked (or a torch model's state dict as numpy)."""
         self.blas_single = single_thread_blas()
-        cfg = self.cfg = model.cfg
-        sd = {k: v.detach().cpu().float().numpy().copy() for k, v in model.state_dict().items()}
+        self.cfg = cfg
+        sd = {k: np.asarray(v, np.float32) for k, v in arrays.items()}
         self.wte = sd["wte.weight"]
         self.wpe = sd.get("wpe.weight")
         self.roles = [sd[f"role_emb.{i}.weight"] for i in range(4)] if cfg.roles else []
@@ -99,6 +90,18 @@ class NumpyDecoder:
 
     def forward(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: list) -> np.ndarray:
         """Logits (vocab,) after the last of `ids`; the cache advances by len(ids)."""
+        return self._run(ids, roles, cache, every=False)
+
+    def forward_all(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: list) -> np.ndarray:
+        """Logits (len(ids), vocab) after each of `ids` (one pass verifies a drafted answer)."""
+        return self._run(ids, roles, cache, every=True)
+
+    @staticmethod
+    def truncate(cache: list, length: int) -> None:
+        """Forget every cached position from `length` on (rejected draft tokens)."""
+        cache[2] = min(cache[2], length)
+
+    def _run(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: list, every: bool) -> np.ndarray:
         K, V, p = cache
         n = len(ids)
         x = self.wte[ids]
@@ -132,5 +135,6 @@ class NumpyDecoder:
             h = _layernorm(x, w2, b2) @ fc_w
             x = x + _gelu(h) @ out_w
         cache[2] = p + n
-        last = _layernorm(x[-1], *self.lnf)
-        return self.wte @ last
+        if every:
+            return _layernorm(x, *self.lnf) @ self.wte.T
+        return self.wte @ _layernorm(x[-1], *self.lnf)

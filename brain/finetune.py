@@ -61,7 +61,7 @@ def finetune(src: Path, data: Path, out: Path, rules: Ruleset, fc: FinetuneConfi
                                                                              strict=False)]
         x, y, r = (torch.from_numpy(a) for a in collate(rows, tok))
         for g in opt.param_groups:
-            g["lr"] = lr_at(tc, step)
+            g["lr"] = lr_at(tc, step) * g.get("lr_scale", 1.0)  # Muon groups run at their own scale
         loss = model.loss(x, y, r)
         opt.zero_grad(set_to_none=True)
         loss.backward()

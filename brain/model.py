@@ -1,7 +1,8 @@
-"""The model: a small GPT (nanoGPT-style), one config dataclass, one size dial.
+"""The model: a small GPT (nanoGPT-style), one size dial.
 
-`GPTConfig.from_depth(depth)` sets everything from the number of layers: width
-32*depth, heads of 32 dims, as nanochat derives its model from --depth.
+`GPTConfig.from_depth(depth)` sets everything from the number of layers: width 32*depth,
+heads of 32 dims, as nanochat derives its model from --depth. The config lives in
+brain/config.py, without torch, because play reads it with numpy alone.
 Inference uses a static, preallocated KV cache (`KVCache`) and per-row
 positions, so a batch of prompts of different lengths decodes in lockstep.
 """
@@ -9,32 +10,14 @@ positions, so a batch of prompts of different lengths decodes in lockstep.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from brain.config import GPTConfig
 
-@dataclass
-class GPTConfig:
-    vocab_size: int = 133
-    block_size: int = 384  # longest sequence: prompt <= 113 tokens, answer observed <= 112, room to spare
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    rope: bool = True  # rotary positions (relative offsets); False: learned absolute positions
-    roles: bool = True  # add embeddings of each token's role (tokenizer.Roles): segment, side, field, offset
-
-    @classmethod
-    def from_depth(cls, depth: int, vocab_size: int, block_size: int = 384, rope: bool = True,
-                   roles: bool = True) -> GPTConfig:
-        width = 32 * depth
-        return cls(vocab_size=vocab_size, block_size=block_size, n_layer=depth, n_head=max(1, width // 32),
-                   n_embd=width, rope=rope, roles=roles)
-
-    def to_json(self) -> dict:
-        return asdict(self)
+__all__ = ["GPT", "GPTConfig", "KVCache"]
 
 
 class KVCache:
@@ -149,3 +132,10 @@ class GPT(nn.Module):
         """Mean cross entropy over targets != -1 (the answer tokens the grammar leaves open)."""
         logits = self(idx, roles)
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+
+
+def from_arrays(cfg: GPTConfig, arrays: dict) -> GPT:
+    """A GPT holding checked numpy weights (brain/checkpoint.load_weights), in eval mode."""
+    model = GPT(cfg)
+    model.load_state_dict({k: torch.from_numpy(v.astype("float32", copy=True)) for k, v in arrays.items()})
+    return model.eval()

@@ -1,115 +1,106 @@
-"""The ONNX form: one decode step as an ONNX graph, run by ONNX Runtime at batch 1.
+"""The ONNX form at play time: one decode step as an ONNX graph, run by ONNX Runtime at batch 1.
 
 At batch 1 a step of the shipped model is ~60 tiny operations; numpy (brain/fastpath.py) pays Python's
-cost on each, ONNX Runtime runs the whole step as one fused call. The graph is model.py's forward for a
-chunk of tokens over a growing KV cache: inputs ids (1, n), roles (1, n, 4), past_k and past_v
-(layers, heads, p, head_dim); outputs the logits after the last token and the cache with the chunk
-appended. Positions are p..p+n-1, so the same graph feeds a prompt, a fast-forwarded run of forced
-tokens, or one chosen token.
+cost on each, ONNX Runtime runs the whole step as one fused call. The graph (written by
+brain/onnxexport.py) takes ids (1, n), roles (1, n, 4), past_k and past_v (layers, heads, p, head_dim)
+and returns the logits after each token of the chunk (n, vocab) and the cache with the chunk appended.
 
-`model.onnx` sits beside model.safetensors and records that file's sha256 in its metadata; a graph whose
-hash does not match the weights (a retrained model, a stale copy) is not used. Exporting needs
-`onnx` and `onnxscript`; running needs only `onnxruntime` (`pip install -e '.[onnx]'`). Without it the
-game decodes with numpy, as before.
+A model.onnx is a file anyone could have replaced, so before the game uses one it is checked
+(`load_onnx_decoder`): a size bound, only the operators the exporter emits (no Loop, Scan or If, no
+other domains, no external data), the weights' sha256 in its metadata, the names, ranks, dtypes and
+static dims of its inputs and outputs against config.json, and one probe call whose logits must equal
+the numpy decoder's. A graph that fails any check is not used; the numpy decoder answers and the
+resolver's decoder_note says why. Running needs only `onnxruntime` (`pip install '.[onnx]'`); no torch.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
-from brain.checkpoint import ModelLoadError, load_model, read_config
-from brain.model import GPT
+from brain.checkpoint import ModelLoadError
+from brain.fastpath import NumpyDecoder
+from brain.tokenizer import Roles, Tokenizer
 
 ONNX_FILE = "model.onnx"
-_HASH_KEY = "weights_sha256"
+HASH_KEY = "weights_sha256"
+# What torch.onnx.export (dynamo, optimize=True) emits for StepGraph, plus harmless plumbing.
+# Control flow (Loop, Scan, If) could run for ever; anything else was never exported by us.
+ALLOWED_OPS = frozenset({
+    "Add", "Cast", "Concat", "Constant", "Cos", "Div", "Equal", "Erf", "Expand", "Gather", "Gelu", "Gemm",
+    "Greater", "Identity", "LayerNormalization", "Less", "MatMul", "Mul", "Neg", "Range", "Reshape", "Shape",
+    "Sin", "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Transpose", "Unsqueeze", "Where",
+})
+ALLOWED_DOMAINS = frozenset({"", "ai.onnx"})
+PROBE_TOL = 1e-4
 
 
-class StepGraph(nn.Module):
-    """GPT.forward for one chunk over a concatenated KV cache, written for a short ONNX graph.
-
-    Same math as model.py, arranged for fewer graph nodes (each costs ORT ~2 us at this size): rotary
-    as x * cos + (x @ half_turn) * sin from position tables, one additive mask per step shared by the
-    layers, attention written out instead of scaled_dot_product_attention (whose export adds NaN guards).
-    """
-
-    def __init__(self, model: GPT) -> None:
-        super().__init__()
-        if model.wpe is not None or not model.cfg.roles:
-            raise ValueError("the ONNX step graph covers rotary models with role embeddings (the shipped kind)")
-        self.model = model.eval()
-        cfg = model.cfg
-        hd = cfg.n_embd // cfg.n_head
-        half = hd // 2
-        inv = 1.0 / (10000 ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd))  # as model.rotary
-        angles = torch.arange(cfg.block_size, dtype=torch.float32)[:, None] * inv[None, :]
-        self.register_buffer("cos", torch.cat([angles.cos(), angles.cos()], -1))
-        self.register_buffer("sin", torch.cat([angles.sin(), angles.sin()], -1))
-        turn = torch.zeros(hd, hd)
-        i = torch.arange(half)
-        turn[i + half, i], turn[i, i + half] = -1.0, 1.0  # (a, b) @ turn == (-b, a)
-        self.register_buffer("half_turn", turn)
-
-    def forward(self, ids, roles, past_k, past_v):
-        m, cfg = self.model, self.model.cfg
-        n, p = ids.shape[1], past_k.shape[2]
-        C, H = cfg.n_embd, cfg.n_head
-        hd = C // H
-        x = m.wte(ids[0])
-        for i, emb in enumerate(m.role_emb):
-            x = x + emb(roles[0, :, i])
-        cos, sin = self.cos[p:p + n], self.sin[p:p + n]
-        future = torch.arange(p + n).unsqueeze(0) > (torch.arange(n) + p).unsqueeze(1)
-        mask = torch.zeros(n, p + n).masked_fill(future, float("-inf"))
-        keys, values = [], []
-        for layer, block in enumerate(m.blocks):
-            qkv = block.attn.qkv(block.ln1(x))
-            qk = qkv[:, :2 * C].reshape(n, 2 * H, hd).transpose(0, 1)
-            qk = qk * cos + (qk @ self.half_turn) * sin
-            q, k = qk[:H], qk[H:]
-            v = qkv[:, 2 * C:].reshape(n, H, hd).transpose(0, 1)
-            k = torch.cat([past_k[layer], k], dim=1)
-            v = torch.cat([past_v[layer], v], dim=1)
-            keys.append(k)
-            values.append(v)
-            att = torch.softmax((q @ k.transpose(1, 2)) * (1.0 / math.sqrt(hd)) + mask, -1)
-            x = x + block.attn.proj((att @ v).transpose(0, 1).reshape(n, C))
-            x = x + block.out(F.gelu(block.fc(block.ln2(x))))
-        return F.linear(m.ln_f(x[-1]), m.wte.weight), torch.stack(keys), torch.stack(values)
+def max_onnx_bytes(weights_bytes: int) -> int:
+    """The graph holds the fp32 weights once plus rotary tables: four times the weights and 8 MB is ample."""
+    return 4 * weights_bytes + (8 << 20)
 
 
-def write_onnx(model: GPT, weights_sha256: str, path: Path) -> Path:
-    """Export the step graph (dynamic chunk and cache lengths) with the weights' hash in its metadata."""
-    import onnx
-    from torch.export import Dim
+# ---------------------------------------------------------------- a minimal protobuf reader
+# onnxruntime does not list a graph's nodes and the onnx package is an exporter's dependency, not a
+# player's: the few fields checked here are read straight from the protobuf wire format.
 
-    cfg = model.cfg
-    hd = cfg.n_embd // cfg.n_head
-    ids = torch.tensor([[1, 4, 5]])
-    roles = torch.zeros(1, 3, 4, dtype=torch.long)
-    past = torch.zeros(cfg.n_layer, cfg.n_head, 2, hd)
-    n, p = Dim("n", min=1, max=cfg.block_size), Dim("p", min=0, max=cfg.block_size - 1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's notes on torchvision and axis names
-        logging.getLogger("torch.onnx").setLevel(logging.ERROR)
-        program = torch.onnx.export(StepGraph(model).eval(), (ids, roles, past, past.clone()), dynamo=True,
-                                    optimize=True, input_names=["ids", "roles", "past_k", "past_v"],
-                                    output_names=["logits", "k", "v"],
-                                    dynamic_shapes=({1: n}, {1: n}, {2: p}, {2: p}), verbose=False)
-    proto = program.model_proto
-    onnx.helper.set_model_props(proto, {_HASH_KEY: weights_sha256})
-    onnx.save(proto, str(tmp))
-    tmp.replace(path)
-    return path
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if i >= len(buf) or shift > 63:
+            raise ValueError("truncated varint")
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, i
+
+
+def _fields(buf: bytes) -> Iterator[tuple[int, int, int | bytes]]:
+    """(field number, wire type, value) of one message; length-delimited values as bytes."""
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _varint(buf, i)
+        elif wire == 1:
+            value, i = buf[i:i + 8], i + 8
+        elif wire == 2:
+            n, i = _varint(buf, i)
+            if i + n > len(buf):
+                raise ValueError("truncated field")
+            value, i = buf[i:i + n], i + n
+        elif wire == 5:
+            value, i = buf[i:i + 4], i + 4
+        else:
+            raise ValueError(f"unsupported wire type {wire}")
+        yield field, wire, value
+
+
+def graph_ops(blob: bytes) -> tuple[set[tuple[str, str]], set[str], bool]:
+    """({(domain, op_type)} of the main graph's nodes, opset domains, any functions or external data)."""
+    ops: set[tuple[str, str]] = set()
+    domains: set[str] = set()
+    unusual = False
+    for field, wire, value in _fields(blob):
+        if wire != 2:
+            continue
+        if field == 8:  # ModelProto.opset_import
+            domains.add(next((v.decode() for f, w, v in _fields(value) if f == 1 and w == 2), ""))
+        elif field == 25:  # ModelProto.functions: our exporter inlines everything
+            unusual = True
+        elif field == 7:  # ModelProto.graph
+            for gf, gw, gv in _fields(value):
+                if gf == 1 and gw == 2:  # GraphProto.node
+                    node = {f: v for f, w, v in _fields(gv) if w == 2 and f in (4, 7)}
+                    ops.add((node.get(7, b"").decode(), node.get(4, b"").decode()))
+                elif gf == 5 and gw == 2:  # GraphProto.initializer: data_location EXTERNAL reads other files
+                    unusual |= any(f == 14 and w == 0 and v == 1 for f, w, v in _fields(gv))
+    return ops, domains, unusual
 
 
 class OrtDecoder:
@@ -117,55 +108,120 @@ class OrtDecoder:
 
     name = "onnx"
 
-    def __init__(self, path: Path, weights_sha256: str) -> None:
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise ModelLoadError("onnxruntime is not installed (pip install -e '.[onnx]')") from exc
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own types for unreadable or invalid graphs
-            raise ModelLoadError(f"{path}: not a usable ONNX graph ({exc})") from exc
-        meta = self.session.get_modelmeta().custom_metadata_map
-        if meta.get(_HASH_KEY) != weights_sha256:
-            raise ModelLoadError(f"{path}: exported from other weights (sha256 {meta.get(_HASH_KEY, 'missing')[:12]}, "
-                                 f"model.safetensors is {weights_sha256[:12]}); re-export with `rpg-brain export`")
-        inputs = {i.name: i.shape for i in self.session.get_inputs()}
-        if set(inputs) != {"ids", "roles", "past_k", "past_v"}:
-            raise ModelLoadError(f"{path}: inputs {sorted(inputs)}, expected ids, roles, past_k, past_v")
-        layers, heads, _, hd = inputs["past_k"]
-        self.empty = np.zeros((layers, heads, 0, hd), np.float32)
+    def __init__(self, session, layers: int, heads: int, head_dim: int) -> None:
+        self.session = session
+        self.empty = np.zeros((layers, heads, 0, head_dim), np.float32)
 
     def new_cache(self) -> list:
         return [self.empty, self.empty, 0]
 
     def forward(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: list) -> np.ndarray:
         """Logits (vocab,) after the last of `ids`; the cache advances by len(ids)."""
+        return self.forward_all(ids, roles, cache)[-1]
+
+    def forward_all(self, ids: list[int], roles: list[tuple[int, int, int, int]], cache: list) -> np.ndarray:
+        """Logits (len(ids), vocab) after each of `ids`."""
         logits, cache[0], cache[1] = self.session.run(None, {
             "ids": np.array([ids], np.int64), "roles": np.array([roles], np.int64).reshape(1, len(ids), 4),
             "past_k": cache[0], "past_v": cache[1]})
         cache[2] += len(ids)
         return logits
 
+    @staticmethod
+    def truncate(cache: list, length: int) -> None:
+        """Forget every cached position from `length` on (rejected draft tokens)."""
+        if length < cache[2]:
+            cache[0], cache[1], cache[2] = cache[0][:, :, :length], cache[1][:, :, :length], length
 
-def load_onnx_decoder(model_dir: Path) -> OrtDecoder:
-    """The ONNX decoder of a model directory; ModelLoadError when there is none or it does not fit."""
+
+def _check_io(path: Path, session, reference: NumpyDecoder) -> None:
+    """Inputs and outputs: names in order, dtypes, ranks, and every static dim against the config."""
+    cfg = reference.cfg
+    L, H, hd, V = cfg.n_layer, cfg.n_head, cfg.n_embd // cfg.n_head, cfg.vocab_size
+    dyn = None  # a dim the graph must leave symbolic
+    want_in = [("ids", "tensor(int64)", [1, dyn]), ("roles", "tensor(int64)", [1, dyn, 4]),
+               ("past_k", "tensor(float)", [L, H, dyn, hd]), ("past_v", "tensor(float)", [L, H, dyn, hd])]
+    # logits after every token of the chunk: one call verifies a drafted answer (brain/draft.py)
+    want_out = [("logits", "tensor(float)", [dyn, V]), ("k", "tensor(float)", [L, H, dyn, hd]),
+                ("v", "tensor(float)", [L, H, dyn, hd])]
+    for kind, got, want in (("input", session.get_inputs(), want_in), ("output", session.get_outputs(), want_out)):
+        names = [g.name for g in got]
+        if names != [w[0] for w in want]:
+            raise ModelLoadError(f"{path}: {kind}s {names}, expected {[w[0] for w in want]}")
+        for g, (name, dtype, dims) in zip(got, want, strict=True):
+            if g.type != dtype:
+                raise ModelLoadError(f"{path}: {kind} {name}: {g.type}, expected {dtype}")
+            shape = list(g.shape)
+            if len(shape) != len(dims):
+                raise ModelLoadError(f"{path}: {kind} {name}: rank {len(shape)}, expected {len(dims)}")
+            for axis, (have, need) in enumerate(zip(shape, dims, strict=True)):
+                if need is not None and have != need:
+                    raise ModelLoadError(f"{path}: {kind} {name}: dim {axis} is {have}, config.json implies {need}")
+                if need is None and isinstance(have, int):
+                    raise ModelLoadError(f"{path}: {kind} {name}: dim {axis} is fixed at {have}, must be dynamic")
+
+
+def _probe(path: Path, dec: OrtDecoder, reference: NumpyDecoder, tok: Tokenizer) -> None:
+    """A prompt then one more token through both decoders: same shapes, same logits."""
+    # any ids do (only the arithmetic is compared); 34 positions fit every context config.py allows
+    ids = [tok.bos, *range(4, min(len(tok), 36)), tok.sep]
+    roles = Roles(tok).of(ids)
+    cfg = reference.cfg
+    a, b = dec.new_cache(), reference.new_cache()
+    for chunk in (slice(0, len(ids) - 1), slice(len(ids) - 1, len(ids))):
+        try:
+            got = dec.forward_all(ids[chunk], roles[chunk], a)
+        except Exception as exc:  # onnxruntime raises its own types
+            raise ModelLoadError(f"{path}: the probe call failed ({type(exc).__name__}: {exc})") from exc
+        want = reference.forward_all(ids[chunk], roles[chunk], b)
+        kv = (cfg.n_layer, cfg.n_head, chunk.stop, cfg.n_embd // cfg.n_head)
+        if np.shape(got) != want.shape or a[0].shape != kv or a[1].shape != kv:
+            raise ModelLoadError(f"{path}: the probe call returned logits {np.shape(got)} and cache "
+                                 f"{a[0].shape}, expected {want.shape} and {kv}")
+        err = float(np.max(np.abs(got - want) / (1.0 + np.abs(want))))
+        if not err <= PROBE_TOL:  # NaN fails too
+            raise ModelLoadError(f"{path}: the probe's logits differ from the weights' by {err:.2g} (> {PROBE_TOL})")
+
+
+def load_onnx_decoder(model_dir: Path, weights_sha256: str, reference: NumpyDecoder, tok: Tokenizer) -> OrtDecoder:
+    """The checked ONNX decoder of a model directory; ModelLoadError naming the file and the reason otherwise."""
+    from brain.checkpoint import WEIGHTS
+
     path = Path(model_dir) / ONNX_FILE
     if not path.is_file():
         raise ModelLoadError(f"{path}: no ONNX graph; write one with `rpg-brain export --model {model_dir}`")
-    return OrtDecoder(path, read_config(Path(model_dir))["weights_sha256"])
-
-
-def refresh_onnx(model_dir: Path) -> str:
-    """Write model_dir/model.onnx for the weights there (a stale graph goes first); says what happened."""
-    path = Path(model_dir) / ONNX_FILE
-    path.unlink(missing_ok=True)
     try:
-        model, _, config = load_model(Path(model_dir))
-        write_onnx(model, config["weights_sha256"], path)
+        import onnxruntime as ort
     except ImportError as exc:
-        return f"{ONNX_FILE} not written ({exc}; pip install -e '.[onnx]'): the game will decode with numpy"
-    return f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)"
+        raise ModelLoadError("onnxruntime is not installed (pip install '.[onnx]')") from exc
+    limit = max_onnx_bytes((Path(model_dir) / WEIGHTS).stat().st_size)
+    if path.stat().st_size > limit:
+        raise ModelLoadError(f"{path}: {path.stat().st_size} bytes, more than a graph of these weights needs ({limit})")
+    blob = path.read_bytes()
+    try:
+        ops, domains, unusual = graph_ops(blob)
+    except ValueError as exc:
+        raise ModelLoadError(f"{path}: not a usable ONNX graph (unreadable protobuf: {exc})") from exc
+    bad = sorted(f"{d}:{op}" if d else op for d, op in ops if d not in ALLOWED_DOMAINS or op not in ALLOWED_OPS)
+    if bad or not ops:
+        raise ModelLoadError(f"{path}: not a usable ONNX graph (operators the exporter never emits: "
+                             f"{', '.join(bad[:5]) or 'no nodes'})")
+    if domains - ALLOWED_DOMAINS or unusual:
+        raise ModelLoadError(f"{path}: not a usable ONNX graph (opset domains {sorted(domains - ALLOWED_DOMAINS)}, "
+                             "functions or external data)")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(blob, opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own types for unreadable or invalid graphs
+        raise ModelLoadError(f"{path}: not a usable ONNX graph ({exc})") from exc
+    meta = session.get_modelmeta().custom_metadata_map
+    if meta.get(HASH_KEY) != weights_sha256:
+        raise ModelLoadError(f"{path}: exported from other weights (sha256 {meta.get(HASH_KEY, 'missing')[:12]}, "
+                             f"model.safetensors is {weights_sha256[:12]}); re-export with `rpg-brain export`")
+    _check_io(path, session, reference)
+    cfg = reference.cfg
+    dec = OrtDecoder(session, cfg.n_layer, cfg.n_head, cfg.n_embd // cfg.n_head)
+    _probe(path, dec, reference, tok)
+    return dec

@@ -123,11 +123,13 @@ def render(model_dir: Path, rules: Ruleset, evals: dict[str, dict], bench: dict 
                 f"{b1['fast_forward']['p50']:.2f} / {b1['fast_forward']['p95']:.2f} ms |"]
         out += [f"| batch-1 p50 / p95, {k.removeprefix('fast_forward_')} fast-forward (decoder only) | "
                 f"{v['p50']:.2f} / {v['p95']:.2f} ms |" for k, v in b1.items() if k.startswith("fast_forward_")]
-        out += [f"| batch-1 p50 / p95, torch lockstep, no fast-forward (decoder only) | {b1['lockstep']['p50']:.2f} / "
-                f"{b1['lockstep']['p95']:.2f} ms |",
-                f"| load (torch imported) | {bench['load_s'] * 1000:.0f} ms |",
-                f"| load in a fresh process, incl. `import torch` | {bench['load_cold_with_import_torch_s']:.2f} s |"]
+        if "lockstep" in b1:
+            out += [f"| batch-1 p50 / p95, torch lockstep, no fast-forward (decoder only) | "
+                    f"{b1['lockstep']['p50']:.2f} / {b1['lockstep']['p95']:.2f} ms |"]
+        out += [f"| load (warm process) | {bench['load_s'] * 1000:.0f} ms |",
+                f"| load in a fresh process, imports included, no torch | {bench['load_cold_s'] * 1000:.0f} ms, "
+                f"peak RSS {bench['rss_mb']:.0f} MB |"]
         out += [f"| {k} | {v:,.2f} |" for k, v in bench.items() if k.startswith("batch") and k != "batch1_threads1_ms"
-                and k != "batch1_n"]
+                and k != "batch1_n" and v is not None]
         out += [f"| params / weights | {bench['params']:,} / {bench['weights_mb']:.2f} MB |", ""]
     return "\n".join(out) + "\n"

@@ -2,7 +2,7 @@
 
 `ship` copies the weights, config and training log of a run into a model
 directory (no optimizer state), writes the ONNX step graph beside them when the
-exporter is installed (brain/onnxform.py), evaluates it on both held-out suites
+exporter is installed (brain/onnxexport.py), evaluates it on both held-out suites
 and records the summary and the training data's description in config.json.
 """
 
@@ -17,16 +17,21 @@ from brain.checkpoint import CONFIG, LOG, WEIGHTS, load_model, read_config, writ
 from brain.data import Mix, manifest_hash
 from game.combat.format import FORMAT_VERSION
 from game.combat.ruleset import Ruleset
+from game.paths import shipped_model_dir
 
 REPORT_NAME = "report.md"
 INIT_LOG = "train_log.phase1.jsonl"  # the run a second phase started from
 
 
 def _data_manifest(config: dict, rules: Ruleset) -> dict:
-    """What the model was trained on: the stream's recipe (its data is drawn, not stored)."""
-    tc = config.get("train", {}).get("config", {})
+    """What the model was trained on: token shards (`rpg-brain gen`, named by their manifest's hash) or the
+    stream's recipe (its data is drawn, not stored)."""
+    train = config.get("train", {})
+    tc = train.get("config", {})
     mix = Mix(tc.get("edge", 0.2), tc.get("easy_keep", 0.5))
-    return {"kind": "stream", "format_version": FORMAT_VERSION, "ruleset_id": rules.ruleset_id,
+    kind = {"kind": "shards", "data": tc["data"], "data_manifest": train.get("data_manifest")} if tc.get("data") \
+        else {"kind": "stream"}
+    return {**kind, "format_version": FORMAT_VERSION, "ruleset_id": rules.ruleset_id,
             "seed": tc.get("seed"), "mix": asdict(mix),
             "split": "sha1(input block) % 100: <90 train, <95 val, else test",
             "examples_seen": config.get("train", {}).get("step", 0) * tc.get("batch_size", 0)
@@ -36,7 +41,7 @@ def _data_manifest(config: dict, rules: Ruleset) -> dict:
 def ship(run: Path, to: Path, rules: Ruleset, n: int = 2000, log=print) -> dict:
     from brain.engine import ModelResolver
     from brain.evaluate import evaluate, held_out
-    from brain.onnxform import refresh_onnx
+    from brain.onnxexport import refresh_onnx
 
     load_model(run, rules.ruleset_id)  # refuses a broken or foreign run before anything is copied
     to.mkdir(parents=True, exist_ok=True)
@@ -69,11 +74,11 @@ def ship(run: Path, to: Path, rules: Ruleset, n: int = 2000, log=print) -> dict:
 def write_report(model_dir: Path | None, rules: Ruleset, n: int = 2000, out_dir: Path = Path("brain/reports"),
                  content: Path | None = None) -> Path:
     from brain.bench import bench
-    from brain.engine import DEFAULT_MODEL, ModelResolver
+    from brain.engine import ModelResolver
     from brain.evaluate import evaluate, held_out
     from brain.report import data_stats, render
 
-    model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL
+    model_dir = Path(model_dir) if model_dir else shipped_model_dir()
     resolver = ModelResolver.load(model_dir, rules)
     evals = {s: evaluate(resolver, held_out(s, n, rules), rules) for s in ("iid", "edge")}
     b = bench(model_dir, rules, content=content)
@@ -82,7 +87,7 @@ def write_report(model_dir: Path | None, rules: Ruleset, n: int = 2000, out_dir:
     mix = Mix(tc.get("edge", 0.2), tc.get("easy_keep", 0.5))
     data = data_stats(rules, mix) | {"mix": asdict(mix)}
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = "default.md" if model_dir.resolve() == DEFAULT_MODEL.resolve() else f"{model_dir.name}.md"
+    name = "default.md" if model_dir.resolve() == shipped_model_dir().resolve() else f"{model_dir.name}.md"
     path = out_dir / name
     from brain.failures import raw_answers, ungated_answers
     from brain.lab_report import failure_section, forms_section, loop_section, sweep_section

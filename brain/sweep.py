@@ -18,7 +18,6 @@ from pathlib import Path
 
 import torch
 
-from brain.bench import percentile
 from brain.checkpoint import WEIGHTS
 from brain.engine import ModelResolver
 from brain.evaluate import held_out
@@ -27,6 +26,7 @@ from brain.model import GPT, GPTConfig
 from brain.tokenizer import Tokenizer
 from brain.train import PRESETS, TrainConfig, batches, make_optimizer, train
 from game.combat.ruleset import Ruleset
+from game.measure import percentile
 
 
 def seconds_per_step(tc: TrainConfig, rules: Ruleset, steps: int = 6) -> tuple[float, float]:

@@ -5,14 +5,17 @@ answer (microseconds); the model answers when it is loaded, whichever
 resolver is active (the shadow comparison). The model's raw text is judged
 again here with the one parser (game.resolve.judge_answer), so a resolver that
 returns garbage cannot slip a bad state into the game. The model gets a time
-limit; past it the rules answer is applied and the turn is a fallback.
+limit; past it the rules answer is applied and the turn is a fallback, and
+until that call returns the model gets no other (one worker per model, never a pile).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from dataclasses import dataclass, field
+import weakref
+from dataclasses import dataclass, field, replace
 
 from game.combat.format import encode_input
 from game.combat.state import CombatState
@@ -59,9 +62,14 @@ class TurnReport:
         return {d.field: involved_rules(d.field, events) for d in self.diffs}
 
 
+# The one worker each model may have. A call that timed out keeps running (Python cannot stop a
+# thread), so the next turn must not start another beside it: threads would pile up, each spinning.
+_workers: weakref.WeakKeyDictionary[object, threading.Thread] = weakref.WeakKeyDictionary()
+
+
 def _call_model(model: Resolver, state: CombatState, action: str, roll: int,
                 time_limit_s: float) -> Resolution:
-    """The model's answer, judged; an error Resolution on exception or timeout."""
+    """The model's answer, judged; an error Resolution on exception, timeout, or while a timed-out call still runs."""
     box: list[Resolution | BaseException] = []
 
     def work() -> None:
@@ -71,12 +79,23 @@ def _call_model(model: Resolver, state: CombatState, action: str, roll: int,
             box.append(exc)
 
     start = time.perf_counter()
+    name = getattr(model, "name", "model")
+    try:
+        previous = _workers.get(model)
+    except TypeError:  # a resolver that cannot be weakly referenced or hashed: one thread per call, as before
+        previous = None
+    if previous is not None and previous.is_alive():
+        previous.join(time_limit_s)  # a slow call may still finish inside this turn's limit
+        if previous.is_alive():
+            ms = (time.perf_counter() - start) * 1000
+            return Resolution(name, "", error="timeout: model busy, an earlier call has not returned", latency_ms=ms)
     # A daemon thread: a hung model cannot keep the game from exiting.
     worker = threading.Thread(target=work, name="model-turn", daemon=True)
+    with contextlib.suppress(TypeError):
+        _workers[model] = worker
     worker.start()
-    worker.join(time_limit_s)
+    worker.join(max(0.0, time_limit_s - (time.perf_counter() - start)))
     ms = (time.perf_counter() - start) * 1000
-    name = getattr(model, "name", "model")
     if not box:
         return Resolution(name, "", error=f"timeout: no answer within {time_limit_s * 1000:.0f} ms", latency_ms=ms)
     got = box[0]
@@ -84,9 +103,10 @@ def _call_model(model: Resolver, state: CombatState, action: str, roll: int,
         return Resolution(name, "", error=f"model error: {type(got).__name__}: {got}", latency_ms=ms)
     if not isinstance(got, Resolution) or not isinstance(got.raw, str):
         return Resolution(name, "", error=f"model returned {type(got).__name__}, not a Resolution", latency_ms=ms)
+    decode = getattr(got, "decode", "")
     if got.error:
-        return Resolution(name, got.raw, error=got.error, latency_ms=ms)
-    return judge_answer(name, state, action, got.raw, ms)
+        return Resolution(name, got.raw, error=got.error, latency_ms=ms, decode=decode)
+    return replace(judge_answer(name, state, action, got.raw, ms), decode=decode)
 
 
 def resolve_turn(state: CombatState, action: str, roll: int, rules: RulesResolver,

@@ -1,4 +1,4 @@
-"""Things on the map: the player, monsters and floor items.
+"""Things on the map: the player, monsters, floor items, and a floor that holds them.
 
 Combat numbers live in a `Combatant` (game.combat.state), so the state a
 resolver sees is exactly what the entity carries between turns and fights.
@@ -6,9 +6,10 @@ resolver sees is exactly what the entity carries between turns and fights.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from game.combat.state import Combatant
+from game.dungeon import Level
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Monster:
     fight_turn: int = 0  # the combat turn counter of this monster's fight with the player
     in_fight: bool = False
     awake: bool = False
+    fled: int = 0  # steps fled in a row: a fleeing monster tires and turns to fight (game.ai)
 
     @property
     def alive(self) -> bool:
@@ -39,4 +41,27 @@ class Player:
     y: int
     body: Combatant
     known: list[str]  # actions the player can use (attack, wait and the taught specials)
-    inventory: list[str] = field(default_factory=list)  # ItemSpec names
+    inventory: list[str] = field(default_factory=list)  # ItemSpec names; equal names stack
+    # progression (game.session.recompute_body turns these into body.power and body.armor, capped)
+    xp: int = 0
+    level: int = 1
+    worn: str | None = None  # the armour being worn (an ItemSpec name)
+    power_bonus: int = 0  # from double-edged items
+    armor_bonus: int = 0
+
+
+@dataclass
+class Floor:
+    """One depth: its map and what is on it (kept when the player leaves, for the way back)."""
+
+    level: Level
+    monsters: list[Monster]
+    items: list[FloorItem]
+
+
+def out_of_combat_tick(body: Combatant) -> Combatant:
+    """A turn spent outside a fight: statuses and cooldowns run down, nothing else happens
+    (poison, burn and regen only act on combat turns, through the resolver)."""
+    statuses = tuple(None if s is None or s.turns <= 1 else replace(s, turns=s.turns - 1) for s in body.statuses)
+    cooldowns = tuple(max(0, c - 1) for c in body.cooldowns)
+    return replace(body, statuses=statuses, cooldowns=cooldowns)

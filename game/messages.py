@@ -19,7 +19,7 @@ class Message:
 
 
 class MessageLog:
-    def __init__(self, limit: int = 400) -> None:
+    def __init__(self, limit: int = 2000) -> None:  # the message history (M) shows all of them
         self.items: list[Message] = []
         self.limit = limit
         self.version = 0  # bumped on every change so views know when to redraw
@@ -34,7 +34,7 @@ class MessageLog:
         self.version += 1
 
     def to_json(self) -> list[list]:
-        return [[m.text, m.tag, m.style, m.count] for m in self.items[-100:]]
+        return [[m.text, m.tag, m.style, m.count] for m in self.items[-500:]]  # a save keeps the last 500
 
     @classmethod
     def from_json(cls, data: list) -> MessageLog:

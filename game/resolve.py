@@ -31,6 +31,7 @@ class Resolution:
     events: tuple[Event, ...] | None = None
     error: str | None = None
     latency_ms: float = 0.0
+    decode: str = ""  # how the model decoded it (calls, drafted and accepted tokens); the debug pane shows it
 
     @property
     def ok(self) -> bool:
@@ -44,12 +45,19 @@ class Resolver(Protocol):
 
 
 def check_case(state: CombatState, action: str, roll: int, rules: Ruleset) -> str | None:
-    """Why a parsed input cannot be resolved under `rules`, or None."""
+    """Why a parsed input cannot be resolved under `rules`, or None.
+
+    Problems the format cannot see are written like its own errors: the field, what was expected, what was
+    got (resolve_blocks adds the column): the roll beyond roll_max, a turn against a downed target, a strike
+    too large for the derivation's two digits.
+    """
     problems = check_state(state)
     if problems:
         return "invalid state: " + "; ".join(map(str, problems))
     if not 1 <= roll <= rules.roll_max:
-        return f"roll {roll} outside 1..{rules.roll_max}"
+        return f"field roll: expected a value in 1..{rules.roll_max} (the ruleset's roll_max), got {roll}"
+    if state.target.hp == 0:
+        return "field B.hp: expected a target above 0 hp (no turn is played against a downed target), got 0"
     return strike_headroom(state, rules)
 
 
@@ -58,7 +66,8 @@ def strike_headroom(state: CombatState, rules: Ruleset) -> str | None:
     fragile = state.target.status("fragile")
     top = state.actor.power + rules.roll_max + rules.crit_bonus + (fragile.magnitude if fragile else 0)
     if top > 99:
-        return f"out of range: power + roll + crit + fragile can reach {top} (the format writes at most 99)"
+        return (f"field A.power: expected power + roll_max + crit_bonus + B's fragile at most 99 (the derivation "
+                f"writes two digits), got {top}")
     return None
 
 
@@ -102,14 +111,17 @@ def resolve_blocks(resolver: Resolver, blocks: Sequence[str], rules: Ruleset) ->
     out: list[Resolution | None] = [None] * len(blocks)
     todo: list[tuple[int, Case]] = []
     for i, block in enumerate(blocks):
+        columns: dict[str, int] = {}
         try:
-            case = parse_input(block)
+            case = parse_input(block, columns)
         except FormatError as exc:
             out[i] = Resolution(resolver.name, "", error=f"malformed input: {exc}")
             continue
         problem = check_case(*case, rules)
         if problem:
-            out[i] = Resolution(resolver.name, "", error=problem)
+            field = problem.removeprefix("field ").split(":")[0]
+            where = f"column {columns[field]}, " if problem.startswith("field ") and field in columns else ""
+            out[i] = Resolution(resolver.name, "", error=f"unresolvable input: {where}{problem}")
         else:
             todo.append((i, case))
     for (i, _), res in zip(todo, resolver.resolve_batch([c for _, c in todo]), strict=False):

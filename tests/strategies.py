@@ -8,7 +8,7 @@ from game.combat.state import ACTIONS, CHANNELS, SLOTS, Combatant, CombatState, 
 
 
 @st.composite
-def combatants(draw: st.DrawFn) -> Combatant:
+def combatants(draw: st.DrawFn, min_hp: int = 0) -> Combatant:
     max_hp = draw(st.integers(1, 99))
     statuses = []
     for ch in CHANNELS:
@@ -20,7 +20,7 @@ def combatants(draw: st.DrawFn) -> Combatant:
         else:
             statuses.append(None)
     return Combatant(
-        hp=draw(st.integers(0, max_hp)), max_hp=max_hp, power=draw(st.integers(0, 60)),
+        hp=draw(st.integers(min(min_hp, max_hp), max_hp)), max_hp=max_hp, power=draw(st.integers(0, 60)),
         armor=draw(st.integers(0, 99)), cooldowns=tuple(draw(st.one_of(st.just(0), st.integers(0, 9))) for _ in SLOTS),
         statuses=tuple(statuses),
     )
@@ -28,5 +28,6 @@ def combatants(draw: st.DrawFn) -> Combatant:
 
 @st.composite
 def cases(draw: st.DrawFn, roll_max: int = 6) -> tuple[CombatState, str, int]:
-    state = CombatState(draw(st.integers(0, 99)), draw(combatants()), draw(combatants()))
+    # no turn is played against a downed target (docs/rules.md, step 0)
+    state = CombatState(draw(st.integers(0, 99)), draw(combatants()), draw(combatants(min_hp=1)))
     return state, draw(st.sampled_from(ACTIONS)), draw(st.integers(1, roll_max))

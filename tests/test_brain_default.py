@@ -8,12 +8,14 @@ from collections.abc import Iterator
 import pytest
 
 from brain.checkpoint import CONFIG, WEIGHTS
-from brain.engine import DEFAULT_MODEL, ModelResolver
+from brain.engine import ModelResolver
 from brain.evaluate import evaluate, held_out
+from game.paths import shipped_model_dir
 from game.resolve import load_model_resolver
 
-pytestmark = pytest.mark.skipif(not (DEFAULT_MODEL / WEIGHTS).exists(),
-                                reason=f"no shipped model at {DEFAULT_MODEL} (train and ship it: docs/brain.md)")
+SHIPPED = shipped_model_dir()
+pytestmark = pytest.mark.skipif(not (SHIPPED / WEIGHTS).exists(),
+                                reason=f"no shipped model at {SHIPPED} (train and ship it: docs/brain.md)")
 
 # Far below what the shipped model measures (brain/reports/default.md), far above chance: a broken
 # model, tokenizer or engine falls under it.
@@ -31,9 +33,9 @@ def resolver(rules) -> Iterator[ModelResolver]:
 
 
 def test_shipped_config_describes_the_model(rules):
-    config = json.loads((DEFAULT_MODEL / CONFIG).read_text())
+    config = json.loads((SHIPPED / CONFIG).read_text())
     assert config["ruleset_id"] == rules.ruleset_id
-    assert config["params"] <= 1_000_000 and (DEFAULT_MODEL / WEIGHTS).stat().st_size <= 4_000_000
+    assert config["params"] <= 1_000_000 and (SHIPPED / WEIGHTS).stat().st_size <= 4_000_000
     for key in ("eval", "data", "train", "tokenizer", "weights_sha256"):
         assert key in config
     assert config["data"]["manifest_hash"]

@@ -10,6 +10,7 @@ import torch
 
 from brain.checkpoint import CONFIG, WEIGHTS, ModelLoadError, save_model
 from brain.engine import Engine, ModelResolver
+from brain.lockstep import token_mask
 from brain.model import GPT, GPTConfig
 from brain.tokenizer import Tokenizer
 from game.combat.format import END, answer_grammar, encode_input, parse_answer
@@ -51,7 +52,7 @@ def _reference(engine: Engine, block: str) -> str:
     while True:
         logits = engine.model(torch.tensor([ids]), torch.tensor([engine.roles.of(ids)]))[0, -1]
         allowed = engine._room(allowed, len(ids))
-        best = int(logits.masked_fill(~engine._mask(allowed), float("-inf")).argmax())
+        best = int(logits.masked_fill(~token_mask(engine, allowed, logits.device), float("-inf")).argmax())
         piece = END if best == engine.tok.eos else engine.tok.pieces[best]
         if piece == END:
             return "".join(out)
@@ -134,7 +135,7 @@ def test_truncated_weights_with_matching_hash_still_refused(model_dir, rules):
 @pytest.mark.parametrize("key, value, message", [
     ("ruleset_id", "rs-000000000000", "trained on ruleset"),
     ("format_version", 999, "block format"),
-    ("model", {"n_layer": "x"}, "bad tokenizer or model config"),
+    ("model", {"n_layer": "x"}, "bad model config"),
 ])
 def test_mismatched_config_is_refused(model_dir, rules, key, value, message):
     config = json.loads((model_dir / CONFIG).read_text())

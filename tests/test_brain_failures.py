@@ -101,7 +101,11 @@ def test_metrics_see_known_failures(rules):
 def test_chain_tracks_divergence(rules):
     start = chain_starts(1, 5, rules)[0]
     records = chain(Collapsing(rules), start, 50, 0, rules)
-    assert len(records) == 50
+    assert 1 <= len(records) <= 50
+    if len(records) < 50:  # the fight ended: the last answer left a side at 0 hp, and no turn follows
+        last = records[-1]
+        nxt = last.answer.next_state if last.answer.ok and last.answer.next_state else last.truth
+        assert 0 in (nxt.actor.hp, nxt.target.hp, last.truth.actor.hp, last.truth.target.hp)
     off = [r.tag.endswith(":off") for r in records]
     if any(not r.exact for r in records):  # once off the rules chain, the tag says so
         first = next(i for i, r in enumerate(records) if not r.exact)

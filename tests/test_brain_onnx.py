@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -16,7 +17,8 @@ from brain.engine import ModelResolver
 from brain.export import export_forms
 from brain.fastpath import NumpyDecoder
 from brain.model import GPT, GPTConfig
-from brain.onnxform import ONNX_FILE, load_onnx_decoder, refresh_onnx
+from brain.onnxexport import refresh_onnx
+from brain.onnxform import ONNX_FILE
 from brain.report import data_stats, render
 from brain.tokenizer import Tokenizer
 from game.combat.format import encode_input
@@ -55,8 +57,8 @@ def copy(exported, tmp_path):
 
 def test_graph_logits_match_the_numpy_decoder_chunk_by_chunk(exported, rules):
     resolver = ModelResolver.load(exported, rules)
-    ort_dec, np_dec = load_onnx_decoder(exported), NumpyDecoder(resolver.engine.model)
     engine = resolver.engine
+    ort_dec, np_dec = engine.decoders["onnx"], NumpyDecoder(engine.cfg, engine.arrays)
     ids = engine.prompt(encode_input(*sample("iid", 1, 3, rules)[0]))
     state = engine.roles.start()
     roles = [engine.roles.step(state, t) for t in ids]
@@ -121,3 +123,80 @@ def test_bench_times_every_decoder_and_the_report_names_the_game_path(exported, 
                                                  "lockstep"}
     text = render(exported, rules, {}, result, data_stats(rules, Mix(), n=50))
     assert "fast-forward, onnx (game path)" in text and "numpy fast-forward (decoder only)" in text
+
+
+# ---------------------------------------------------------------- hostile graphs (issue 13, item 11)
+
+def _edit_graph(path, change) -> None:
+    """Rewrite model.onnx through the onnx package, keeping its metadata (the weights' hash)."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    change(proto)
+    path.write_bytes(proto.SerializeToString())
+
+
+def _rename_op(op: str, domain: str = ""):
+    def change(proto):
+        proto.graph.node[0].op_type = op
+        proto.graph.node[0].domain = domain
+    return change
+
+
+def _wrong_logits_dim(proto):
+    """The graph really returns twice the vocabulary (an allowed op, so only the shape checks can tell)."""
+    import onnx
+
+    for node in proto.graph.node:
+        node.output[:] = ["logits_raw" if o == "logits" else o for o in node.output]
+    proto.graph.node.append(onnx.helper.make_node("Concat", ["logits_raw", "logits_raw"], ["logits"], axis=0))
+    proto.graph.output[0].type.tensor_type.shape.dim[0].dim_value *= 2
+
+
+def _scale_weights(proto):
+    from onnx import numpy_helper
+
+    init = max(proto.graph.initializer, key=lambda t: numpy_helper.to_array(t).size)
+    init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * 1.5, init.name))
+
+
+def _drop_output(proto):
+    del proto.graph.output[2]
+
+
+HOSTILE = [  # (id, damage of model.onnx, what decoder_note says)
+    ("loop", lambda p: _edit_graph(p, _rename_op("Loop")), "operators the exporter never emits: Loop"),
+    ("scan", lambda p: _edit_graph(p, _rename_op("Scan")), "Scan"),
+    ("if", lambda p: _edit_graph(p, _rename_op("If")), "If"),
+    ("other-domain", lambda p: _edit_graph(p, _rename_op("Gather", "com.evil")), "com.evil:Gather"),
+    ("wrong-output-shape", lambda p: _edit_graph(p, _wrong_logits_dim), "output logits: dim 0 is"),
+    ("missing-output", lambda p: _edit_graph(p, _drop_output), "outputs ['logits', 'k']"),
+    ("other-numbers", lambda p: _edit_graph(p, _scale_weights), "the probe's logits differ"),
+    ("truncated", lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]), "not a usable ONNX graph"),
+    ("huge", lambda p: p.write_bytes(b"\0" * (64 << 20)), "more than a graph of these weights needs"),
+    ("a-directory", lambda p: (p.unlink(), p.mkdir()), "no ONNX graph"),
+]
+
+
+@pytest.mark.parametrize("damage, note", [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_hostile_graph_is_not_used_and_the_note_says_why(copy, rules, damage, note):
+    damage(copy / ONNX_FILE)
+    start = time.perf_counter()
+    resolver = ModelResolver.load(copy, rules)
+    assert time.perf_counter() - start < 10  # never hangs: Loop and friends are refused before a session exists
+    assert resolver.engine.decoder == "numpy"
+    assert resolver.decoder_note.startswith(f"{ONNX_FILE} not used: ") and note in resolver.decoder_note, \
+        resolver.decoder_note
+    assert resolver.resolve_batch(sample("iid", 1, 0, rules))[0].raw  # the numpy decoder answers
+
+
+def test_graph_ops_reader_sees_what_onnx_sees(exported):
+    import onnx
+
+    from brain.onnxform import ALLOWED_OPS, graph_ops
+
+    proto = onnx.load(str(exported / ONNX_FILE))
+    ops, domains, unusual = graph_ops((exported / ONNX_FILE).read_bytes())
+    assert ops == {(n.domain, n.op_type) for n in proto.graph.node} and not unusual
+    assert domains == {o.domain for o in proto.opset_import}
+    assert {op for _, op in ops} <= ALLOWED_OPS

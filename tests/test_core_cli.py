@@ -48,4 +48,5 @@ def test_resolve_one_line_per_input_errors_inline(rules):
         else:
             state, action, roll = parse_input(line)
             assert answer == encode_output(resolve(state, action, roll, rules).next_state)
-    assert "roll 9 outside 1..6" in answers[14]
+    assert answers[14].startswith("error: unresolvable input: column ")
+    assert "field roll: expected a value in 1..6" in answers[14]

@@ -31,7 +31,7 @@ def test_shipped_content_loads_and_matches_default_ruleset():
 @pytest.mark.parametrize("file, old, new, key, expected", [
     ("rules.toml", "crit_bonus = 3", 'crit_bonus = "three"', "rules.crit_bonus", "an integer in 0..99"),
     ("rules.toml", "heal = 3", "heal = 0", "rules.cooldowns.heal", "an integer in 1..9"),
-    ("rules.toml", "poison_turns = 3", "poison_turns = 12", "rules.poison_turns", "a duration in 1..9"),
+    ("rules.toml", "poison_turns = 3", "poison_turns = 12", "rules.poison_turns", "a duration in 1..4"),
     ("rules.toml", "roll_max = 6", "roll_max = 12", "rules.roll_max", "roll_max <= 9"),
     ("monsters.toml", "\nhp = ", "\nhp = 8", "monster[0].hp", "an integer in 1..48"),  # 6 -> 86
     ("monsters.toml", "actions = { attack = 1.0 }", "actions = { dance = 1.0 }", "monster[0].actions.dance",

@@ -252,3 +252,45 @@ def test_bad_action_or_roll_is_a_value_error():
         resolve(CombatState(0, fighter(), fighter()), "dance", 3, R)
     with pytest.raises(ValueError, match="roll"):
         resolve(CombatState(0, fighter(), fighter()), "attack", 7, R)
+
+
+def test_actor_slain_by_thorns_during_the_action():
+    s, ev = run(fighter(hp=1, power=2, poison=(1, 2)), fighter(hp=14, thorns=(1, 2)), roll=5)
+    assert rules_of(ev) == ["hit", "damage_dealt", "thorns_reflect", "actor_slain"]
+    assert s.actor.hp == 0 and s.actor.status("poison") == Status(1, 1)  # no tick, but expiry runs
+
+
+def test_no_turn_against_a_downed_target():
+    with pytest.raises(ValueError, match="target is down"):
+        resolve(CombatState(3, fighter(), fighter(hp=0)), "attack", 4, R)
+    with pytest.raises(ValueError, match="target is down"):
+        resolve(CombatState(3, fighter(), fighter(hp=0)), "heal", 4, R)
+
+
+def test_the_sampler_never_draws_a_downed_target():
+    from game.combat.sampler import sample
+
+    for suite in ("iid", "edge"):
+        cases = sample(suite, 5000, 3, R)
+        assert all(state.target.hp > 0 for state, _, _ in cases)
+        assert any(state.actor.hp == 0 for state, _, _ in cases)  # a downed actor is still a turn
+
+
+def _worked_examples() -> list[tuple[str, str]]:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text()
+    body = text.split("```examples\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in body.splitlines() if line and not line.startswith("#")]
+    assert len(lines) % 2 == 0 and all(a.startswith("=> ") for a in lines[1::2])
+    return [(block, answer[3:]) for block, answer in zip(lines[::2], lines[1::2], strict=True)]
+
+
+def test_every_worked_example_in_the_spec_is_what_the_engine_writes():
+    from game.resolve import RulesResolver, resolve_blocks
+
+    examples = _worked_examples()
+    assert len(examples) >= 20
+    got = resolve_blocks(RulesResolver(R), [block for block, _ in examples], R)
+    for (block, want), res in zip(examples, got, strict=True):
+        assert (res.raw if res.ok else f"error: {res.error}") == want, block

@@ -47,7 +47,7 @@ def test_backup_and_no_temp_left(content, tmp_path):
 @pytest.mark.parametrize("mutate, expect", [
     (lambda text: text[: len(text) // 2], "not a readable JSON save"),
     (lambda text: json.dumps({**json.loads(text), "save_version": 99}), "newer than this game"),
-    (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "player"}), "missing or malformed"),
+    (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "player"}), "missing field 'player'"),
     (lambda text: text.replace('"hp":48', '"hp":480', 1), "hp"),
     (lambda text: json.dumps({**json.loads(text), "ruleset": "rs-other"}), "ruleset"),
     (lambda text: "[]", "JSON object"),

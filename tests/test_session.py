@@ -7,12 +7,14 @@ import sys
 import pytest
 from fakes import CrashingModel, GarbageModel, OffByOneModel, PerfectModel, SlowModel, clear_monsters, spawn_adjacent
 
+from game.actions import Ascend, Descend, Move, Special, Use
 from game.autoplay import play
 from game.combat.format import parse_input
 from game.combat.state import CombatState
 from game.combat_turn import resolve_turn
 from game.content import load_content
 from game.playlog import PlayLogWriter, read_playlog
+from game.procgen import build_floor
 from game.resolve import RulesResolver
 from game.session import GameSession, out_of_combat_tick
 
@@ -40,20 +42,20 @@ def test_map_does_not_depend_on_combat(content):
     """Levels come from their own stream: a different combat history leaves depth 2 unchanged."""
     a, b = GameSession.new(content, 5), GameSession.new(content, 5)
     b.combat_rng.random()
-    assert a._build_floor(2).level.tiles == b._build_floor(2).level.tiles
+    assert build_floor(content, a.seed, 2).level.tiles == build_floor(content, b.seed, 2).level.tiles
 
 
 def test_movement_and_walls(content):
     s = GameSession.new(content, 3)
     clear_monsters(s)
-    moved = [d for d in ((1, 0), (-1, 0), (0, 1), (0, -1)) if s.command("move", *d)]
+    moved = [d for d in ((1, 0), (-1, 0), (0, 1), (0, -1)) if s.perform(Move(*d))]
     assert moved and s.turns == len(moved)
     # walking into a wall spends no turn and moves nothing
     lvl = s.level
     cell = next((cx, cy) for cx, cy in lvl.floor_cells() if not lvl.walkable(cx + 1, cy))
     s.player.x, s.player.y = cell
     before = s.turns
-    assert not s.command("move", 1, 0)
+    assert not s.perform(Move(1, 0))
     assert (s.player.x, s.player.y) == cell and s.turns == before
 
 
@@ -64,7 +66,7 @@ def test_bump_fight_to_the_death_goes_through_the_resolver(content):
     for _ in range(60):
         if not m.alive or s.over:
             break
-        s.command("move", dx, dy)
+        s.perform(Move(dx, dy))
     assert not m.alive and s.stats.kills == 1
     assert s.stats.combat_turns >= 2  # the rat answered at least once
     assert any("dies" in msg.text for msg in s.messages.items)
@@ -77,7 +79,7 @@ def test_turn_counter_is_per_fight_and_statuses_persist(content):
     s = GameSession.new(content, 4)
     clear_monsters(s)
     m, _d = spawn_adjacent(s, "bog troll")
-    s.command("special", "guard")
+    s.perform(Special("guard"))
     first = s.recent[0]
     assert first.state.turn == 0 and first.action == "guard" and first.state.actor.hp == s.content.player.hp
     assert m.fight_turn >= 1
@@ -145,7 +147,7 @@ def test_play_log_lines(content, tmp_path):
     clear_monsters(s)
     _m, d = spawn_adjacent(s, "orc")
     for _ in range(4):
-        s.command("move", *d)
+        s.perform(Move(*d))
     s.playlog.close()
     bad = []
     records = list(read_playlog(path, bad))
@@ -174,21 +176,21 @@ def test_items(content):
 
     from game.combat.state import Status
     s.player.body = replace(s.player.body, hp=10).with_status("poison", Status(2, 3)).with_cooldown("heal", 3)
-    assert s.command("use", 0) and s.player.body.hp == 10 + 12
-    assert s.command("use", 0) and "poison_strike" in s.player.known
-    assert s.command("use", 0) and s.player.body.cooldown("heal") == 0
-    assert s.command("use", 0) and not s.player.body.has("poison")
-    assert not s.command("use", 0)
+    assert s.perform(Use(0)) and s.player.body.hp == 10 + 12
+    assert s.perform(Use(0)) and "poison_strike" in s.player.known
+    assert s.perform(Use(0)) and s.player.body.cooldown("heal") == 0
+    assert s.perform(Use(0)) and not s.player.body.has("poison")
+    assert not s.perform(Use(0))
 
 
 def test_stairs(content):
     s = GameSession.new(content, 6)
     clear_monsters(s)
-    assert not s.command("descend")
+    assert not s.perform(Descend())
     s.player.x, s.player.y = s.level.down
-    assert s.command("descend") and s.depth == 2 and (s.player.x, s.player.y) == s.level.up
+    assert s.perform(Descend()) and s.depth == 2 and (s.player.x, s.player.y) == s.level.up
     clear_monsters(s)
-    assert s.command("ascend") and s.depth == 1 and (s.player.x, s.player.y) == s.level.down
+    assert s.perform(Ascend()) and s.depth == 1 and (s.player.x, s.player.y) == s.level.down
 
 
 def test_game_core_imports_no_ui_or_torch():

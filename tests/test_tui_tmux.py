@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent / "rpg-tui"
+ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed"),
               pytest.mark.skipif(not BIN.exists(), reason="rpg-tui is not installed in this environment")]
 
@@ -37,7 +38,8 @@ def test_installed_game_starts_plays_and_saves(tmp_path):
     session = f"rpgtui-smoke-{time.monotonic_ns()}"
     save_dir = tmp_path / "saves"
     marker = tmp_path / "exited"
-    cmd = f"{BIN} --new --seed 7 --save-dir {save_dir}; touch {marker}"
+    # PYTHONPATH: the code of this checkout, even where the installed entry point was made from another one
+    cmd = f"PYTHONPATH={ROOT} {BIN} --new --seed 7 --save-dir {save_dir}; touch {marker}"
     tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", cmd)
     try:
         first_frame = wait_for(session, "resolver: rules", 15)
@@ -51,6 +53,14 @@ def test_installed_game_starts_plays_and_saves(tmp_path):
         assert wait_for(session, "Moving and fighting", 5) is not None
         tmux("send-keys", "-t", session, "Escape")
         time.sleep(0.3)
+        # auto-explore walks on until something stops it, and says what
+        tmux("send-keys", "-t", session, "o")
+        assert wait_for(session, "Exploring stops", 5) or wait_for(session, "Not while a monster is near", 1) \
+            or wait_for(session, "Nothing left to explore", 1), tmux("capture-pane", "-p", "-t", session)
+        # rest: until healed, or it says why not
+        tmux("send-keys", "-t", session, "R")
+        assert wait_for(session, "rested", 5) or wait_for(session, "Not while a monster is near", 1), \
+            tmux("capture-pane", "-p", "-t", session)
         tmux("send-keys", "-t", session, "C-q")
         for _ in range(100):
             if marker.exists():
@@ -58,7 +68,7 @@ def test_installed_game_starts_plays_and_saves(tmp_path):
             time.sleep(0.05)
         assert marker.exists(), "the game did not exit on ctrl+q"
         data = json.loads((save_dir / "save.json").read_text())
-        assert data["seed"] == 7 and data["save_version"] == 1
+        assert data["seed"] == 7 and data["save_version"] == 2 and data["turns"] > 3
     finally:
         tmux("kill-session", "-t", session)
 

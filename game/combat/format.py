@@ -133,9 +133,10 @@ def encode_answer(events: Iterable[Event], next_state: CombatState) -> str:
 # ---------------------------------------------------------------- parsing
 
 class _Cursor:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, columns: dict[str, int] | None = None) -> None:
         self.text = text
         self.pos = 0
+        self.columns = columns  # field -> 1-based column, when the caller wants to point at a field later
 
     def fail(self, field: str, expected: str) -> FormatError:
         return FormatError(self.text, self.pos + 1, field, expected)
@@ -153,6 +154,8 @@ class _Cursor:
         if len(chunk) != width or not all(ch in "0123456789" for ch in chunk):
             raise self.fail(field, f"{width} digit{'s' if width > 1 else ''}")
         value = int(chunk)
+        if self.columns is not None:
+            self.columns[field] = self.pos + 1
         hi = MAX_VALUE if hi is None else hi
         if not lo <= value <= hi:
             raise self.fail(field, f"a value in {lo}..{hi}")
@@ -203,11 +206,15 @@ def _cooldowns(cur: _Cursor, side: str) -> tuple[int, ...]:
     return tuple(cur.number(1, f"{side}.cd.{slot}", hi=9) for slot in SLOTS)
 
 
-def parse_input(text: str) -> tuple[CombatState, str, int]:
-    """Parse an input block into (state, action, roll); FormatError on anything else."""
+def parse_input(text: str, columns: dict[str, int] | None = None) -> tuple[CombatState, str, int]:
+    """Parse an input block into (state, action, roll); FormatError on anything else.
+
+    `columns`, when given, receives the 1-based column of every number field (`roll`, `B.hp`, ...), so that
+    a block which parses but cannot be resolved (game.resolve.check_case) is answered with its column too.
+    """
     if not isinstance(text, str):
         raise FormatError(str(text), 1, "block", "a line of text")
-    cur = _Cursor(text)
+    cur = _Cursor(text, columns)
     cur.literal("t", "turn")
     turn = cur.number(2, "turn")
     sides = []

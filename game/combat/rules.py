@@ -3,11 +3,13 @@
 `resolve(state, action, roll, rules)` is a pure function. Order of effects
 (docs/rules.md lists every rule with its event name):
 
-1. gate: a downed actor does nothing; a stunned actor loses the action;
-   a special action on cooldown is blocked.
+1. gate: a turn against a downed target is no turn (ValueError); a downed
+   actor does nothing; a stunned actor loses the action; a special action on
+   cooldown is blocked.
 2. the action, with the damage pipeline for strikes:
    hit -> critical -> fragile -> armor -> shield -> hp, then shatter and thorns.
-3. end of the actor's turn: poison, burn, regen, fatigue ticks.
+3. end of the actor's turn: poison, burn, regen, fatigue ticks (only while it
+   still stands), then `actor_slain` if it reached 0 hp this turn, by ticks or thorns.
 4. expiry of the actor's statuses, then the actor's cooldowns tick down.
 5. the turn counter advances (saturating at 99).
 
@@ -236,8 +238,8 @@ class _Turn:
                     self.fire("regen_tick", amount=gained, result=self.actor.hp)
             if self.turn >= self.rules.fatigue_turn and self.actor.hp > 0:
                 self.lose_hp("fatigue", self.rules.fatigue_damage)
-            if self.actor.hp == 0:
-                self.fire("actor_slain")
+        if self.actor.hp == 0:  # whatever killed it: a tick, or the target's thorns during the action
+            self.fire("actor_slain")
         for channel, status in self.actor.active():
             if status.turns <= 1:
                 self.actor = self.actor.with_status(channel, None)
@@ -270,6 +272,8 @@ def resolve(state: CombatState, action: str, roll: int, rules: Ruleset) -> Outco
         raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
     if not 1 <= roll <= rules.roll_max:
         raise ValueError(f"roll {roll} outside 1..{rules.roll_max}")
+    if state.target.hp == 0:
+        raise ValueError("the target is down (B.hp 0): the fight is over, there is no turn to resolve")
     t = _Turn(state, rules)
     if state.actor.hp == 0:
         t.fire("actor_down")

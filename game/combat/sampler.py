@@ -50,9 +50,10 @@ class Ranges:
         )
 
 
-def _combatant(rng: random.Random, r: Ranges) -> Combatant:
+def _combatant(rng: random.Random, r: Ranges, can_be_down: bool) -> Combatant:
     max_hp = rng.randint(1, r.max_hp)
-    hp = 0 if rng.random() < 0.03 else rng.randint(1, max_hp)
+    # a downed actor is a turn (actor_down); a downed target is not (the fight is over: rules.resolve)
+    hp = 0 if can_be_down and rng.random() < 0.03 else rng.randint(1, max_hp)
     cds = tuple(rng.randint(1, r.cooldown) if rng.random() < r.cooldown_p else 0 for _ in SLOTS)
     statuses = []
     for ch in CHANNELS:
@@ -70,7 +71,7 @@ def sample_iid(rng: random.Random, rules: Ruleset, ranges: Ranges = Ranges()) ->
     # the stun channel on the actor wastes the action, so keep it rarer than the rest
     # most fights end long before fatigue starts, so most turns are early ones
     turn = rng.randint(0, rules.fatigue_turn - 1) if rng.random() < 0.6 else rng.randint(0, ranges.turn)
-    state = CombatState(turn, _combatant(rng, ranges), _combatant(rng, ranges))
+    state = CombatState(turn, _combatant(rng, ranges, can_be_down=True), _combatant(rng, ranges, can_be_down=False))
     if state.actor.has("stun") and rng.random() < 0.5:
         state = CombatState(state.turn, state.actor.with_status("stun", None), state.target)
     return state, rng.choice(ACTIONS), rng.randint(1, rules.roll_max)
@@ -81,9 +82,9 @@ def _edge(rng: random.Random, rules: Ruleset, case: Case) -> Case:
     state, action, roll = case
     a, b = state.actor, state.target
     kind = rng.randrange(12)
-    if kind == 0:  # hp 0, 1 or max on either side
-        hp = rng.choice(["zero", "one", "max"])
+    if kind == 0:  # hp 0, 1 or max on either side (never 0 on the target: no turn against the downed)
         who = rng.choice(["actor", "target"])
+        hp = rng.choice(["zero", "one", "max"] if who == "actor" else ["one", "max"])
         c = a if who == "actor" else b
         c = replace(c, hp={"zero": 0, "one": min(1, c.max_hp), "max": c.max_hp}[hp])
         a, b = (c, b) if who == "actor" else (a, c)

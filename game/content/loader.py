@@ -10,7 +10,8 @@ from typing import Any
 
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Ranges
-from game.combat.state import ACTIONS, CHANNELS, SLOTS
+from game.combat.state import ACTIONS, CHANNELS, MAX_VALUE, SLOTS
+from game.paths import project_root
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -18,7 +19,7 @@ else:  # pragma: no cover - exercised on older Pythons only
     import tomli as tomllib
 
 FILES = ("rules.toml", "player.toml", "monsters.toml", "items.toml", "dungeon.toml")
-EFFECTS = ("restore_hp", "cure", "teach", "refresh")
+EFFECTS = ("restore_hp", "cure", "teach", "refresh", "armour", "throw", "blast", "berserk")
 
 
 class ContentError(ValueError):
@@ -43,6 +44,16 @@ class MonsterSpec:
 
 
 @dataclass(frozen=True)
+class Progression:
+    """Experience levels, and the caps that keep every reachable power and armour inside the model's ranges."""
+
+    xp_levels: tuple[int, ...]  # experience needed for level 2, 3, ...
+    power_per_level: int
+    max_power: int
+    max_armor: int
+
+
+@dataclass(frozen=True)
 class PlayerSpec:
     name: str
     glyph: str
@@ -51,6 +62,7 @@ class PlayerSpec:
     power: int
     armor: int
     actions: tuple[str, ...]
+    progression: Progression
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,9 @@ class ItemSpec:
     value: Any
     depths: tuple[int, int]
     weight: float
+    reach: int = 0  # throw: how far; blast: the radius
+    cost: int = 0  # berserk: the armour it takes
+    about: str = ""  # a line of flavour after the generated description
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,8 @@ class DungeonSpec:
     items_per_depth: tuple[int, int]
     fov_radius: int
     autosave_every: int
+    flee_steps: int  # steps a hurt monster runs before it is spent (game/ai.py)
+    monster_regen_every: int  # a spent monster out of sight recovers 1 hp every this many turns
 
 
 @dataclass(frozen=True)
@@ -156,9 +173,18 @@ class _Table:
 
 
 def default_content_dir() -> Path:
-    """RPG_CONTENT_DIR, else content/ beside the game package (a checkout or editable install)."""
+    """RPG_CONTENT_DIR, else the checkout's content/ (a checkout or editable install), else the wheel's copy.
+
+    The wheel ships content/ as game/content/data/ (pyproject.toml maps it), so an installed game reads
+    the same files without a checkout.
+    """
     env = os.environ.get("RPG_CONTENT_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "content"
+    if env:
+        return Path(env)
+    root = project_root()
+    if root is not None and (root / "content").is_dir():
+        return root / "content"
+    return Path(__file__).resolve().parent / "data"
 
 
 def _read(directory: Path, name: str) -> _Table:
@@ -168,9 +194,29 @@ def _read(directory: Path, name: str) -> _Table:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise ContentError(path, "(file)", "a TOML file (not found)") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ContentError(path, "(syntax)", f"valid TOML ({exc})") from None
+    except IsADirectoryError:
+        raise ContentError(path, "(file)", "a TOML file (found a directory)") from None
+    except OSError as exc:  # unreadable: permissions, a dangling link, an I/O error
+        raise ContentError(path, "(file)", f"a readable TOML file ({exc.strerror or exc})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+        raise ContentError(path, "(syntax)", f"valid TOML ({str(exc)[:200]})") from None
     return _Table(path, "", data)
+
+
+def _colour(t: _Table, name: str) -> str:
+    """A colour Rich can draw (a name like "bright_white", "#rrggbb", "rgb(r,g,b)"): checked here, not at the
+    first frame that shows it. Rich ships with Textual; without it (headless tools) the check is skipped."""
+    v = t.str(name)
+    try:
+        from rich.color import Color, ColorParseError
+    except ImportError:  # pragma: no cover - rich is installed with the game
+        return v
+    try:
+        Color.parse(v)
+    except ColorParseError:
+        raise ContentError(t.file, t.key(name), "a colour such as \"red\", \"bright_white\" or \"#a08060\"", v) \
+            from None
+    return v
 
 
 def _rules(doc: _Table) -> Ruleset:
@@ -187,10 +233,32 @@ def _rules(doc: _Table) -> Ruleset:
     rules = Ruleset(**values)
     if not 1 <= rules.miss_roll < rules.crit_roll <= rules.roll_max <= 9:
         raise ContentError(doc.file, "rules.roll_max", "1 <= miss_roll < crit_roll <= roll_max <= 9")
+    # every status and cooldown a turn can produce stays inside what the model was trained on
+    ranges = Ranges()
     for name in ("guard_turns", "heal_regen_turns", "poison_turns", "burn_turns",
                  "ignite_fragile_turns", "thorns_turns", "shatter_stun_turns"):
-        if not 1 <= values[name] <= 9:
-            raise ContentError(doc.file, f"rules.{name}", "a duration in 1..9", values[name])
+        if not 1 <= values[name] <= ranges.duration:
+            raise ContentError(doc.file, f"rules.{name}", f"a duration in 1..{ranges.duration} (the model's "
+                               "training range)", values[name])
+    for name in ("heal_regen", "poison_magnitude", "burn_magnitude", "thorns_magnitude", "ignite_fragile"):
+        if not 1 <= values[name] <= ranges.magnitude:
+            raise ContentError(doc.file, f"rules.{name}", f"a magnitude in 1..{ranges.magnitude} (the model's "
+                               "training range)", values[name])
+    for slot in SLOTS:
+        if values[f"cd_{slot}"] > ranges.cooldown:
+            raise ContentError(doc.file, f"rules.cooldowns.{slot}", f"a cooldown in 1..{ranges.cooldown} (the "
+                               "model's training range)", values[f"cd_{slot}"])
+    if not 1 <= rules.guard_shield <= rules.shield_cap <= ranges.shield:
+        raise ContentError(doc.file, "rules.shield_cap", f"1 <= guard_shield <= shield_cap <= {ranges.shield} "
+                           "(the model's training range)", rules.shield_cap)
+    if rules.fatigue_turn > ranges.turn:
+        raise ContentError(doc.file, "rules.fatigue_turn", f"at most {ranges.turn} (the model's training range)",
+                           rules.fatigue_turn)
+    # the largest strike (game.resolve.strike_headroom's sum) of any combatant the game or the sampler makes
+    top = ranges.power + rules.roll_max + rules.crit_bonus + ranges.magnitude
+    if top > MAX_VALUE:
+        raise ContentError(doc.file, "rules.crit_bonus", f"a strike that fits two digits: power ({ranges.power}) + "
+                           f"roll_max + crit_bonus + fragile ({ranges.magnitude}) <= {MAX_VALUE}", rules.crit_bonus)
     return rules
 
 
@@ -208,14 +276,14 @@ def _monster(t: _Table, ranges: Ranges, depths: int) -> MonsterSpec:
     if not weights or sum(weights.values()) <= 0:
         raise ContentError(t.file, acts.path, "at least one action with a positive weight")
     return MonsterSpec(
-        name=t.str("name"), glyph=t.str("glyph", one_char=True), color=t.str("color"),
+        name=t.str("name"), glyph=t.str("glyph", one_char=True), color=_colour(t, "color"),
         hp=t.int("hp", 1, ranges.max_hp), power=t.int("power", 1, ranges.power),
         armor=t.int("armor", 0, ranges.armor), depths=t.pair("depths", 1, depths),
         flee_below=t.float("flee_below", 0.0, 1.0), actions=weights, boss=t.bool("boss", False),
     )
 
 
-def _item(t: _Table, depths: int) -> ItemSpec:
+def _item(t: _Table, depths: int, ranges: Ranges) -> ItemSpec:
     effect = t.str("effect")
     if effect not in EFFECTS:
         raise ContentError(t.file, t.key("effect"), f"one of {', '.join(EFFECTS)}", effect)
@@ -231,8 +299,27 @@ def _item(t: _Table, depths: int) -> ItemSpec:
         value = t.str("value")
         if value not in SLOTS:
             raise ContentError(t.file, t.key("value"), f"a special action from {', '.join(SLOTS)}", value)
-    return ItemSpec(t.str("name"), t.str("glyph", one_char=True), t.str("color"), effect, value,
-                    t.pair("depths", 1, depths), t.float("weight", 0.0, 1000.0))
+    elif effect in ("armour", "berserk"):
+        value = t.int("value", 1, ranges.armor if effect == "armour" else ranges.power)
+    elif effect in ("throw", "blast"):
+        value = t.int("value", 1, 99)
+    reach = t.int("reach", 1, 20) if effect in ("throw", "blast") else 0
+    cost = t.int("cost", 0, ranges.armor) if effect == "berserk" else 0
+    about = t.raw("about", "")
+    if not isinstance(about, str):
+        raise ContentError(t.file, t.key("about"), "a string", about)
+    return ItemSpec(t.str("name"), t.str("glyph", one_char=True), _colour(t, "color"), effect, value,
+                    t.pair("depths", 1, depths), t.float("weight", 0.0, 1000.0), reach, cost, about)
+
+
+def _progression(t: _Table, ranges: Ranges) -> Progression:
+    levels = t.raw("xp_levels")
+    if (not isinstance(levels, list) or any(isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in levels)
+            or levels != sorted(set(levels))):
+        raise ContentError(t.file, t.key("xp_levels"), "a rising list of positive integers", levels)
+    # the caps are what keeps play inside the training distribution: never above the model's ranges
+    return Progression(tuple(levels), t.int("power_per_level", 0, ranges.power),
+                       t.int("max_power", 1, ranges.power), t.int("max_armor", 0, ranges.armor))
 
 
 def load_content(directory: Path | str | None = None) -> Content:
@@ -248,21 +335,30 @@ def load_content(directory: Path | str | None = None) -> Content:
         room_size_min=d.int("room_size_min", 3, 30), room_size_max=d.int("room_size_max", 3, 30),
         monsters_per_depth=d.pair("monsters_per_depth", 0, 50), items_per_depth=d.pair("items_per_depth", 0, 50),
         fov_radius=d.int("fov_radius", 1, 50), autosave_every=d.int("autosave_every", 1, 10_000),
+        flee_steps=d.int("flee_steps", 0, 100), monster_regen_every=d.int("monster_regen_every", 1, 100),
     )
     if dungeon.rooms_min > dungeon.rooms_max:
         raise ContentError(d.file, "dungeon.rooms_min", f"at most rooms_max ({dungeon.rooms_max})", dungeon.rooms_min)
     if dungeon.room_size_min > dungeon.room_size_max:
         raise ContentError(d.file, "dungeon.room_size_min", "at most room_size_max", dungeon.room_size_min)
+    # game.dungeon.generate draws a room's width from [min, min(max, width - 2)] and its height from
+    # [max(3, min - 2), min(max(3, max - 3), height - 2)] (a wall on every side): both ranges must hold a value
+    lo, hi = dungeon.room_size_min, dungeon.room_size_max
+    if lo > min(hi, dungeon.width - 2) or max(3, lo - 2) > min(max(3, hi - 3), dungeon.height - 2):
+        raise ContentError(d.file, "dungeon.room_size_min", f"room sizes that fit the {dungeon.width}x"
+                           f"{dungeon.height} map with a wall around them (room_size_min <= width - 2, "
+                           "room_size_min - 2 <= height - 2 and <= max(3, room_size_max - 3))", lo)
 
     p = _read(directory, "player.toml").table("player")
-    player = PlayerSpec(p.str("name"), p.str("glyph", one_char=True), p.str("color"),
+    player = PlayerSpec(p.str("name"), p.str("glyph", one_char=True), _colour(p, "color"),
                         p.int("hp", 1, ranges.max_hp), p.int("power", 1, ranges.power),
-                        p.int("armor", 0, ranges.armor), tuple(p.actions("actions")))
+                        p.int("armor", 0, ranges.armor), tuple(p.actions("actions")),
+                        _progression(p.table("progression"), ranges))
     if "attack" not in player.actions:
         raise ContentError(p.file, "player.actions", "a list that includes attack", list(player.actions))
 
     monsters = tuple(_monster(t, ranges, dungeon.depths) for t in _read(directory, "monsters.toml").tables("monster"))
-    items = tuple(_item(t, dungeon.depths) for t in _read(directory, "items.toml").tables("item"))
+    items = tuple(_item(t, dungeon.depths, ranges) for t in _read(directory, "items.toml").tables("item"))
     for depth in range(1, dungeon.depths + 1):
         if not any(m.depths[0] <= depth <= m.depths[1] for m in monsters):
             raise ContentError(directory / "monsters.toml", "monster", f"at least one monster for depth {depth}")

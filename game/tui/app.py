@@ -6,17 +6,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
 from textual.app import App, SystemCommand
+from textual.command import CommandPalette
+from textual.reactive import reactive
 from textual.screen import Screen
 
-from game import saves
+from game import runs, saves
 from game.combat.format import encode_input
 from game.combat.sampler import sample_iid
 from game.combat.state import CombatState
@@ -26,14 +31,22 @@ from game.playlog import PlayLogWriter
 from game.resolve import Resolver, load_model_resolver
 from game.session import GameSession
 from game.tui.lab import LabScreen
+from game.tui.palette import SafeCommandPalette
+from game.tui.savedir import SaveDirScreen
 from game.tui.screens import EndScreen, GameScreen, HelpScreen, TitleScreen, TooSmallScreen
 
 MIN_SIZE = (80, 24)
+SIGNAL_SAVE_WAIT_S = 2.0  # after a signal, how long the event loop has to save before the watchdog does it
+SIGNAL_GRACE_S = 3.0  # after the save, how long Textual's shutdown may take before the process just ends
 
 
 class RpgApp(App):
     CSS_PATH = Path(__file__).parent / "rpg.tcss"  # absolute: subclasses elsewhere still find it
     TITLE = "rpg-tui"
+    # state the screens watch (GameScreen redraws on a change) instead of the app walking the screen stack
+    busy: reactive[bool] = reactive(False)  # a turn is being resolved off the UI thread
+    model_status: reactive[str] = reactive("off (m loads it)")
+    game_version: reactive[int] = reactive(0)  # bumped when the session changed outside a turn
 
     def __init__(self, content: Content, seed: int, save_dir: Path, resolver: str = "rules",
                  model_loader: Callable[[], Resolver] | None = None, new_game: bool = False,
@@ -48,10 +61,15 @@ class RpgApp(App):
         self.time_limit_s = time_limit_s
         self.session: GameSession | None = None
         self.model: Resolver | None = None
-        self.model_status = "off (m loads it)"
         self.model_loading = False
-        self.busy = False  # a turn is being resolved off the UI thread
-        self._signals: list[int] = []
+        self._signals: dict[int, object] = {}  # signal -> the handler it had before the game
+        self._loop = None
+        self._exit_code: int | None = None  # 128 + signal once a signal asked the game to leave
+        self._saved_for_exit = False
+        self.save_error: str | None = None  # why the last save failed (file and reason), None after a good one
+        self._quit_unsaved = False
+        self._size_notice: TooSmallScreen | None = None
+        self.load_path: str | None = None  # rpg-tui --load FILE
         self.last_morgue: Path | None = None
         self.list_models: Callable[[], list[Path]] = available_models  # tests pin it for snapshots
 
@@ -60,35 +78,85 @@ class RpgApp(App):
         self._install_signals()
         if self.start_resolver == "model":
             self.load_model()
-        if self.new_game:
+        if self.load_path:
+            problem = self.load_file(Path(self.load_path))
+            if problem:
+                self.push_screen(TitleScreen(problem))
+        elif self.new_game:
             self.start_new(self.seed)
         else:
             self.push_screen(TitleScreen())
         self.check_size()
 
     def _install_signals(self) -> None:
+        """Plain signal handlers, not the event loop's: when the terminal is gone the loop itself can be
+        stuck writing a frame (Textual's output queue is full and its writer thread is blocked), and a loop
+        callback would then never run. A Python handler still runs (the blocked lock wait is interrupted)."""
         import asyncio
 
-        loop = asyncio.get_running_loop()
-        for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)):
+        self._loop = asyncio.get_running_loop()
+        for name in ("SIGTERM", "SIGHUP", "SIGINT"):
+            sig = getattr(signal, name, None)
             if sig is None:
                 continue
             try:
-                loop.add_signal_handler(sig, self._on_signal)
-                self._signals.append(sig)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass  # not the main thread, or a platform without signals
+                self._signals[sig] = signal.signal(sig, self._on_signal)
+            except (ValueError, OSError):
+                pass  # not the main thread, or a platform without this signal
 
-    def _on_signal(self) -> None:
-        # through action_quit: a turn being resolved in a worker finishes before the save
-        self.call_later(self.action_quit)
+    def _on_signal(self, signum: int, frame: object = None) -> None:
+        """SIGTERM, SIGHUP, SIGINT: save, then leave with 128 + the signal's number, whatever the terminal does.
+
+        The save runs on the event loop (between turns); a watchdog thread saves itself if the loop does not
+        get to it, and ends the process SIGNAL_GRACE_S after the save if Textual's shutdown blocks (its
+        writer thread waits on a terminal nobody reads: the hang seen with SIGHUP)."""
+        if self._exit_code is not None:  # a second signal while leaving: leave now
+            os._exit(self._exit_code)
+        self._exit_code = 128 + signum
+        threading.Thread(target=self._watchdog, name="rpg-exit-watchdog", daemon=True).start()
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the watchdog does it all
+            self._loop.call_soon_threadsafe(lambda: self.call_later(self._leave_on_signal))
+
+    def _watchdog(self) -> None:
+        start = time.monotonic()
+        while not self._saved_for_exit and time.monotonic() - start < SIGNAL_SAVE_WAIT_S + self.time_limit_s:
+            time.sleep(0.05)
+        if not self._saved_for_exit and not self.busy:  # the loop is stuck: save from here, between turns
+            with contextlib.suppress(Exception):
+                self.save_game()
+            with contextlib.suppress(Exception):
+                if self.session is not None and self.session.playlog is not None:
+                    self.session.playlog.close()
+        time.sleep(SIGNAL_GRACE_S)
+        os._exit(self._exit_code or 1)
+
+    async def _leave_on_signal(self) -> None:
+        if self.busy:  # a turn being resolved in a worker finishes before the save (bounded by the time limit)
+            await self.workers.wait_for_complete()
+            self.busy = False
+        self.save_game()
+        if self.session is not None and self.session.playlog is not None:
+            self.session.playlog.close()
+        self._saved_for_exit = True
+        self.exit(return_code=self._exit_code or 0)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A crash: keep the player's progress if the session can still be written, then let Textual
+        report it (it sets a non-zero return code, which rpg-tui exits with)."""
+        with contextlib.suppress(Exception):
+            if not self.busy:
+                self.save_game()
+        super()._handle_exception(error)
 
     def on_unmount(self) -> None:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        for sig in self._signals:
-            loop.remove_signal_handler(sig)
+        for sig, previous in self._signals.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(sig, previous)
+        # a browser tab closing (textual-serve sends "quit", which exits without action_quit) must save too;
+        # ctrl+q and the signals have saved already (or chose not to); a turn still being resolved leaves the
+        # last autosave
+        if not self._saved_for_exit and not self.busy:
+            self.save_game()
         if self.session is not None and self.session.playlog is not None:
             self.session.playlog.close()
 
@@ -96,11 +164,15 @@ class RpgApp(App):
         self.check_size()
 
     def check_size(self) -> None:
+        """Show or hide the size notice. Several resize handlers queue this call and a pop lands later,
+        so popping whenever the top screen was a notice popped twice and took the game screen with it
+        (a blank app): only the notice this method pushed is ever popped, and only while on top."""
         small = self.size.width < MIN_SIZE[0] or self.size.height < MIN_SIZE[1]
-        showing = isinstance(self.screen, TooSmallScreen)
-        if small and not showing:
-            self.push_screen(TooSmallScreen())
-        elif not small and showing:
+        if small and not isinstance(self.screen, TooSmallScreen):
+            self._size_notice = TooSmallScreen()
+            self.push_screen(self._size_notice)
+        elif not small and self._size_notice is not None and self.screen is self._size_notice:
+            self._size_notice = None
             self.pop_screen()
 
     # ------------------------------------------------------------ games
@@ -113,8 +185,20 @@ class RpgApp(App):
         session.model = self.model
         session.model_status = self.model_status
         session.time_limit_s = self.time_limit_s
-        session.playlog = PlayLogWriter(self.save_dir / "playlogs" / f"{session.run_id}.jsonl")
         self.session = session
+        self._open_playlog()
+
+    def _open_playlog(self) -> None:
+        s = self.session
+        if s.playlog is not None:
+            s.playlog.close()
+        s.playlog = PlayLogWriter(self.save_dir / "playlogs" / f"{s.run_id}.jsonl", on_error=self._playlog_failed)
+
+    def _playlog_failed(self, reason: str) -> None:
+        # may run in a turn worker: only touch the message log, which the next refresh draws
+        if self.session is not None:
+            self.session.messages.add(f"The play log cannot be written ({reason}); play goes on without it. "
+                                      "ctrl+p, Save to another directory, moves saves and logs.", "warn")
 
     def _show_game(self) -> None:
         screen = GameScreen(self.session)
@@ -123,12 +207,27 @@ class RpgApp(App):
         else:
             self.push_screen(screen)
 
+    def _keep_living_run(self) -> str | None:
+        """A new game never silently replaces a living run: the newest save that loads is copied to
+        <save_dir>/kept/ first (docs/game.md). The message for the log, or None when there was none."""
+        try:
+            kept = saves.keep_run(self.save_dir, self.content)
+        except OSError as exc:
+            return f"The previous run could not be kept ({exc.filename}: {exc.strerror or exc}); it stays in " \
+                   f"{saves.save_path(self.save_dir)} until this run's second save."
+        if kept is None:
+            return None
+        return f"Your previous run was kept in {kept}; rpg-tui --load {kept} continues it."
+
     def start_new(self, seed: int) -> None:
         self.seed = seed
+        kept = self._keep_living_run()
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-s{seed}"
         session = GameSession.new(self.content, seed, run_id)
         self._attach(session)
         session.set_active("model" if self.start_resolver == "model" else "rules")
+        if kept:
+            session.messages.add(kept, "info")
         self._show_game()
 
     def continue_game(self) -> None:
@@ -137,35 +236,96 @@ class RpgApp(App):
                 self.screen.show_notice("No saved game. Press n for a new game.")
             return
         try:
-            session = saves.load_game(self.save_dir, self.content)
+            loaded = saves.load_newest(self.save_dir, self.content)
         except saves.SaveError as exc:
-            aside = saves.quarantine(self.save_dir)
             note = f"The saved game cannot be used: {exc}"
-            if aside is not None:
-                note += f"\nIt was moved aside, untouched, to {aside}. Press n for a new game."
+            asides = self._set_aside([(p, "") for p in saves.candidates(self.save_dir)])
+            note += "".join(f"\n{line}" for line in asides) + "\nPress n for a new game."
             if isinstance(self.screen, TitleScreen):
                 self.screen.show_notice(note)
             else:
                 self.push_screen(TitleScreen(note))
             return
+        self._continue(loaded)
+
+    def load_file(self, path: Path) -> str | None:
+        """`rpg-tui --load FILE`: continue a kept run (the living one in save.json is kept first).
+        Why it cannot, or None."""
+        try:
+            session = saves.load_file(Path(path), self.content)
+        except saves.SaveError as exc:
+            return f"That save cannot be used: {exc}"
+        kept = self._keep_living_run() if saves.has_save(self.save_dir) else None
+        self._continue(saves.Loaded(session, Path(path)))
+        if kept:
+            session.messages.add(kept, "info")
+        return None
+
+    def _continue(self, loaded: saves.Loaded) -> None:
+        session = loaded.session
         self._attach(session)
         session.messages.add("Welcome back.", "info")
+        if loaded.path.name != saves.SAVE_NAME:
+            session.messages.add(f"Continued from {loaded.path} (the newest save that loads).", "warn")
+        for line in self._set_aside(loaded.broken):
+            session.messages.add(line, "warn")
         if session.active == "model":  # the saved game was played with the model: load it again
             self.start_resolver = "model"
             self.load_model()
         self._show_game()
 
+    def _set_aside(self, broken: list[tuple[Path, str]]) -> list[str]:
+        """Rename unusable save files aside (untouched) and say where each went."""
+        lines = []
+        for path, reason in broken:
+            if not os.path.lexists(path):
+                continue
+            try:
+                aside = saves.quarantine_file(path)
+            except OSError as exc:
+                lines.append(f"{path} cannot be used and could not be moved aside ({exc.strerror or exc}).")
+                continue
+            why = f" ({reason.removeprefix(str(path) + ': ')})" if reason else ""
+            lines.append(f"{path.name} cannot be used{why}; it was moved aside, untouched, to {aside}.")
+        return lines
+
     def save_game(self) -> Path | None:
+        """Write the save; a refusal (file and reason) goes to the log and `save_error`, never a crash."""
         s = self.session
         if s is None or s.over or self.busy:
             return None
-        return saves.save_game(s, self.save_dir)
+        try:
+            path = saves.save_game(s, self.save_dir)
+        except saves.SaveWriteError as exc:
+            self.save_error = str(exc)
+            s.messages.add(f"Could not save: {exc}. Play goes on; ctrl+p, Save to another directory, "
+                           "picks another place.", "warn")
+            self.refresh_game()
+            return None
+        self.save_error = None
+        return path
+
+    def save_elsewhere(self, directory: Path) -> None:
+        """Point saves and play logs at another directory and save there now."""
+        self.save_dir = Path(directory).expanduser()
+        if self.session is None:
+            return
+        self._open_playlog()
+        path = self.save_game()
+        if path is not None:
+            self.session.messages.add(f"Saved to {path}; saves and play logs now go to {self.save_dir}.", "info")
+        self.refresh_game()
 
     def end_run(self) -> None:
         s = self.session
-        saves.delete_save(self.save_dir)
-        self.last_morgue = saves.write_morgue(s, self.save_dir)
-        self.push_screen(EndScreen(s, str(self.last_morgue)))
+        try:
+            saves.delete_save(self.save_dir)
+            self.last_morgue = saves.write_morgue(s, self.save_dir)
+            runs.record_run(s, self.save_dir)
+            where = str(self.last_morgue)
+        except OSError as exc:
+            where = f"not written ({exc.filename}: {exc.strerror or exc})"
+        self.push_screen(EndScreen(s, where))
 
     def back_to_title(self) -> None:
         self.session = None
@@ -175,11 +335,18 @@ class RpgApp(App):
         self.push_screen(TitleScreen())
 
     async def action_quit(self) -> None:
-        """ctrl+q: save the game in progress, then leave."""
+        """ctrl+q: save the game in progress, then leave. When the save fails the game stays open (the
+        log says why); a second ctrl+q leaves without saving."""
         if self.busy:
             await self.workers.wait_for_complete()
             self.busy = False
         self.save_game()
+        if self.save_error is not None and not self._quit_unsaved:
+            self._quit_unsaved = True
+            self.notify(f"Not saved: {self.save_error}\nctrl+p: Save to another directory. "
+                        "ctrl+q again quits without saving.", severity="error", timeout=10)
+            return
+        self._saved_for_exit = True  # saved, or the player chose to leave unsaved: on_unmount leaves it be
         self.exit()
 
     # ------------------------------------------------------------ model
@@ -199,6 +366,7 @@ class RpgApp(App):
             label = getattr(model, "name", "model") if where is None else Path(where).name
             decoder = getattr(model, "decoder", None)
             status = f"loaded ({label}, {decoder} decoder)" if decoder else f"loaded ({label})"
+            status += f"; {model.decoder_note}" if getattr(model, "decoder_note", "") else ""  # why not onnx
         except Exception as exc:  # missing, corrupt, wrong ruleset, brain not built yet
             model, status = None, f"unavailable ({exc})"
         self.call_from_thread(self._model_ready, model, status)
@@ -216,7 +384,6 @@ class RpgApp(App):
         self.model_status = status
         if self.session is not None:
             self.session.model_status = status
-        self.refresh_game()
 
     def switch_model(self, model_dir: Path) -> None:
         """Drop the loaded model (if any) and load another one; the model becomes the active resolver."""
@@ -239,14 +406,19 @@ class RpgApp(App):
         self.refresh_game()
 
     def refresh_game(self) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, GameScreen) and screen.is_mounted:
-                screen.refresh_view()
+        self.game_version += 1
 
-    def toggle_debug(self) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, GameScreen):
-                screen.action_toggle_debug()
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot: into the save dir (~/Downloads may not exist), and say where."""
+        where = Path(path) if path else self.save_dir / "screenshots"
+        where.mkdir(parents=True, exist_ok=True)
+        saved = self.save_screenshot(filename, str(where), time_format)
+        self.notify(f"Screenshot saved to {saved}", timeout=6)
+        if self.session is not None:
+            self.session.messages.add(f"Screenshot saved to {saved}.", "info")
+            self.refresh_game()
+        return saved
 
     # ------------------------------------------------------------ the lab
     def action_lab(self) -> None:
@@ -273,10 +445,13 @@ class RpgApp(App):
             yield SystemCommand("Toggle resolver", "Switch combat between the model and the rules (m)",
                                 self.toggle_resolver)
             yield SystemCommand("Toggle debug pane", "Input block, both answers, differing fields (F2)",
-                                self.toggle_debug)
+                                screen.action_toggle_debug)
             yield SystemCommand("Open the lab", "The model token by token beside the rules (F3)", self.action_lab)
             yield SystemCommand("Help", "Every key (?)", lambda: self.push_screen(HelpScreen()))
+            yield SystemCommand("Message history", "The whole log of the run, searchable (M)", screen.action_history)
             yield SystemCommand("Save game", "Write the save now", self._palette_save)
+            yield SystemCommand("Save to another directory…", "Saves and play logs go to a directory you type",
+                                self._ask_save_dir)
             yield SystemCommand("Inventory", "Use an item (i)", screen.action_inventory)
             yield SystemCommand("Save and quit", "ctrl+q", self.action_quit)
             for path in self.list_models():
@@ -285,6 +460,20 @@ class RpgApp(App):
         if isinstance(screen, TitleScreen):
             yield SystemCommand("New game", "Start a new run (n)", screen.action_new)
             yield SystemCommand("Continue", "Load the saved game (c)", screen.action_continue)
+
+    def _ask_save_dir(self) -> None:
+        def chosen(directory: str | None) -> None:
+            if directory:
+                self.save_elsewhere(Path(directory))
+
+        self.push_screen(SaveDirScreen(str(self.save_dir), self.save_error), chosen)
+
+    def action_command_palette(self) -> None:
+        """One palette at a time: the size notice can cover an open palette, and Textual only looks at the
+        top screen to decide whether one is open (DuplicateIds '--command-palette')."""
+        if any(isinstance(s, CommandPalette) for s in self.screen_stack) or isinstance(self.screen, TooSmallScreen):
+            return
+        self.push_screen(SafeCommandPalette(id="--command-palette"))
 
     def _palette_save(self) -> None:
         path = self.save_game()

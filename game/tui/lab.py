@@ -92,7 +92,9 @@ class LabScreen(Screen):
         self.query_one("#lab-title", Static).update(
             Text.assemble(("The lab", "bold"), f"  model: {self.model_note}   "
                           "enter/F5 ask · F6 field · F7/F8 -/+ · F9 perturb · F10 sample · esc back"))
-        self.query_one("#lab-input", Input).focus()
+        inp = self.query_one("#lab-input", Input)
+        inp.focus()
+        inp.cursor_position = 0  # show the start of the block: at 80 columns its end would hide it
         self.action_run()
 
     # ------------------------------------------------------------ editing
@@ -101,7 +103,9 @@ class LabScreen(Screen):
         return self.query_one("#lab-input", Input).value
 
     def set_block(self, block: str) -> None:
-        self.query_one("#lab-input", Input).value = block
+        inp = self.query_one("#lab-input", Input)
+        inp.value = block
+        inp.cursor_position = 0
         self.action_run()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -1,4 +1,5 @@
-"""Screens: title, the dungeon, inventory, help, the end of a run, and a too-small notice."""
+"""Screens: title, the dungeon, inventory, look, message history, run history, help, the end of a run,
+and a too-small notice."""
 
 from __future__ import annotations
 
@@ -13,8 +14,23 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 
+from game import actions as act
+from game import activities
+from game.content import Content
+from game.items import stacks, words
+from game.runs import RunsError, load_runs, ranked
 from game.session import GameSession
-from game.tui.widgets import MapView, debug_text, message_text, side_panel, status_line
+from game.tui.widgets import (
+    SPECIAL_KEY,
+    MapView,
+    debug_text,
+    describe_cell,
+    inventory_text,
+    message_text,
+    side_panel,
+    special_help,
+    status_line,
+)
 
 TITLE_ART = r"""
  ┏━┓┏━┓┏━╸   ╺┳╸╻ ╻╻
@@ -24,22 +40,49 @@ TITLE_ART = r"""
 
 SPECIAL_KEYS = {"e": "heal", "s": "guard", "x": "brace", "c": "cleanse", "p": "poison_strike", "t": "ignite"}
 
-HELP = """[b]Moving and fighting[/b]
-  arrows, h j k l y u b n, numpad 1-9   move; walk into a monster to attack
-  . or 5                                wait (rest when no foe is near)
-  > <                                   take the stairs down / up
-  g                                     pick up     i   inventory (a-j use)
-[b]Special actions[/b] (aimed at the adjacent foe; cooldowns in the side panel)
-  e heal   s guard   x brace   c cleanse   p poison strike   t ignite
+# each direction: its vi key, arrow (or home/pageup/end/pagedown for diagonals) and numpad key
+DIR_KEYS = {(-1, 0): ("h", "left", "4"), (1, 0): ("l", "right", "6"), (0, -1): ("k", "up", "8"),
+            (0, 1): ("j", "down", "2"), (-1, -1): ("y", "home", "7"), (1, -1): ("u", "pageup", "9"),
+            (-1, 1): ("b", "end", "1"), (1, 1): ("n", "pagedown", "3")}
+DIR_WORDS = {(-1, 0): "west", (1, 0): "east", (0, -1): "north", (0, 1): "south", (-1, -1): "north-west",
+             (1, -1): "north-east", (-1, 1): "south-west", (1, 1): "south-east"}
+
+
+def help_text(content: Content) -> str:
+    """Every key, what each special action does with its numbers, and the glyphs, from content/."""
+    helps = special_help(content.rules)
+    cds = {slot: content.rules.cooldown_of(slot) for slot in SPECIAL_KEY}
+    specials = "\n".join(f"  {key} {words(slot):<13} {helps[slot]} (cd {cds[slot]})"
+                         for slot, key in SPECIAL_KEY.items())
+    monsters = "  ".join(f"{m.glyph} {m.name}" for m in content.monsters)
+    kinds = {"[": "armour", "!": "potion", "?": "scroll"}
+    items = "  ".join(sorted({f"{i.glyph} {kinds.get(i.glyph, i.name)}" for i in content.items}))
+    return f"""[b]Moving and fighting[/b]  (arrows scroll this help, Esc closes it)
+  arrows, h j k l y u b n, numpad    move; bump a monster to attack it
+  shift+direction, H J K L Y U B N   run until something interesting
+  o explore   R rest until healed   . or 5 wait a turn
+  > <  take the stairs; away from them, walk to the known stairs
+  g pick up   i inventory (a-j use)   d drop   ; look   M message history
+[b]Special actions[/b] at the adjacent foe (cd: turns until ready again)
+{specials}
 [b]Model and rules[/b]
-  m        toggle the combat resolver (model / rules)
-  F2       debug pane: input block, both answers, differing fields
-  F3       the lab: the model token by token, nudge a field, watch it break
-  [ ]      scroll the message log     { }   scroll the debug pane
-  ctrl+p   command palette     ctrl+q   save and quit     ? this help
-[b]Tags in the log[/b]
-  \\[model] model answer applied   \\[rules] rules answer applied
-  \\[diverged] model and rules disagree   \\[fallback] model failed, rules applied"""
+  m resolver (model or rules)   F2 debug pane   F3 the lab
+  [ ] scroll the log   {{ }} scroll the debug pane   ctrl+p palette
+  ctrl+q save and quit   ? this help
+  \\[model] model applied  \\[rules] rules applied  \\[diverged] they disagree
+  \\[fallback] the model failed, the rules applied
+[b]Glyphs[/b]
+  @ you   # wall   · floor (bright: in view; dim: remembered)   > < stairs
+  {monsters}
+  {items}"""
+
+
+def close_once(screen: Screen, result: object = None) -> None:
+    """Dismiss a modal screen only while it is the top one. Two quick keys can both reach it before the
+    first pop lands; Screen.dismiss pops whatever is on top, so the second one took the game screen
+    with it and left a blank app."""
+    if screen.app.screen is screen:
+        screen.dismiss(result)
 
 
 class PassiveScroll(VerticalScroll, can_focus=False):
@@ -58,6 +101,7 @@ class TitleScreen(SizedScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "New game"),
         Binding("c", "continue", "Continue"),
+        Binding("r", "runs", "Past runs"),
         Binding("ctrl+q", "app.quit", "Quit", priority=True),
     ]
 
@@ -87,6 +131,8 @@ class TitleScreen(SizedScreen):
             t.append("  continue the saved game\n")
         else:
             t.append("c  continue (no saved game)\n", "#606060")
+        t.append("r", "bold yellow")
+        t.append("  past runs\n")
         models = self.app.list_models()
         t.append("\nmodels: ", "#808080")
         t.append(", ".join(m.name for m in models) if models else "none found (rules only; see rpg-tui --help)",
@@ -101,10 +147,13 @@ class TitleScreen(SizedScreen):
     def _seed(self) -> int | None:
         raw = self.query_one("#seed", Input).value.strip()
         try:
-            return int(raw) if raw else self.app.seed
+            seed = int(raw) if raw else self.app.seed
         except ValueError:
-            self.show_notice(f"Seed must be a whole number, got {raw!r}.")
+            seed = None
+        if seed is None or not -(2**63) <= seed <= 2**63:  # the range a save holds (game.saves.MAX_SEED)
+            self.show_notice(f"Seed must be a whole number between -2**63 and 2**63, got {raw[:40]!r}.")
             return None
+        return seed
 
     def action_new(self) -> None:
         seed = self._seed()
@@ -118,39 +167,45 @@ class TitleScreen(SizedScreen):
     def action_continue(self) -> None:
         self.app.continue_game()
 
+    def action_runs(self) -> None:
+        self.app.push_screen(RunsScreen())
+
 
 class GameScreen(SizedScreen):
+    # every binding has a description: the palette's keys panel lists them all
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help"),
         Binding("i", "inventory", "Inv"),
         Binding("g", "do('pickup')", "Get"),
+        Binding("o", "do('explore')", "Explore"),
+        Binding("R", "do('rest')", "Rest"),
         Binding("m", "toggle_resolver", "Resolver"),
         Binding("f2", "toggle_debug", "Debug"),
         Binding("f3", "app.lab", "Lab"),
         Binding("ctrl+q", "app.quit", "Save+quit", priority=True),
-        Binding("left,h,4", "move(-1, 0)", show=False),
-        Binding("right,l,6", "move(1, 0)", show=False),
-        Binding("up,k,8", "move(0, -1)", show=False),
-        Binding("down,j,2", "move(0, 1)", show=False),
-        Binding("y,7,home", "move(-1, -1)", show=False),
-        Binding("u,9,pageup", "move(1, -1)", show=False),
-        Binding("b,1,end", "move(-1, 1)", show=False),
-        Binding("n,3,pagedown", "move(1, 1)", show=False),
-        Binding("full_stop,5", "do('wait')", show=False),
-        Binding("greater_than_sign", "do('descend')", show=False),
-        Binding("less_than_sign", "do('ascend')", show=False),
-        Binding("left_square_bracket", "scroll_log(-3)", show=False),
-        Binding("right_square_bracket", "scroll_log(3)", show=False),
-        Binding("left_curly_bracket", "scroll_debug(-4)", show=False),
-        Binding("right_curly_bracket", "scroll_debug(4)", show=False),
-        *(Binding(k, f"special('{a}')", show=False) for k, a in SPECIAL_KEYS.items()),
+        Binding("d", "drop", "Drop an item", show=False),
+        Binding("semicolon", "look", "Look around", show=False),
+        Binding("M", "history", "Message history", show=False),
+        *(Binding(",".join(keys), f"move({dx}, {dy})", f"Move {DIR_WORDS[dx, dy]}", show=False)
+          for (dx, dy), keys in DIR_KEYS.items()),
+        *(Binding(f"{keys[0].upper()},shift+{keys[1]}", f"run({dx}, {dy})", f"Run {DIR_WORDS[dx, dy]}", show=False)
+          for (dx, dy), keys in DIR_KEYS.items()),
+        Binding("full_stop,5", "do('wait')", "Wait a turn", show=False),
+        Binding("greater_than_sign", "stairs(True)", "Stairs down (or walk to them)", show=False),
+        Binding("less_than_sign", "stairs(False)", "Stairs up (or walk to them)", show=False),
+        Binding("left_square_bracket", "scroll_log(-3)", "Scroll the log up", show=False),
+        Binding("right_square_bracket", "scroll_log(3)", "Scroll the log down", show=False),
+        Binding("left_curly_bracket", "scroll_debug(-4)", "Scroll the debug pane up", show=False),
+        Binding("right_curly_bracket", "scroll_debug(4)", "Scroll the debug pane down", show=False),
+        Binding("escape", "app.hide_help_panel", "Close the keys panel", show=False),
+        *(Binding(k, f"special('{a}')", words(a).capitalize(), show=False) for a, k in SPECIAL_KEY.items()),
     ]
 
     def __init__(self, session: GameSession) -> None:
         super().__init__()
         self.session = session
         self._log_version = -1
-        self._pending: tuple[str, tuple] | None = None  # a command keyed while a turn was being resolved
+        self._pending: act.Action | None = None  # an action keyed while a turn was being resolved
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -166,7 +221,16 @@ class GameScreen(SizedScreen):
     def on_mount(self) -> None:
         self.query_one("#debug").display = False
         self.query_one(MapView).focus()
+        self.query_one("#log", VerticalScroll).anchor()  # Textual keeps an anchored log at its newest line
+        # the app owns `busy`, the model status and the game's version: this screen only watches them
+        self.watch(self.app, "busy", self._app_changed, init=False)
+        self.watch(self.app, "model_status", self._app_changed, init=False)
+        self.watch(self.app, "game_version", self._app_changed, init=False)
         self.refresh_view()
+
+    def _app_changed(self, _value) -> None:
+        if self.is_mounted:
+            self.refresh_view()
 
     # -------------------------------------------------------------- drawing
     def refresh_view(self) -> None:
@@ -177,40 +241,57 @@ class GameScreen(SizedScreen):
         if s.messages.version != self._log_version:
             self._log_version = s.messages.version
             self.query_one("#log-text", Static).update(message_text(s))
-            self.query_one("#log", VerticalScroll).scroll_end(animate=False)
+            self.follow_log()
         if self.query_one("#debug").display:
             self.query_one("#debug-text", Static).update(debug_text(s))
 
-    # -------------------------------------------------------------- commands
-    def action_do(self, name: str, *args) -> None:
+    def follow_log(self) -> None:
+        """Show the newest line once the log's new height is known (not before: it would stop short)."""
+        log = self.query_one("#log", VerticalScroll)
+        log.anchor()
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        self.follow_log()
+
+    def on_screen_resume(self) -> None:
+        # back from the palette, a modal or the lab: the log may have grown meanwhile
+        self.refresh_view()
+        self.follow_log()
+
+    # -------------------------------------------------------------- actions
+    def action_do(self, name: str) -> None:
+        self.perform({"pickup": act.PickUp(), "wait": act.Wait(), "explore": activities.Explore(),
+                      "rest": activities.Rest()}[name])
+
+    def perform(self, action: act.Action) -> None:
         s, app = self.session, self.app
         if s.over:
             return
-        if app.busy:  # keep the latest key only: at most one extra turn after a key is released
-            self._pending = (name, args)
+        if app.busy:  # keep the latest key only: at most one extra action after a key is released
+            self._pending = action
             return
         if s.model is not None:  # the model may take a while: resolve off the UI thread
             app.busy = True
-            self.refresh_view()
-            self.run_worker(partial(self._work, name, args), thread=True, group="turn", exit_on_error=True)
+            self.run_worker(partial(self._work, action), thread=True, group="turn", exit_on_error=True)
         else:
-            s.command(name, *args)
-            self.after_command()
+            s.perform(action)
+            self.after_action()
 
-    def _work(self, name: str, args: tuple) -> None:
+    def _work(self, action: act.Action) -> None:
         try:
-            self.session.command(name, *args)
+            self.session.perform(action)
         finally:
             self.app.call_from_thread(self._work_done)
 
     def _work_done(self) -> None:
         self.app.busy = False
-        self.after_command()
+        self.after_action()
         pending, self._pending = self._pending, None
         if pending is not None and not self.session.over and self.app.screen is self:
-            self.action_do(pending[0], *pending[1])
+            self.perform(pending)
 
-    def after_command(self) -> None:
+    def after_action(self) -> None:
         s = self.session
         self.refresh_view()
         if s.over:
@@ -220,22 +301,33 @@ class GameScreen(SizedScreen):
             self.app.save_game()
 
     def action_move(self, dx: int, dy: int) -> None:
-        self.action_do("move", dx, dy)
+        self.perform(act.Move(dx, dy))
+
+    def action_run(self, dx: int, dy: int) -> None:
+        self.perform(activities.Run(dx, dy))
+
+    def action_stairs(self, down: bool) -> None:
+        self.perform(activities.StairsOrTravel(down))
 
     def action_special(self, action: str) -> None:
-        self.action_do("special", action)
+        self.perform(act.Special(action))
 
     def action_toggle_resolver(self) -> None:
         self.app.toggle_resolver()
 
     def action_toggle_debug(self) -> None:
-        debug = self.query_one("#debug")
+        debug = self.query_one("#debug", VerticalScroll)
         debug.display = not debug.display
         self.query_one("#side").display = not debug.display
+        if debug.display:
+            debug.scroll_home(animate=False)  # each opening starts at the top
         self.refresh_view()
 
     def action_scroll_log(self, lines: int) -> None:
-        self.query_one("#log", VerticalScroll).scroll_relative(y=lines, animate=False)
+        log = self.query_one("#log", VerticalScroll)
+        log.scroll_relative(y=lines, animate=False)
+        if lines < 0:
+            log.release_anchor()  # reading back: stay there until the next new line
 
     def action_scroll_debug(self, lines: int) -> None:
         self.query_one("#debug", VerticalScroll).scroll_relative(y=lines, animate=False)
@@ -243,60 +335,217 @@ class GameScreen(SizedScreen):
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
 
-    def action_inventory(self) -> None:
+    def action_history(self) -> None:
+        self.app.push_screen(HistoryScreen(self.session))
+
+    def action_look(self) -> None:
+        self.app.push_screen(LookScreen(self.session, self.query_one(MapView)))
+
+    def _pick(self, drop: bool) -> None:
         if self.app.busy or self.session.over:
             return
 
-        def use(index: int | None) -> None:
+        def chosen(index: int | None) -> None:
             if index is not None:
-                self.action_do("use", index)
+                self.perform(act.Drop(index) if drop else act.Use(index))
 
-        self.app.push_screen(InventoryScreen(self.session), use)
+        self.app.push_screen(InventoryScreen(self.session, drop), chosen)
+
+    def action_inventory(self) -> None:
+        self._pick(drop=False)
+
+    def action_drop(self) -> None:
+        self._pick(drop=True)
 
 
 class InventoryScreen(ModalScreen[int | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,i,q", "dismiss_none", "Close")]
 
-    def __init__(self, session: GameSession) -> None:
+    def __init__(self, session: GameSession, drop: bool = False) -> None:
         super().__init__()
-        self.session = session
+        self.session, self.drop = session, drop
 
     def compose(self) -> ComposeResult:
-        t = Text("Inventory (a-j to use, Esc to close)\n\n", "bold")
-        inv = self.session.player.inventory
-        for i, name in enumerate(inv):
-            spec = self.session.item_spec(name)
-            t.append(f"{chr(97 + i)}) ", "bold yellow")
-            t.append(spec.glyph + " ", spec.color)
-            t.append(f"{name}  ")
-            t.append(f"({spec.effect}{'' if spec.value is None else ' ' + str(spec.value)})\n", "#808080")
-        if not inv:
-            t.append("Your pack is empty.", "#808080")
-        yield Static(t, id="inventory")
+        title = "Drop which? (a-j, Esc to close)" if self.drop else "Inventory (a-j to use, d to drop, Esc to close)"
+        with VerticalScroll(id="inventory"):
+            yield Static(inventory_text(self.session, title), id="inventory-text")
 
     def on_key(self, event) -> None:
         ch = event.character or ""
-        if len(ch) == 1 and "a" <= ch <= "j":
+        if ch == "d" and not self.drop:
+            event.stop()
+            self.drop = True
+            self.query_one("#inventory-text", Static).update(
+                inventory_text(self.session, "Drop which? (a-j, Esc to close)"))
+        elif len(ch) == 1 and "a" <= ch <= "j":
             index = ord(ch) - 97
-            if index < len(self.session.player.inventory):
+            if index < len(stacks(self.session.player.inventory)):
                 event.stop()
-                self.dismiss(index)
+                close_once(self, index)
 
     def action_dismiss_none(self) -> None:
+        close_once(self, None)
+
+
+class LookScreen(ModalScreen[None]):
+    """`;`: a cursor over the map; what is under it is described at the bottom."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,semicolon,q", "close", "Close"),
+        Binding("tab", "next_monster", "Next monster"),
+        *(Binding(",".join(keys), f"cursor({dx}, {dy})", f"Cursor {DIR_WORDS[dx, dy]}", show=False)
+          for (dx, dy), keys in DIR_KEYS.items()),
+    ]
+
+    def __init__(self, session: GameSession, map_view: MapView) -> None:
+        super().__init__()
+        self.session, self.map_view = session, map_view
+        seen = sorted(session.visible_monsters(),
+                      key=lambda m: max(abs(m.x - session.player.x), abs(m.y - session.player.y)))
+        self.targets = [(m.x, m.y) for m in seen]
+        self.cursor = self.targets[0] if self.targets else (session.player.x, session.player.y)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="look")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show()
+
+    def show(self) -> None:
+        self.map_view.cursor = self.cursor
+        self.map_view.refresh()
+        x, y = self.cursor
+        self.query_one("#look", Static).update(describe_cell(self.session, x, y))
+
+    def action_cursor(self, dx: int, dy: int) -> None:
+        lvl = self.session.level
+        x, y = self.cursor
+        self.cursor = (min(max(0, x + dx), lvl.width - 1), min(max(0, y + dy), lvl.height - 1))
+        self.show()
+
+    def action_next_monster(self) -> None:
+        if self.targets:
+            i = (self.targets.index(self.cursor) + 1) % len(self.targets) if self.cursor in self.targets else 0
+            self.cursor = self.targets[i]
+            self.show()
+
+    def action_close(self) -> None:
+        self.map_view.cursor = None
+        self.map_view.refresh()
         self.dismiss(None)
 
 
-class HelpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "app.pop_screen", "Close")]
+class HistoryScreen(ModalScreen[None]):
+    """`M`: every message of the run, scrollable, with a search box (Enter jumps to the next match)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Close"),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("up", "line(-1)", "Line up", show=False),
+        Binding("down", "line(1)", "Line down", show=False),
+    ]
+
+    def __init__(self, session: GameSession) -> None:
+        super().__init__()
+        self.session = session
+        self.query_text = ""
 
     def compose(self) -> ComposeResult:
-        yield Static(HELP, id="help")
+        with Vertical(id="history-box"):
+            yield Static(id="history-title")
+            yield Input(placeholder="search", id="history-search")
+            with VerticalScroll(id="history-scroll"):
+                yield Static(id="history")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show()
+        self.call_after_refresh(self.query_one("#history-scroll", VerticalScroll).scroll_end, animate=False)
+
+    def lines(self) -> list[str]:
+        return [m.render() for m in self.session.messages.items]
+
+    def show(self) -> None:
+        q = self.query_text.lower()
+        t = Text()
+        matches = 0
+        for line in self.lines():
+            hit = bool(q) and q in line.lower()
+            matches += hit
+            t.append(line + "\n", "bold black on #ffd060" if hit else "")
+        title = "History: arrows, PgUp/PgDn scroll · type to search · Enter: next match · Esc"
+        if q:
+            title = f"{matches} lines match {self.query_text!r} (Enter: next match, Esc closes)"
+        self.query_one("#history-title", Static).update(title)
+        self.query_one("#history", Static).update(t)
+
+    @on(Input.Changed, "#history-search")
+    def search_changed(self, event: Input.Changed) -> None:
+        self.query_text = event.value.strip()
+        self.show()
+
+    @on(Input.Submitted, "#history-search")
+    def next_match(self) -> None:
+        q = self.query_text.lower()
+        if not q:
+            return
+        scroll = self.query_one("#history-scroll", VerticalScroll)
+        rows = [i for i, line in enumerate(self.lines()) if q in line.lower()]
+        after = [i for i in rows if i > scroll.scroll_y]
+        if rows:
+            scroll.scroll_to(y=(after or rows)[0], animate=False)
+
+    def action_line(self, direction: int) -> None:
+        self.query_one("#history-scroll", VerticalScroll).scroll_relative(y=direction, animate=False)
+
+    def action_page(self, direction: int) -> None:
+        scroll = self.query_one("#history-scroll", VerticalScroll)
+        scroll.scroll_relative(y=direction * max(1, scroll.size.height - 1), animate=False)
+
+
+class RunsScreen(ModalScreen[None]):
+    """The run history from the title: the best runs first."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,r", "app.pop_screen", "Close")]
+
+    def compose(self) -> ComposeResult:
+        t = Text("Past runs (best first; Esc closes)\n\n", "bold")
+        try:
+            runs = ranked(load_runs(self.app.save_dir))
+        except RunsError as exc:
+            runs = []
+            t.append(f"{exc}\n", "#ff8080")
+        if not runs:
+            t.append("No finished run yet.", "#808080")
+        else:
+            t.append(f"{'seed':>7} {'depth':>5} {'turns':>6} {'resolver':<8} {'div':>4}  cause\n", "underline")
+            for r in runs[:15]:
+                t.append(f"{r['seed']:>7} {r['depth']:>5} {r['turns']:>6} {r['resolver']:<8} {r['divergences']:>4}  ",
+                         "bold green" if r["won"] else "")
+                t.append(f"{r['cause']}\n", "bold green" if r["won"] else "#c0c0c0")
+        with VerticalScroll(id="runs-box"):
+            yield Static(t, id="runs")
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "close", "Close")]
+
+    def action_close(self) -> None:
+        close_once(self)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(help_text(self.app.content), id="help")
 
 
 class EndScreen(SizedScreen):
+    # not n or any other move key: a death is acknowledged on purpose (DCSS's --more--), not by the
+    # diagonal step that was still being pressed when it came
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "title", "New game"),
-        Binding("q,ctrl+q", "app.exit", "Quit", priority=True),
+        Binding("enter", "title", "New game"),
+        Binding("q,ctrl+q", "app.quit", "Quit", priority=True),
     ]
 
     def __init__(self, session: GameSession, morgue: str) -> None:
@@ -310,13 +559,14 @@ class EndScreen(SizedScreen):
         t = Text()
         t.append("VICTORY\n\n" if s.won else "YOU DIED\n\n", "bold green" if s.won else "bold red")
         t.append(f"{s.content.player.name} {s.cause}.\n\n")
-        t.append(f"depth {s.depth} (deepest {s.max_depth})   turns {s.turns}   kills {st.kills}\n")
+        t.append(f"depth {s.depth} (deepest {s.max_depth})   turns {s.turns}   kills {st.kills}   "
+                 f"level {s.player.level}\n")
         t.append(f"combat turns {st.combat_turns}   divergences {st.divergences}   "
                  f"fallbacks {sum(st.fallbacks.values())}\n")
         t.append(f"resolver {s.active}   model {s.model_status}\n")
         t.append(f"model latency mean {lat[0]:.1f} ms, p95 {lat[1]:.1f} ms\n" if lat else "no model answers\n")
         t.append(f"\nmorgue: {self.morgue}\n", "#808080")
-        t.append("\nn  new game     q  quit", "bold")
+        t.append("\n--more--  Enter: new game     q: quit", "bold")
         yield Static(t, id="end")
         yield Footer()
 

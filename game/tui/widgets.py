@@ -9,22 +9,27 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from game.combat.format import encode_output
+from game.combat.ruleset import Ruleset
 from game.combat.state import CHANNELS, SLOTS, Combatant
 from game.combat.validate import flatten
 from game.dungeon import FLOOR, STAIRS_DOWN, STAIRS_UP, WALL
+from game.items import STATUS_WORDS, describe, stacks, words
 from game.session import GameSession
 
 TAG_STYLES = {"[model]": "green", "[rules]": "dodger_blue2", "[diverged]": "bold yellow", "[fallback]": "bold red"}
 MSG_STYLES = {"hit": "white", "hurt": "#ff9070", "info": "#a0a0a0", "item": "#80c0ff", "warn": "#c0a060",
               "kill": "bold #ffd060", "death": "bold red"}
+SPECIAL_KEY = {"heal": "e", "guard": "s", "brace": "x", "cleanse": "c", "poison_strike": "p", "ignite": "t"}
 STATUS_SHORT = {"shield": "shield", "poison": "poison", "burn": "burn", "regen": "regen",
                 "thorns": "thorns", "stun": "stun", "fragile": "fragile"}
 
-_LIT = {WALL: Style(color="#b0a080", bgcolor="#3a3020"), FLOOR: Style(color="#606060"),
+# visible floor (grey 248) and remembered floor (grey 237) must be easy to tell apart: see test_play_tui
+_LIT = {WALL: Style(color="#b0a080", bgcolor="#3a3020"), FLOOR: Style(color="#a8a8a8"),
         STAIRS_DOWN: Style(color="bright_white", bold=True), STAIRS_UP: Style(color="bright_white", bold=True)}
-_DIM = {WALL: Style(color="#505050", bgcolor="#1c1c1c"), FLOOR: Style(color="#303030"),
+_DIM = {WALL: Style(color="#505050", bgcolor="#1c1c1c"), FLOOR: Style(color="#3a3a3a"),
         STAIRS_DOWN: Style(color="#707070"), STAIRS_UP: Style(color="#707070")}
 _BLANK = Style()
+_CURSOR = Style(reverse=True, bgcolor="#ffd060")
 _DIM_ITEM = Style(color="#606070")
 _GLYPH_CHAR = {WALL: "#", FLOOR: "·", STAIRS_DOWN: ">", STAIRS_UP: "<"}
 
@@ -38,6 +43,7 @@ class MapView(Widget):
         super().__init__(**kwargs)
         self.session = session
         self._styles: dict[str, Style] = {}
+        self.cursor: tuple[int, int] | None = None  # the look cursor (map cell), drawn reversed
 
     def _style(self, color: str, bold: bool = True) -> Style:
         key = f"{color}{bold}"
@@ -76,6 +82,7 @@ class MapView(Widget):
                 actors[m.x] = (spec.glyph, self._style(spec.color))
         if s.player.y == my:
             actors[s.player.x] = (s.content.player.glyph, self._style("bright_white"))
+        cursor_x = self.cursor[0] if self.cursor is not None and self.cursor[1] == my else None
         segments: list[Segment] = []
         run_text, run_style = [], None
         for sx in range(width):
@@ -92,6 +99,8 @@ class MapView(Widget):
                 ch, st = _GLYPH_CHAR.get(tile, tile), _DIM.get(tile, _BLANK)
             else:
                 ch, st = " ", _BLANK
+            if mx == cursor_x:
+                st = st + _CURSOR
             if st is not run_style and run_text:
                 segments.append(Segment("".join(run_text), run_style))
                 run_text = []
@@ -140,14 +149,14 @@ def side_panel(s: GameSession) -> Text:
     t.append(f"{s.content.player.name}\n", "bold")
     t.append(f"HP {p.body.hp:>2}/{p.body.max_hp} ")
     t.append_text(_bar(p.body))
-    t.append(f"\npw {p.body.power}  ar {p.body.armor}\n")
+    t.append(f"\npw {p.body.power}  ar {p.body.armor}  lv {p.level}\n")
     t.append_text(_statuses(p.body))
     t.append("\n")
-    keys = {"heal": "e", "guard": "s", "brace": "x", "cleanse": "c", "poison_strike": "p", "ignite": "t"}
     for slot in SLOTS:
         if slot in p.known:
             cd = p.body.cooldown(slot)
-            t.append(f"{keys[slot]} {slot:<13}", "bold" if cd == 0 else "#707070")
+            # 2 + 14 + 5 columns: the widest name, poison strike, keeps a space before its state
+            t.append(f"{SPECIAL_KEY[slot]} {words(slot):<14}", "bold" if cd == 0 else "#707070")
             t.append("ready\n" if cd == 0 else f"cd {cd}\n", "green" if cd == 0 else "#a08040")
     foe = s.foe()
     if foe is not None:
@@ -157,11 +166,12 @@ def side_panel(s: GameSession) -> Text:
         t.append_text(_bar(foe.body))
         t.append(f"\npw {foe.body.power}  ar {foe.body.armor}  turn {foe.fight_turn}\n")
         t.append_text(_statuses(foe.body))
-        cds = [f"{sl} {foe.body.cooldown(sl)}" for sl in SLOTS if foe.body.cooldown(sl)]
+        cds = [f"{words(sl)} {foe.body.cooldown(sl)}" for sl in SLOTS if foe.body.cooldown(sl)]
         if cds:
             t.append("\ncd: " + ", ".join(cds), "#a08040")
     elif p.inventory:
-        t.append(f"\npack: {len(p.inventory)} (i)", "#80c0ff")
+        kinds = len(stacks(p.inventory))
+        t.append(f"\npack: {kinds} kind{'s' if kinds > 1 else ''} (i)", "#80c0ff")
     return t
 
 
@@ -192,12 +202,19 @@ def debug_text(s: GameSession) -> Text:
     if not s.recent:
         t.append("\nNo combat turn yet.", "#808080")
         return t
+    # the recent turns come first: below the field table they were out of sight at 100x32
+    t.append("recent:\n", "bold")
+    for rr in list(s.recent)[-5:]:
+        t.append(f"t{rr.state.turn:02d} {rr.who[:22]:<22} {rr.action:<13}", "#a0a0a0")
+        t.append(f" {rr.tag}\n", TAG_STYLES.get(rr.tag, ""))
     r = s.recent[-1]
     t.append(f"\nturn {r.state.turn:02d} {r.who} {r.action} r{r.roll} ", "bold")
     t.append(r.tag, TAG_STYLES.get(r.tag, ""))
     t.append(f"  applied: {r.applied.resolver}")
     if r.model is not None:
         t.append(f"  {r.model.latency_ms:.1f} ms")
+        if r.model.decode:  # calls and tokens taken from the draft (brain/draft.py)
+            t.append(f"\ndecode {r.model.decode}", "#a0a0a0")
     if r.fallback:
         t.append(f"\nfallback: {r.fallback}", "bold red")
     elif r.model is not None and r.model.error:
@@ -208,28 +225,101 @@ def debug_text(s: GameSession) -> Text:
     t.append(r.model.raw if r.model is not None else "(not loaded)", "#c0c0c0")
     t.append("\nrules  ", "bold")
     t.append(r.rules.raw, "#c0c0c0")
-    t.append("\n\nfield            model  rules  rules that fired\n", "bold underline")
     rules_flat = flatten(r.rules.next_state)
     model_flat = flatten(r.model.next_state) if r.model is not None and r.model.next_state is not None else {}
     involved = r.involved()
+    width = max(len(name) for name in rules_flat)  # A.fragile.magnitude is the widest: 19
+    t.append(f"\n\n{'field':<{width}}  model  rules  rules that fired\n", "bold underline")
     for name, rv in rules_flat.items():
         mv = model_flat.get(name) if model_flat else None
         differs = bool(model_flat) and mv != rv
         if not differs and (rv is None or (".cd." in name and rv == 0)):
             continue  # keep the table to what is set or disputed
-        line = f"{name:<16} {_fmt(mv) if model_flat else '-':>5}  {_fmt(rv):>5}  "
+        line = f"{name:<{width}} {_fmt(mv) if model_flat else '-':>6}  {_fmt(rv):>5}  "
         t.append(line, "bold black on yellow" if differs else "")
         t.append(" ".join(involved.get(name, [])) + "\n", "yellow" if differs else "#707070")
     t.append("\nevents ", "bold")
     t.append(" ".join(e.rule for e in (r.rules.events or ())) or "-")
     t.append("\nnext   ", "bold")
     t.append(encode_output(r.applied.next_state), "#c0c0c0")
-    t.append("\n\nrecent:\n", "bold")
-    for rr in list(s.recent)[-8:]:
-        t.append(f"t{rr.state.turn:02d} {rr.who[:22]:<22} {rr.action:<13}", "#a0a0a0")
-        t.append(f" {rr.tag}\n", TAG_STYLES.get(rr.tag, ""))
     return t
 
 
 def _fmt(v: int | None) -> str:
     return "-" if v is None else str(v)
+
+
+def special_help(r: Ruleset) -> dict[str, str]:
+    """What each special action does, with its numbers from content/rules.toml."""
+    return {
+        "heal": f"+{r.heal_amount} hp, then regen {r.heal_regen}/turn for {r.heal_regen_turns} turns",
+        "guard": f"a shield of {r.guard_shield} (at most {r.shield_cap}) for {r.guard_turns} turns",
+        "brace": f"thorns: a striker loses {r.thorns_magnitude} hp, for {r.thorns_turns} turns",
+        "cleanse": "removes your poison, burning and fragility",
+        "poison_strike": f"strike for the roll; poison {r.poison_magnitude}/turn, {r.poison_turns} turns",
+        "ignite": f"burn {r.burn_magnitude}/turn for {r.burn_turns} turns; fragile +{r.ignite_fragile} "
+                  f"for {r.ignite_fragile_turns}",
+    }
+
+
+def _status_words(c: Combatant) -> str:
+    parts = []
+    for ch in CHANNELS:
+        st = c.status(ch)
+        if st is not None:
+            mag = "" if ch == "stun" else f" {st.magnitude}"
+            parts.append(f"{STATUS_WORDS[ch]}{mag} ({st.turns} turns)")
+    return ", ".join(parts) or "none"
+
+
+def describe_cell(s: GameSession, x: int, y: int) -> Text:
+    """What the look cursor shows: a monster (hp, statuses, what its specials do), items, or the ground."""
+    lvl = s.level
+    t = Text()
+    if not lvl.in_bounds(x, y) or not lvl.seen[y][x]:
+        t.append("You have not seen this place.", "#808080")
+        return t
+    if (x, y) == (s.player.x, s.player.y):
+        b = s.player.body
+        t.append(f"You: HP {b.hp}/{b.max_hp}, power {b.power}, armour {b.armor}, level {s.player.level}. "
+                 f"Statuses: {_status_words(b)}.\n")
+    m = s.monster_at(x, y)
+    if m is not None and (x, y) in s.visible:
+        spec = s.spec(m)
+        b = m.body
+        t.append(f"{spec.glyph} {m.kind}", "bold " + spec.color)
+        mood = "asleep" if not m.awake else "fighting you" if m.in_fight else "awake"
+        t.append(f" ({mood}): HP {b.hp}/{b.max_hp}, power {b.power}, armour {b.armor}. "
+                 f"Statuses: {_status_words(b)}.\n")
+        helps = special_help(s.rules)
+        specials = [a for a, w in spec.actions.items() if w > 0 and a in helps]
+        for a in specials:
+            t.append(f"  {words(a)}: ", "bold")
+            t.append(helps[a] + ".\n")
+        if spec.flee_below > 0:
+            t.append(f"  It flees below {round(100 * spec.flee_below)}% hp.\n", "#a0a0a0")
+    for it in s.items_at(x, y):
+        spec = s.item_spec(it.kind)
+        t.append(f"{spec.glyph} {it.kind}", "bold " + spec.color)
+        t.append(f": {describe(spec)}\n")
+    tile = lvl.tile(x, y)
+    ground = {WALL: "a wall", FLOOR: "floor", STAIRS_DOWN: "stairs down (>)", STAIRS_UP: "stairs up (<)"}
+    seen = "" if (x, y) in s.visible else " (remembered)"
+    t.append(f"{ground.get(tile, tile)}{seen}", "#a0a0a0")
+    return t
+
+
+def inventory_text(s: GameSession, title: str) -> Text:
+    t = Text(f"{title}\n\n", "bold")
+    p = s.player
+    for i, (name, count) in enumerate(stacks(p.inventory)):
+        spec = s.item_spec(name)
+        t.append(f"{chr(97 + i)}) ", "bold yellow")
+        t.append(spec.glyph + " ", spec.color)
+        t.append(f"{name}{f' x{count}' if count > 1 else ''}: ", "bold")
+        t.append(f"{describe(spec)}\n", "#a0a0a0")
+    if not p.inventory:
+        t.append("Your pack is empty.\n", "#808080")
+    if p.worn:
+        t.append(f"\nworn: {p.worn} (+{s.item_spec(p.worn).value} armour)", "#c0c0c0")
+    return t
