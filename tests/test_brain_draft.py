@@ -104,6 +104,12 @@ def test_shipped_model_answers_the_same_with_every_drafter(rules):
                 answers[draft] = _decode(engine, block, engine.decoder, resolver.drafter(case, block), stats)
                 calls[draft] = calls.get(draft, 0) + stats.calls
             assert answers["rules"] == answers["none"] == answers["copy"], block
+            # the lab's per-token probabilities come out of the single pass too, the same numbers
+            plain = list(engine.generate_stream(block))
+            resolver.draft = "rules"
+            drafted = list(engine.generate_stream(block, drafter=resolver.drafter(case, block)))
+            assert [p for p, _, _ in drafted] == [p for p, _, _ in plain]
+            assert all(abs(a - b) < 1e-4 for (_, a, _), (_, b, _) in zip(drafted, plain, strict=True))
     assert calls["rules"] * 10 < calls["none"]  # the point of it: a drafted turn is about one call
 
 
