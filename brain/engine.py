@@ -318,12 +318,15 @@ class ModelResolver:
 
     @classmethod
     def load(cls, model_dir: Path | None, rules: Ruleset, threads: int | None = None,
-             draft: str = "rules") -> ModelResolver:
-        """Load a model directory (None: the shipped default); ModelLoadError says what is wrong."""
+             draft: str = "rules", check_ruleset: bool = True) -> ModelResolver:
+        """Load a model directory (None: the shipped default); ModelLoadError says what is wrong.
+
+        check_ruleset=False skips the global ruleset id: brain/experts.py checks an expert's own constants.
+        """
         model_dir = Path(model_dir) if model_dir is not None else shipped_model_dir()
         if draft not in DRAFTS:
             raise ValueError(f"unknown draft {draft!r}; expected one of {', '.join(DRAFTS)}")
-        cfg, tok, config, arrays = load_weights(model_dir, rules.ruleset_id)
+        cfg, tok, config, arrays = load_weights(model_dir, rules.ruleset_id if check_ruleset else None)
         engine = Engine.from_arrays(cfg, arrays, tok)
         engine.threads = threads
         if threads and "torch" in sys.modules:

@@ -28,7 +28,7 @@ import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -403,6 +403,36 @@ class Split:
         return x, y, self.roles(x)
 
 
+class Subset:
+    """The examples of a split whose input block's action is one of `actions`: an expert's route (brain/experts.py)."""
+
+    def __init__(self, split: Split, actions: Sequence[str]) -> None:
+        self.split, self.tok = split, split.tok
+        do = split.tok.id_of(" do")
+        found = []
+        for s, (ids, off) in enumerate(zip(split.ids, split.off, strict=True)):
+            pos = np.flatnonzero(ids == do)  # one " do" per example, in its input block, just before the action
+            if len(pos) != len(off) - 1:
+                raise ShardError(f"{split.dir}: shard {s} has {len(pos)} ' do' tokens for {len(off) - 1} examples")
+            found.append(np.asarray(ids[pos + 1], dtype=np.int64))
+        action_ids = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+        self.index = np.flatnonzero(np.isin(action_ids, [split.tok.id_of(" " + a) for a in actions]))
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def text(self, k: int) -> tuple[str, str]:
+        return self.split.text(int(self.index[k]))
+
+    def batch(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.split.batch(self.index[np.asarray(indices, dtype=np.int64)])
+
+
+def routed(split: Split, actions: Sequence[str]) -> Split | Subset:
+    """The whole split, or only the examples of these actions."""
+    return Subset(split, actions) if actions else split
+
+
 class RolesBatch:
     """tokenizer.Roles for a padded batch at once: each role is a forward fill from the last token that sets it."""
 
@@ -466,7 +496,7 @@ class Sampler:
         return out
 
 
-def shard_batches(split: Split, batch_size: int, seed: int, start: int, stop: int, rank: int = 0,
+def shard_batches(split: Split | Subset, batch_size: int, seed: int, start: int, stop: int, rank: int = 0,
                   world: int = 1) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     sampler = Sampler(len(split), batch_size, seed, rank, world)
     for i in range(start, stop):

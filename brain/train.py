@@ -32,7 +32,7 @@ from brain.data import Mix, draw, forced_mask, manifest_hash, split_of, stream
 from brain.engine import Engine
 from brain.model import GPT, GPTConfig
 from brain.muon import MuonAdamW
-from brain.shards import ShardError, Split, load_manifest, shard_batches
+from brain.shards import ShardError, Split, load_manifest, routed, shard_batches
 from brain.tokenizer import Roles, Tokenizer
 from game.combat.ruleset import Ruleset
 
@@ -66,6 +66,8 @@ class TrainConfig:
     data: str | None = None  # token shards written by `rpg-brain gen`; None: draw from the rules stream
     optimizer: str = "adamw"  # "muon": Muon for the blocks' matrices, AdamW for the rest (brain/muon.py)
     muon_lr: float = 0.02  # peak lr of the Muon matrices (same schedule shape as lr)
+    actions: tuple[str, ...] = ()  # an expert's route (brain/experts.py): only these actions' shard examples
+    adapt: bool = False  # init from weights trained on another ruleset (retraining after a rule change)
 
     def total_steps(self) -> int:
         return self.steps if self.steps is not None else 1500 * self.depth
@@ -136,7 +138,7 @@ def _batch(index: int) -> tuple[np.ndarray, np.ndarray]:
 def batches(tc: TrainConfig, rules: Ruleset, start: int, rank: int, world: int = 1):
     """Batches start, start+1, ... of this rank: from the shards, or drawn in a helper process (or inline)."""
     if tc.data:
-        split = Split(Path(tc.data), "train", load_manifest(Path(tc.data), rules))
+        split = routed(Split(Path(tc.data), "train", load_manifest(Path(tc.data), rules)), tc.actions)
         yield from shard_batches(split, tc.batch_size, tc.seed, start, tc.total_steps(), rank, world)
         return
     args = (asdict(rules), asdict(Mix(tc.edge, tc.easy_keep)), tc.batch_size, tc.seed, rank)
@@ -164,7 +166,7 @@ def batches(tc: TrainConfig, rules: Ruleset, start: int, rank: int, world: int =
 
 def val_set(tc: TrainConfig, rules: Ruleset, n: int) -> list[tuple[str, str]]:
     if tc.data:  # the first n of the data's val split (checked against the manifest like the train split)
-        split = Split(Path(tc.data), "val", load_manifest(Path(tc.data), rules))
+        split = routed(Split(Path(tc.data), "val", load_manifest(Path(tc.data), rules)), tc.actions)
         if len(split) == 0:
             raise ShardError(f"{Path(tc.data) / 'manifest.json'}: the val split is empty (gen a larger --n)")
         return [split.text(k) for k in range(min(n, len(split)))]
@@ -247,13 +249,16 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
     log = (lambda *a: None) if quiet or not master else (lambda *a: print(*a, file=sys.stderr, flush=True))
 
     tok = Tokenizer.from_format()
+    if tc.actions and not tc.data:
+        raise ShardError("an expert (TrainConfig.actions) trains from token shards: give --data")
     if tc.data:  # refuse foreign data before anything is built or written
         load_manifest(Path(tc.data), rules)
     start = 0
     if resume:
         model, _, config = load_model(out, rules.ruleset_id)
         saved = TrainConfig(**config["train"]["config"])
-        tc = replace(saved, workers=tc.workers, threads=tc.threads)  # the run's recipe, this machine's helpers
+        # the run's recipe, this machine's helpers
+        tc = replace(saved, workers=tc.workers, threads=tc.threads, actions=tuple(saved.actions))
         model.to(device).train()
         opt = make_optimizer(model, tc)
         meta = load_optimizer(out, opt, model)
@@ -269,7 +274,7 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
     else:
         torch.manual_seed(tc.seed)
         if tc.init:
-            model, _, _ = load_model(Path(tc.init), rules.ruleset_id)
+            model, _, _ = load_model(Path(tc.init), None if tc.adapt else rules.ruleset_id)
             model.to(device).train()
         else:
             model = GPT(GPTConfig.from_depth(tc.depth, len(tok), tc.block_size, tc.rope, tc.roles)).to(device).train()
@@ -320,7 +325,8 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
             last_t, last_tokens = now, tokens
             rate = (done - start) / (now - t0)
             row = {"step": done, "loss": round(loss.item(), 5), "lr": lr, "tok_s": round(tps),
-                   "elapsed_s": round(now - t0, 1), "examples": done * tc.batch_size * world}
+                   "elapsed_s": round(now - t0, 1), "examples": done * tc.batch_size * world,
+                   "tokens": tokens}
             if done % tc.eval_every == 0 or done in (total, until):
                 row |= validate(raw, tok, val, tc.val_n)
             with open(out / LOG, "a") as f:

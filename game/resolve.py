@@ -138,3 +138,14 @@ def load_model_resolver(model_dir: Path | None, rules: Ruleset) -> Resolver:
     from brain.engine import ModelResolver  # lazy: keeps torch out of rules-only play
 
     return ModelResolver.load(model_dir, rules)
+
+
+def load_experts_resolver(experts_dir: Path, rules: Ruleset) -> Resolver:
+    """The same door for the composed resolver (brain/experts.py): a router and one small model per route.
+
+    Raises ModelLoadError when the directory is bad or an expert is stale (the message names it and the
+    constant that changed).
+    """
+    from brain.experts import ExpertsResolver  # lazy, as above
+
+    return ExpertsResolver.load(experts_dir, rules)

@@ -10,9 +10,10 @@ from game.content.loader import (
     default_content_dir,
     load_content,
     load_ruleset,
+    validate_ruleset,
 )
 
 __all__ = [
     "Content", "ContentError", "DungeonSpec", "ItemSpec", "MonsterSpec", "PlayerSpec",
-    "default_content_dir", "load_content", "load_ruleset",
+    "default_content_dir", "load_content", "load_ruleset", "validate_ruleset",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +260,13 @@ def _rules(doc: _Table) -> Ruleset:
         raise ContentError(doc.file, "rules.crit_bonus", f"a strike that fits two digits: power ({ranges.power}) + "
                            f"roll_max + crit_bonus + fragile ({ranges.magnitude}) <= {MAX_VALUE}", rules.crit_bonus)
     return rules
+
+
+def validate_ruleset(rules: Ruleset, file: Path | str = "rules.toml") -> Ruleset:
+    """The checks load_ruleset makes, on a Ruleset built in code (brain/experts.py perturbs constants)."""
+    values = {k: v for k, v in asdict(rules).items() if not k.startswith("cd_")}
+    values["cooldowns"] = {slot: rules.cooldown_of(slot) for slot in SLOTS}
+    return _rules(_Table(Path(file), "", {"rules": values}))
 
 
 def load_ruleset(directory: Path | None = None) -> Ruleset:
