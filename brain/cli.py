@@ -18,7 +18,7 @@ from typing import BinaryIO
 from game.combat.format import encode_input, encode_output
 from game.combat.sampler import SUITES, sample
 from game.content import ContentError, load_ruleset
-from game.paths import shipped_model_dir
+from game.paths import shipped_experts_dir, shipped_model_dir
 from game.resolve import Resolver, RulesResolver, resolve_blocks
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
@@ -87,12 +87,13 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     if args.resolver == "rules":
         resolver = RulesResolver(rules)
     else:
-        from game.resolve import load_model_resolver
+        from game.resolve import load_experts_resolver, load_model_resolver
 
         try:
-            resolver = load_model_resolver(args.model, rules)
+            resolver = (load_experts_resolver(args.experts or shipped_experts_dir(), rules)
+                        if args.resolver == "experts" else load_model_resolver(args.model, rules))
         except ValueError as exc:
-            print(f"rpg-brain: cannot load the model: {exc}", file=sys.stderr)
+            print(f"rpg-brain: cannot load the {args.resolver}: {exc}", file=sys.stderr)
             return 2
         resolver.draft = args.draft  # type: ignore[attr-defined]
     # the model answers a batch at a time; the rules answer line by line, so streams stay live
@@ -150,6 +151,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.data is not None:
         overrides["data"] = str(args.data)
     tc = replace(tc, **overrides)
+    if args.expert or args.stale:
+        return _train_experts(args, tc)
     out = args.out or Path("brain/runs") / args.preset
     try:
         row = train(tc, out, load_ruleset(args.content), resume=args.resume)
@@ -160,10 +163,39 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_experts(args: argparse.Namespace, tc) -> int:
+    """`train --expert NAME` (one expert on its route's share of --data) or `train --stale` (every stale one)."""
+    from brain.experts import train_expert, train_stale
+
+    if args.data is None:
+        print("rpg-brain: --expert and --stale train from token shards: give --data DIR (rpg-brain gen)",
+              file=sys.stderr)
+        return 2
+    directory = args.experts or shipped_experts_dir()
+    rules = load_ruleset(args.content)
+    try:
+        if args.stale:
+            done = train_stale(args.data, directory, rules, tc, dep_n=args.dep_n)
+        else:
+            done = {args.expert: train_expert(args.expert, args.data, directory, rules, tc, dep_n=args.dep_n)}
+    except ValueError as exc:  # ModelLoadError, ShardError, ExpertsError
+        print(f"rpg-brain: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"experts": str(directory), "trained": {k: {"constants": e.constants, **e.trained}
+                                                             for k, e in done.items()}}))
+    return 0
+
+
 def _load_resolver(args: argparse.Namespace):
+    rules = load_ruleset(args.content)
+    if getattr(args, "resolver", "model") == "experts":
+        from brain.experts import ExpertsResolver
+
+        return ExpertsResolver.load(args.experts or shipped_experts_dir(), rules, draft=args.draft,
+                                    threads=args.threads)
     from brain.engine import ModelResolver
 
-    return ModelResolver.load(args.model, load_ruleset(args.content), threads=args.threads, draft=args.draft)
+    return ModelResolver.load(args.model, rules, threads=args.threads, draft=args.draft)
 
 
 FAILURE_SUITES = ("perturb", "order", "ood", "chain")
@@ -182,7 +214,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     try:
         resolver = _load_resolver(args)
     except ValueError as exc:
-        print(f"rpg-brain: cannot load the model: {exc}", file=sys.stderr)
+        print(f"rpg-brain: cannot load the {args.resolver}: {exc}", file=sys.stderr)
         return 2
     if any(s in FAILURE_SUITES or s == "all" for s in args.suite):
         from brain.failures import all_table, raw_answers, run_all, ungated_answers
@@ -210,7 +242,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from brain.bench import bench, draft_identity
 
     try:
-        if args.identity:
+        if args.resolver == "experts":
+            from brain.experts import bench_experts
+
+            result = bench_experts(args.experts or shipped_experts_dir(), load_ruleset(args.content), n=args.n)
+        elif args.identity:
             result = draft_identity(args.model, load_ruleset(args.content), args.identity)
         else:
             result = bench(args.model, load_ruleset(args.content), n=args.n, content=args.content)
@@ -262,15 +298,20 @@ def cmd_arena(args: argparse.Namespace) -> int:
     content = load_content(args.content)
     model, status = None, "off (--no-model)"
     if not args.no_model:
-        from game.resolve import load_model_resolver
+        from game.resolve import load_experts_resolver, load_model_resolver
 
         try:
-            model = load_model_resolver(args.model, content.rules)
+            if args.resolver == "experts":
+                model = load_experts_resolver(args.experts or shipped_experts_dir(), content.rules)
+                where = args.experts or "shipped experts"
+            else:
+                model = load_model_resolver(args.model, content.rules)
+                where = args.model or "shipped default"
             model.draft = args.draft  # type: ignore[attr-defined]
-            status = f"loaded ({args.model or 'shipped default'}, {model.decoder} decoder, draft {args.draft})"
+            status = f"loaded ({where}, {model.decoder} decoder, draft {args.draft})"
         except ValueError as exc:
-            if args.resolver == "model":
-                print(f"rpg-brain: cannot load the model: {exc}", file=sys.stderr)
+            if args.resolver != "rules":
+                print(f"rpg-brain: cannot load the {args.resolver}: {exc}", file=sys.stderr)
                 return 2
             status = f"unavailable ({exc})"
     result = run_arena(content, args.turns, args.seed, args.resolver, args.save_dir, model, status,
@@ -371,7 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
 
     r = sub.add_parser("resolve", help="read input blocks on stdin, write one next-state block or error per line")
-    r.add_argument("--resolver", choices=("rules", "model"), default="rules")
+    r.add_argument("--resolver", choices=("rules", "model", "experts"), default="rules")
+    r.add_argument("--experts", type=Path, default=None,
+                   help="experts directory for --resolver experts (default: brain/models/experts)")
     r.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
     r.add_argument("--batch", type=int, default=256, help="lines resolved together by the model")
     r.add_argument("--derivation", action="store_true", help="print the whole answer, derivation included")
@@ -408,9 +451,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--muon-lr", type=float, help="peak lr of the Muon matrices")
     t.add_argument("--workers", type=int, help="batch-drawing processes (0: inline)")
     t.add_argument("--threads", type=int, help="torch CPU threads (default 2)")
+    t.add_argument("--expert", help="train one expert (brain/experts.py: strikes, self, ignite) on its route's "
+                   "share of --data, into --experts DIR, and update its manifest")
+    t.add_argument("--stale", action="store_true",
+                   help="retrain, from their own weights, only the experts the content made stale")
+    t.add_argument("--experts", type=Path, default=None, help="experts directory (default: brain/models/experts)")
+    t.add_argument("--dep-n", type=int, default=2000,
+                   help="sampled blocks per route when measuring an expert's rule constants")
 
     e = sub.add_parser("eval", help="exact match of the model on held-out test-split blocks")
     e.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
+    e.add_argument("--resolver", choices=("model", "experts"), default="model")
+    e.add_argument("--experts", type=Path, default=None,
+                   help="experts directory for --resolver experts (default: brain/models/experts)")
     e.add_argument("--suite", nargs="+", default=["iid"],
                    help="suites: iid edge (held-out tables), perturb order ood chain, or all (every suite and the "
                         "failure metrics; docs/evaluation.md)")
@@ -424,6 +477,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="latency (batch 1, one thread), load time, throughput, size")
     b.add_argument("--model", type=Path, default=None)
+    b.add_argument("--resolver", choices=("model", "experts"), default="model",
+                   help="experts: load time, size and batch-1 latency of the composed resolver")
+    b.add_argument("--experts", type=Path, default=None,
+                   help="experts directory for --resolver experts (default: brain/models/experts)")
     b.add_argument("--n", type=int, default=200, help="batch-1 turns timed")
     b.add_argument("--json", action="store_true", help="indented JSON")
     b.add_argument("--identity", type=int, metavar="N", default=0,
@@ -443,7 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("arena", help="headless games by the scripted player; divergences, fallbacks, latency")
     a.add_argument("--turns", type=int, default=5000, help="player turns in total, over as many games as it takes")
     a.add_argument("--seed", type=int, default=0)
-    a.add_argument("--resolver", choices=("rules", "model"), default="model")
+    a.add_argument("--resolver", choices=("rules", "model", "experts"), default="model")
+    a.add_argument("--experts", type=Path, default=None,
+                   help="experts directory for --resolver experts (default: brain/models/experts)")
     a.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
     a.add_argument("--no-model", action="store_true", help="rules only, no shadow model")
     a.add_argument("--save-dir", type=Path, default=Path("saves/arena"), help="play logs go to DIR/playlogs")

@@ -255,6 +255,28 @@ def _stale_text(name: str, changed: list[tuple[str, int, int]]) -> str:
 
 # ---------------------------------------------------------------- the resolver
 
+class RoutedEngine:
+    """The engine calls the failure suites and the lab make (brain/failures.py), each sent to its block's expert.
+
+    A block with no readable action has no expert: ValueError, as for a block the tokenizer cannot encode.
+    """
+
+    def __init__(self, router: Router, experts: dict[str, ModelResolver]) -> None:
+        self.router, self.experts = router, experts
+
+    def _for(self, block: str):
+        return self.experts[self.router.route_block(block)].engine
+
+    def generate(self, blocks: Sequence[str], *args, **kwargs) -> list[str]:
+        return [self._for(b).generate([b], *args, **kwargs)[0] for b in blocks]
+
+    def generate_raw(self, block: str, *args, **kwargs) -> str:
+        return self._for(block).generate_raw(block, *args, **kwargs)
+
+    def generate_stream(self, block: str, *args, **kwargs):
+        return self._for(block).generate_stream(block, *args, **kwargs)
+
+
 class ExpertsResolver:
     """The resolver protocol over an experts directory: each case goes to its route's ModelResolver.
 
@@ -267,6 +289,7 @@ class ExpertsResolver:
     def __init__(self, directory: Path, manifest: Manifest, experts: dict[str, ModelResolver]) -> None:
         self.model_dir, self.manifest, self.experts = Path(directory), manifest, experts
         self.router = manifest.router
+        self.engine = RoutedEngine(self.router, experts)
 
     @classmethod
     def load(cls, directory: Path, rules: Ruleset, draft: str = "rules", threads: int | None = None) -> ExpertsResolver:
@@ -360,3 +383,39 @@ def train_stale(data: Path, directory: Path, rules: Ruleset, tc, dep_n: int = 20
     stale = stale_experts(read_manifest(directory), rules)
     return {name: train_expert(name, data, directory, rules, tc, adapt=True, dep_n=dep_n, quiet=quiet)
             for name in stale}
+
+
+# ---------------------------------------------------------------- measurement
+
+def bench_resolver(resolver, rules: Ruleset, n: int = 200) -> dict:
+    """Batch-1 latency on the game's path (resolve_batch of one case: decode, parse, invariants), p50/p95 in ms."""
+    from brain.evaluate import held_out
+    from game.measure import percentile
+
+    cases = held_out("iid", n, rules, seed=7)
+    for case in cases[:10]:  # warm up
+        resolver.resolve_batch([case])
+    times = []
+    for case in cases:
+        t = time.perf_counter()
+        resolver.resolve_batch([case])
+        times.append((time.perf_counter() - t) * 1000)
+    return {"batch1_n": n, "batch1_p50_ms": percentile(times, 0.5), "batch1_p95_ms": percentile(times, 0.95)}
+
+
+def bench_experts(directory: Path, rules: Ruleset, n: int = 200) -> dict:
+    """`rpg-brain bench --resolver experts`: load time, size (every expert together) and batch-1 latency."""
+    from brain.checkpoint import WEIGHTS
+
+    loads = []
+    for _ in range(3):
+        t = time.perf_counter()
+        res = ExpertsResolver.load(directory, rules, threads=1)
+        loads.append(time.perf_counter() - t)
+    params = res.num_params()
+    return {"experts": str(directory), "params": params, "fp32_bytes": 4 * params,
+            "int8_bytes_est": params,  # one byte a parameter; brain/export.py's per-row scales not counted
+            "weights_mb": sum((m.model_dir / WEIGHTS).stat().st_size for m in res.experts.values()) / 1e6,
+            "per_expert_params": {k: sum(int(a.size) for a in m.engine.arrays.values())
+                                  for k, m in res.experts.items()},
+            "decoder": res.decoder, "load_s": min(loads), **bench_resolver(res, rules, n)}

@@ -31,7 +31,7 @@ class TurnReport:
     action: str
     roll: int
     input: str
-    active: str  # "rules" or "model"
+    active: str  # "rules", "model" or "experts" (game.session.RESOLVERS)
     rules: Resolution
     model: Resolution | None  # None when no model is loaded
     applied: Resolution
@@ -111,7 +111,10 @@ def _call_model(model: Resolver, state: CombatState, action: str, roll: int,
 
 def resolve_turn(state: CombatState, action: str, roll: int, rules: RulesResolver,
                  model: Resolver | None, active: str, time_limit_s: float = 2.0) -> TurnReport:
-    """Resolve with the active resolver and the other one; apply the rules answer on any model failure."""
+    """Resolve with the active resolver and the other one; apply the rules answer on any model failure.
+
+    `model` is the learned resolver loaded (the single model or the experts); it answers whenever it is
+    loaded, and its answer is applied when `active` is not "rules"."""
     rules_res = rules.resolve_one(state, action, roll)
     if not rules_res.ok:  # the game built an impossible state: a bug, not a model problem
         raise ValueError(f"rules cannot resolve {encode_input(state, action, roll)!r}: {rules_res.error}")
@@ -119,7 +122,7 @@ def resolve_turn(state: CombatState, action: str, roll: int, rules: RulesResolve
     applied, fallback, diffs = rules_res, None, []
     if model_res is not None and model_res.next_state is not None:
         diffs = diff(model_res.next_state, rules_res.next_state)
-    if active == "model":
+    if active != "rules":
         if model_res is None:
             fallback = "model not loaded"
         elif not model_res.ok:

@@ -34,6 +34,11 @@ def shipped_model_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "brain" / "models" / "default"
 
 
+def shipped_experts_dir() -> Path:
+    """The composed resolver's experts directory (brain/experts.py); none is shipped yet."""
+    return Path(__file__).resolve().parents[1] / "brain" / "models" / "experts"
+
+
 def available_models() -> list[Path]:
     """The shipped model (when present) and every model directory under the user's models dir."""
     found = [shipped_model_dir()] if shipped_model_dir().is_dir() else []

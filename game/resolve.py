@@ -20,6 +20,9 @@ from game.combat.sampler import Case
 from game.combat.state import CombatState
 from game.combat.validate import check_state, check_transition
 
+# The resolvers a game can play with, in the order the m key cycles them.
+RESOLVERS: tuple[str, ...] = ("rules", "model", "experts")
+
 
 @dataclass(frozen=True)
 class Resolution:

@@ -27,6 +27,7 @@ from game.content import Content
 from game.dungeon import WALKABLE, WALL, Level, Room
 from game.entities import FloorItem, Monster, Player
 from game.messages import MessageLog
+from game.resolve import RESOLVERS
 from game.session import Floor, GameSession
 
 SAVE_VERSION = 2  # 2: the player's progression and worn armour, how long each monster has fled
@@ -309,7 +310,7 @@ def _check_save(d: Any, content: Content) -> None:
     depth = _int(d["depth"], "depth", 1, depths)
     _int(d["max_depth"], "max_depth", depth, depths)
     _int(d["turns"], "turns", 0, MAX_COUNT)
-    _name(d["active"], "active", ("rules", "model"), "resolver")
+    _name(d["active"], "active", RESOLVERS, "resolver")
     floors = _obj(d["floors"], "floors", (str(depth),))
     if len(floors) > depths:
         raise _Bad(f"floors: expected at most {depths} floors, got {len(floors)}")

@@ -32,7 +32,7 @@ from game.messages import MessageLog
 from game.narrate import a_an, describe, the
 from game.playlog import PlayLogWriter
 from game.procgen import build_floor
-from game.resolve import Resolver, RulesResolver
+from game.resolve import RESOLVERS, Resolver, RulesResolver
 
 __all__ = ["DIRECTIONS", "INVENTORY_LIMIT", "Floor", "GameSession", "Stats", "out_of_combat_tick"]
 
@@ -160,15 +160,25 @@ class GameSession:
 
     # ------------------------------------------------------------ resolver control
     def set_active(self, name: str) -> None:
-        if name not in ("rules", "model"):
-            raise ValueError(f"resolver must be rules or model, got {name!r}")
+        if name not in RESOLVERS:
+            raise ValueError(f"resolver must be one of {', '.join(RESOLVERS)}, got {name!r}")
         self.active = name
 
-    def toggle_resolver(self) -> str:
-        self.set_active("model" if self.active == "rules" else "rules")
-        note = "" if self.model is not None or self.active == "rules" else "; until a model is loaded the rules answer"
-        self.messages.add(f"Combat resolver: {self.active}{note}.", "info")
-        return self.active
+    def toggle_resolver(self, unavailable: dict[str, str] | None = None) -> str:
+        """The next resolver of the cycle rules -> model -> experts, skipping those that could not load (and why)."""
+        unavailable = unavailable or {}
+        i = RESOLVERS.index(self.active)
+        for step in range(1, len(RESOLVERS)):
+            name = RESOLVERS[(i + step) % len(RESOLVERS)]
+            if name not in unavailable:
+                break
+            self.messages.add(f"Skipped {name}: {unavailable[name]}", "warn")
+        else:
+            name = "rules"
+        self.set_active(name)
+        note = "" if self.model is not None or name == "rules" else "; until it is loaded the rules answer"
+        self.messages.add(f"Combat resolver: {name}{note}.", "info")
+        return name
 
     # ------------------------------------------------------------ actions
     def perform(self, action: Action) -> bool:

@@ -67,7 +67,7 @@ async def test_full_fight_in_the_log(tmp_path):
 
 async def test_toggle_resolver_with_perfect_model(tmp_path):
     app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT,
-                     model_loader=lambda: PerfectModel(CONTENT.rules))
+                     model_loader=lambda: PerfectModel(CONTENT.rules), experts_dir=tmp_path / "no-experts")
     async with app.run_test() as pilot:
         s = app.session
         assert s.active == "rules" and s.model is None
@@ -80,7 +80,15 @@ async def test_toggle_resolver_with_perfect_model(tmp_path):
         await pilot.press(KEY_OF[d])
         await settle(pilot)
         assert s.recent[-1].tag == "[model]" and s.recent[-1].applied.resolver == "fake-perfect"
+        await pilot.press("m")  # -> experts, which cannot load here (no experts dir): skipped from now on
+        await settle(pilot)
+        await pilot.press("m")  # -> rules
+        await settle(pilot)
+        assert s.active == "rules"
+        await pilot.press("m")  # -> model; m once more skips the unavailable experts, saying why, to the rules
+        await settle(pilot)
         await pilot.press("m")
+        assert any("Skipped experts: unavailable (" in m.text for m in s.messages.items)
         await pilot.press(KEY_OF[d])
         await settle(pilot)
         # rules active, the model still answers in the shadow

@@ -26,9 +26,9 @@ from game.combat.format import encode_input
 from game.combat.sampler import sample_iid
 from game.combat.state import CombatState
 from game.content import Content, load_content
-from game.paths import available_models, default_save_dir, shipped_model_dir
+from game.paths import available_models, default_save_dir, shipped_experts_dir, shipped_model_dir
 from game.playlog import PlayLogWriter
-from game.resolve import Resolver, load_model_resolver
+from game.resolve import Resolver, load_experts_resolver, load_model_resolver
 from game.session import GameSession
 from game.tui.lab import LabScreen
 from game.tui.palette import SafeCommandPalette
@@ -50,7 +50,7 @@ class RpgApp(App):
 
     def __init__(self, content: Content, seed: int, save_dir: Path, resolver: str = "rules",
                  model_loader: Callable[[], Resolver] | None = None, new_game: bool = False,
-                 time_limit_s: float = 2.0) -> None:
+                 time_limit_s: float = 2.0, experts_loader: Callable[[], Resolver] | None = None) -> None:
         super().__init__()
         self.content = content
         self.seed = seed
@@ -60,7 +60,11 @@ class RpgApp(App):
         self.new_game = new_game
         self.time_limit_s = time_limit_s
         self.session: GameSession | None = None
+        self.experts_loader = experts_loader
+        # one learned resolver is loaded at a time: the single model or the experts (`learned` says which)
         self.model: Resolver | None = None
+        self.learned = "experts" if resolver == "experts" else "model"
+        self.unavailable: dict[str, str] = {}  # learned resolvers that failed to load, and why: m skips them
         self.model_loading = False
         self._signals: dict[int, object] = {}  # signal -> the handler it had before the game
         self._loop = None
@@ -76,8 +80,8 @@ class RpgApp(App):
     # ------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
         self._install_signals()
-        if self.start_resolver == "model":
-            self.load_model()
+        if self.start_resolver != "rules":
+            self.load_model(self.start_resolver)
         if self.load_path:
             problem = self.load_file(Path(self.load_path))
             if problem:
@@ -225,7 +229,7 @@ class RpgApp(App):
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-s{seed}"
         session = GameSession.new(self.content, seed, run_id)
         self._attach(session)
-        session.set_active("model" if self.start_resolver == "model" else "rules")
+        session.set_active(self.start_resolver)
         if kept:
             session.messages.add(kept, "info")
         self._show_game()
@@ -269,9 +273,9 @@ class RpgApp(App):
             session.messages.add(f"Continued from {loaded.path} (the newest save that loads).", "warn")
         for line in self._set_aside(loaded.broken):
             session.messages.add(line, "warn")
-        if session.active == "model":  # the saved game was played with the model: load it again
-            self.start_resolver = "model"
-            self.load_model()
+        if session.active != "rules":  # the saved game was played with a learned resolver: load it again
+            self.start_resolver = session.active
+            self.load_model(session.active)
         self._show_game()
 
     def _set_aside(self, broken: list[tuple[Path, str]]) -> list[str]:
@@ -350,34 +354,46 @@ class RpgApp(App):
         self.exit()
 
     # ------------------------------------------------------------ model
-    def load_model(self) -> None:
-        if self.model is not None or self.model_loading:
+    def load_model(self, kind: str = "model") -> None:
+        """Load the single model or the experts (in a worker), replacing the other one."""
+        if self.model_loading or (self.model is not None and self.learned == kind):
             return
+        self.learned, self.model = kind, None
+        if self.session is not None:
+            self.session.model = None
         self.model_loading = True
-        self._set_model_status("loading…")
-        self.run_worker(self._load_model_work, thread=True, group="model", exit_on_error=False)
+        self._set_model_status(f"{kind} loading…")
+        self.run_worker(partial(self._load_model_work, kind), thread=True, group="model", exit_on_error=False)
 
-    def _load_model_work(self) -> None:
+    def _load_model_work(self, kind: str) -> None:
         try:
-            model = self.model_loader() if self.model_loader is not None else None
+            loader = self.experts_loader if kind == "experts" else self.model_loader
+            model = loader() if loader is not None else None
             if model is None:
-                raise ValueError("no model loader")
+                raise ValueError(f"no {kind} loader")
             where = getattr(model, "model_dir", None)
             label = getattr(model, "name", "model") if where is None else Path(where).name
             decoder = getattr(model, "decoder", None)
             status = f"loaded ({label}, {decoder} decoder)" if decoder else f"loaded ({label})"
             status += f"; {model.decoder_note}" if getattr(model, "decoder_note", "") else ""  # why not onnx
-        except Exception as exc:  # missing, corrupt, wrong ruleset, brain not built yet
+        except Exception as exc:  # missing, corrupt, wrong ruleset, a stale expert, brain not built yet
             model, status = None, f"unavailable ({exc})"
-        self.call_from_thread(self._model_ready, model, status)
+        self.call_from_thread(self._model_ready, model, status, kind)
 
-    def _model_ready(self, model: Resolver | None, status: str) -> None:
+    def _model_ready(self, model: Resolver | None, status: str, kind: str = "model") -> None:
         self.model_loading = False
         self.model = model
+        if model is None:
+            self.unavailable[kind] = status
+        else:
+            self.unavailable.pop(kind, None)
         self._set_model_status(status)
         if self.session is not None:
-            self.session.model = model
-            self.session.messages.add(f"Model {status}.", "info" if model is not None else "warn")
+            self.session.messages.add(f"{kind.capitalize()} {status}.", "info" if model is not None else "warn")
+            if self.session.active in ("rules", kind):
+                self.session.model = model
+            elif self.session.active not in self.unavailable:  # m moved on while this one loaded: load that one
+                self.load_model(self.session.active)
         self.refresh_game()
 
     def _set_model_status(self, status: str) -> None:
@@ -391,18 +407,19 @@ class RpgApp(App):
             return
         self.model_loader = model_loader_for(model_dir, self.content)
         self.model = None
+        self.unavailable.pop("model", None)
         if self.session is not None:
             self.session.model = None
             self.session.set_active("model")
         self.start_resolver = "model"
-        self.load_model()
+        self.load_model("model")
 
     def toggle_resolver(self) -> None:
         if self.session is None or self.busy:
             return
-        self.start_resolver = self.session.toggle_resolver()
-        if self.session.active == "model" and self.model is None:
-            self.load_model()
+        self.start_resolver = self.session.toggle_resolver(self.unavailable)
+        if self.start_resolver != "rules":
+            self.load_model(self.start_resolver)
         self.refresh_game()
 
     def refresh_game(self) -> None:
@@ -494,17 +511,28 @@ def model_loader_for(model_dir: Path | None, content: Content) -> Callable[[], R
     return load
 
 
+def experts_loader_for(experts_dir: Path | None, content: Content) -> Callable[[], Resolver]:
+    def load() -> Resolver:
+        return load_experts_resolver(Path(experts_dir) if experts_dir is not None else shipped_experts_dir(),
+                                     content.rules)
+
+    return load
+
+
 def create_app(seed: int | None = None, resolver: str | Resolver = "rules", save_dir: Path | str | None = None,
                new_game: bool = False, model_dir: Path | str | None = None, content: Content | None = None,
-               time_limit_s: float = 2.0, model_loader: Callable[[], Resolver] | None = None) -> RpgApp:
+               time_limit_s: float = 2.0, model_loader: Callable[[], Resolver] | None = None,
+               experts_dir: Path | str | None = None,
+               experts_loader: Callable[[], Resolver] | None = None) -> RpgApp:
     """The app. `resolver` may be a Resolver object: it becomes the loaded model (tests inject fakes)."""
     content = content or load_content()
     seed = seed if seed is not None else random.randrange(1_000_000)
     save_dir = Path(save_dir) if save_dir is not None else default_save_dir()
     if isinstance(resolver, str):
-        if resolver not in ("rules", "model"):
-            raise ValueError(f"resolver must be rules or model, got {resolver!r}")
+        if resolver not in ("rules", "model", "experts"):
+            raise ValueError(f"resolver must be rules, model or experts, got {resolver!r}")
         loader = model_loader or model_loader_for(Path(model_dir) if model_dir else None, content)
-        return RpgApp(content, seed, save_dir, resolver, loader, new_game, time_limit_s)
+        experts = experts_loader or experts_loader_for(Path(experts_dir) if experts_dir else None, content)
+        return RpgApp(content, seed, save_dir, resolver, loader, new_game, time_limit_s, experts)
     fake = resolver
-    return RpgApp(content, seed, save_dir, "model", lambda: fake, new_game, time_limit_s)
+    return RpgApp(content, seed, save_dir, "model", lambda: fake, new_game, time_limit_s, experts_loader)

@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rpg-tui", description="A terminal roguelike whose combat is resolved by "
                                 "rules or by a tiny learned model.")
     p.add_argument("--seed", type=int, help="run seed (default: random)")
-    p.add_argument("--resolver", choices=("rules", "model"),
+    p.add_argument("--resolver", choices=("rules", "model", "experts"),
                    help="combat resolver at start (default: model when --model is given, else rules)")
     p.add_argument("--model", metavar="DIR", help="model directory (default: the shipped brain/models/default)")
     p.add_argument("--save-dir", metavar="DIR", help="saves, play logs and morgue files "
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     from game.tui.app import create_app
 
     app = create_app(seed=args.seed, resolver=resolver, save_dir=args.save_dir, new_game=args.new,
-                     model_dir=args.model, content=content, time_limit_s=args.time_limit)
+                     model_dir=args.model, content=content, time_limit_s=args.time_limit, experts_dir=args.experts)
     app.load_path = args.load
     try:
         app.run()
@@ -101,6 +101,8 @@ def run_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         game_args.append(f"--resolver={args.resolver}")
     if args.model:
         game_args.append(f"--model={Path(args.model).resolve()}")
+    if args.experts:
+        game_args.append(f"--experts={Path(args.experts).resolve()}")
     try:
         serve(game_args, Path(args.save_dir) if args.save_dir else default_save_dir(), args.host, args.port)
     except OSError as exc:  # the port is taken, the host is not an address of this machine, ...

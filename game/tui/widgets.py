@@ -119,7 +119,7 @@ def status_line(s: GameSession, busy: bool) -> Text:
     t.append(f"HP {b.hp}/{b.max_hp} ", hp_style)
     t.append(f"T{s.turns} ", "#909090")
     t.append("resolver: ")
-    t.append(s.active, "bold green" if s.active == "model" else "bold dodger_blue2")
+    t.append(s.active, "bold green" if s.active != "rules" else "bold dodger_blue2")
     t.append(f"  model: {s.model_status}", "#c0c0c0" if s.model is not None else "#808080")
     if busy:
         t.append("  …thinking", "bold yellow")
