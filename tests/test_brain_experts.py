@@ -1,0 +1,284 @@
+"""The composed resolver (brain/experts.py): router, measured dependencies, manifest, stale experts, training,
+the resolver through the game's turn path and play log, and the m cycle in the app."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from dataclasses import replace
+
+import pytest
+from fakes import PerfectModel, clear_monsters, spawn_adjacent
+
+from brain.cli import main as brain_main
+from brain.data import Mix
+from brain.experts import (
+    MANIFEST,
+    ROUTES,
+    ExpertsError,
+    ExpertsResolver,
+    Router,
+    constants_hash,
+    dependencies,
+    read_manifest,
+    stale_experts,
+    train_expert,
+    train_stale,
+)
+from brain.shards import generate
+from brain.train import PRESETS
+from game.combat.format import encode_input
+from game.combat.sampler import sample
+from game.combat.state import ACTIONS
+from game.combat_turn import playlog_record, resolve_turn
+from game.content import load_content
+from game.playlog import PlayLogWriter, read_playlog
+from game.resolve import RulesResolver, load_experts_resolver
+
+CONTENT = load_content()
+RULES = CONTENT.rules
+TINY = replace(PRESETS["tiny"], steps=6, eval_every=6, ckpt_every=6, log_every=6, val_n=4, val_loss_n=8)
+
+
+# ---------------------------------------------------------------- router and dependencies
+
+def test_router_routes_every_action_once():
+    router = Router(ROUTES)
+    assert sorted(a for acts in ROUTES.values() for a in acts) == sorted(ACTIONS)
+    assert router.route("poison_strike") == "strikes" and router.route("brace") == "self"
+    state, _, roll = sample("iid", 1, 0, RULES)[0]
+    assert router.route_block(encode_input(state, "ignite", roll)) == "ignite"
+    with pytest.raises(ValueError, match="routed to both"):
+        Router({"a": ("attack",), "b": ("attack", *ACTIONS[1:])})
+    with pytest.raises(ValueError, match="no route for ignite"):
+        Router({"a": tuple(a for a in ACTIONS if a != "ignite")})
+    with pytest.raises(ValueError, match="no expert"):
+        router.route("dance")
+
+
+@pytest.fixture(scope="module")
+def deps():
+    return {name: dependencies(acts, RULES, n=300) for name, acts in ROUTES.items()}
+
+
+def test_measured_dependencies(deps):
+    assert "burn_magnitude" in deps["ignite"]
+    assert "burn_magnitude" not in deps["strikes"] and "burn_magnitude" not in deps["self"]
+    assert "crit_bonus" in deps["strikes"] and "crit_bonus" not in deps["self"] and "crit_bonus" not in deps["ignite"]
+    assert "heal_amount" in deps["self"] and "heal_amount" not in deps["strikes"]
+    assert all("fatigue_damage" in d for d in deps.values())  # every actor ticks fatigue, whatever it did
+
+
+# ---------------------------------------------------------------- trained tiny experts
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    out = tmp_path_factory.mktemp("shards")
+    generate(out, 1500, 5, RULES, Mix(), shard_size=1500, workers=1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def experts_dir(tmp_path_factory, shards):
+    d = tmp_path_factory.mktemp("experts")
+    for name in ("strikes", "self"):
+        train_expert(name, shards, d, RULES, TINY, dep_n=200, quiet=True)
+    # the third through the command line
+    rc = brain_main(["train", "--preset", "tiny", "--steps", "6", "--expert", "ignite", "--experts", str(d),
+                     "--data", str(shards), "--dep-n", "200"])
+    assert rc == 0
+    return d
+
+
+def test_train_expert_writes_the_manifest(experts_dir):
+    m = read_manifest(experts_dir)
+    assert set(m.experts) == set(ROUTES)
+    ignite = m.experts["ignite"]
+    assert ignite.actions == ("ignite",) and (experts_dir / "ignite" / "config.json").is_file()
+    assert ignite.constants["burn_magnitude"] == RULES.burn_magnitude and "crit_bonus" not in ignite.constants
+    assert ignite.constants_hash == constants_hash(ignite.constants)
+    assert ignite.trained["steps"] == 6 and ignite.trained["tokens"] > 0 and ignite.ruleset_id == RULES.ruleset_id
+
+
+def test_training_reads_only_the_routes_examples(shards):
+    from brain.shards import Split, Subset, load_manifest
+
+    split = Split(shards, "train", load_manifest(shards, RULES))
+    sub = Subset(split, ROUTES["ignite"])
+    assert 0 < len(sub) < len(split)
+    assert all(" do ignite " in sub.text(k)[0] for k in range(len(sub)))
+
+
+def test_experts_resolver_answers_and_names_the_expert(experts_dir):
+    res = load_experts_resolver(experts_dir, RULES)
+    cases = sample("iid", 24, 1, RULES)
+    out = res.resolve_batch(cases)
+    assert len(out) == len(cases)
+    for (_, action, _), r in zip(cases, out, strict=True):
+        assert r.resolver == "experts" and r.decode.startswith(f"expert {res.router.route(action)}")
+        assert r.ok or r.error.startswith(("malformed", "invariant"))  # a 6-step model: judged, never trusted
+
+
+def test_one_constant_change_makes_only_its_experts_stale(experts_dir, shards, tmp_path):
+    import shutil
+
+    d = tmp_path / "experts"
+    shutil.copytree(experts_dir, d)
+    changed = replace(RULES, burn_magnitude=RULES.burn_magnitude + 1)
+    assert changed.ruleset_id != RULES.ruleset_id
+    stale = stale_experts(read_manifest(d), changed)
+    assert list(stale) == ["ignite"] and stale["ignite"] == [("burn_magnitude", 2, 3)]
+    with pytest.raises(ExpertsError, match=r"expert ignite is stale \(burn_magnitude was 2, content has 3\)"):
+        ExpertsResolver.load(d, changed)
+    # retrain the stale one only, from its own weights, on data of the changed rules
+    new_shards = tmp_path / "shards"
+    generate(new_shards, 800, 6, changed, Mix(), shard_size=800, workers=1)
+    before = read_manifest(d)
+    done = train_stale(new_shards, d, changed, TINY, dep_n=200, quiet=True)
+    assert list(done) == ["ignite"] and done["ignite"].trained["adapted"]
+    after = read_manifest(d)
+    assert after.experts["strikes"] == before.experts["strikes"]  # untouched, still trained under the old id
+    assert after.experts["ignite"].constants["burn_magnitude"] == 3
+    res = ExpertsResolver.load(d, changed)  # loads although strikes and self were trained under another id
+    assert res.resolve_batch(sample("iid", 3, 2, changed))[0].resolver == "experts"
+
+
+# ---------------------------------------------------------------- manifest validation
+
+def _write(d, obj) -> None:
+    (d / MANIFEST).write_text(obj if isinstance(obj, str) else json.dumps(obj))
+
+
+@pytest.mark.parametrize("mutate, key", [
+    (lambda m: "{not json", "invalid JSON"),
+    (lambda m: {**m, "experts_version": 7}, "experts_version"),
+    (lambda m: {**m, "router": {"by": "phase"}}, "router"),
+    (lambda m: {**m, "router": {"by": "action", "routes": {"all": ["attack"]}}}, "router.routes: no route for"),
+    (lambda m: {**m, "experts": [{**m["experts"][0], "model_dir": "/etc"}]}, "model_dir"),
+    (lambda m: {**m, "experts": [{**m["experts"][0], "constants": {"warp_speed": 1}}]}, "constants.warp_speed"),
+    (lambda m: {**m, "experts": [{**m["experts"][0], "constants_hash": "c-0"}]}, "constants_hash"),
+    (lambda m: {**m, "experts": [{**m["experts"][0], "actions": ["heal"]}]}, "actions"),
+    (lambda m: {**m, "experts": [m["experts"][0], m["experts"][0]]}, "one entry per expert"),
+])
+def test_bad_manifest_names_file_and_key(experts_dir, tmp_path, mutate, key):
+    good = json.loads((experts_dir / MANIFEST).read_text())
+    _write(tmp_path, mutate(good))
+    with pytest.raises(ExpertsError) as exc:
+        read_manifest(tmp_path)
+    assert str(tmp_path / MANIFEST) in str(exc.value) and key in str(exc.value)
+
+
+def test_missing_expert_or_manifest_refuses_to_load(experts_dir, tmp_path):
+    with pytest.raises(ExpertsError, match="missing"):
+        ExpertsResolver.load(tmp_path, RULES)
+    good = json.loads((experts_dir / MANIFEST).read_text())
+    _write(tmp_path, {**good, "experts": good["experts"][:2]})
+    with pytest.raises(ExpertsError, match="no trained expert for route"):
+        ExpertsResolver.load(tmp_path, RULES)
+
+
+# ---------------------------------------------------------------- the game's path
+
+def fake_experts(tmp_path, model_for=lambda name: PerfectModel(RULES)) -> ExpertsResolver:
+    """An ExpertsResolver over rules-built fakes (one per route), with the manifest of the real router."""
+    from brain.experts import DEFAULT_ROUTER, Manifest
+
+    return ExpertsResolver(tmp_path, Manifest(DEFAULT_ROUTER, {}), {n: model_for(n) for n in ROUTES})
+
+
+class WrongIgnite(PerfectModel):
+    """Right everywhere but one hp off on the target (a plausible answer the game must still catch)."""
+
+    name = "fake-wrong"
+
+    def resolve_batch(self, cases):
+        from fakes import OffByOneModel
+        return OffByOneModel(RULES).resolve_batch(cases)
+
+
+def test_experts_through_resolve_turn_shadow_fallback_and_playlog(tmp_path):
+    rules = RulesResolver(RULES)
+    exp = fake_experts(tmp_path, lambda n: WrongIgnite(RULES) if n == "ignite" else PerfectModel(RULES))
+    rng = random.Random(0)
+    state, _, roll = sample("iid", 1, 3, RULES)[0]
+    while state.target.hp < 3 or state.actor.hp == 0 or state.actor.has("stun") or state.actor.cooldown("ignite"):
+        state, _, roll = sample("iid", 1, rng.randrange(10**6), RULES)[0]
+    good = resolve_turn(state, "attack", roll, rules, exp, "experts")
+    assert good.tag == "[experts]" and good.applied.resolver == "experts" and good.model.decode == "expert strikes"
+    bad = resolve_turn(state, "ignite", roll, rules, exp, "experts")
+    assert bad.diverged and bad.model.decode == "expert ignite"
+    shadow = resolve_turn(state, "ignite", roll, rules, exp, "rules")
+    assert shadow.applied is shadow.rules and shadow.diverged
+    log = tmp_path / "log.jsonl"
+    w = PlayLogWriter(log)
+    for r in (good, bad):
+        w.write(playlog_record(r, 1, RULES.ruleset_id, 1))
+    w.close()
+    rows = list(read_playlog(log))
+    assert [r["active"] for r in rows] == ["experts", "experts"] and rows[1]["diverged"]
+
+
+def test_cli_resolve_with_experts(experts_dir, tmp_path, capsys, monkeypatch):
+    blocks = [encode_input(*c) for c in sample("iid", 3, 9, RULES)]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(blocks) + "\n"))
+    assert brain_main(["resolve", "--resolver", "experts", "--experts", str(experts_dir)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+    assert brain_main(["resolve", "--resolver", "experts", "--experts", str(tmp_path)]) == 2
+    assert "cannot load the experts" in capsys.readouterr().err
+
+
+async def test_m_cycles_rules_model_experts(tmp_path):
+    from test_tui import KEY_OF, settle
+
+    from game.tui.app import create_app
+
+    exp = fake_experts(tmp_path)
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT,
+                     model_loader=lambda: PerfectModel(RULES), experts_loader=lambda: exp)
+    async with app.run_test() as pilot:
+        s = app.session
+        seen = []
+        for _ in range(3):
+            await pilot.press("m")
+            await settle(pilot)
+            seen.append((s.active, getattr(s.model, "name", None)))
+        assert seen == [("model", "fake-perfect"), ("experts", "experts"), ("rules", "experts")]
+        await pilot.press("m", "m")  # back to experts
+        await settle(pilot)
+        assert s.active == "experts" and "resolver: experts" in str(app.screen.query_one("#status").content)
+        clear_monsters(s)
+        _m, d = spawn_adjacent(s, "orc")
+        await pilot.press(KEY_OF[d])
+        await settle(pilot)
+        mine = next(r for r in s.recent if r.action == "attack" and r.who.startswith("you"))
+        assert mine.active == "experts" and mine.applied.resolver == "experts" and mine.model.decode == "expert strikes"
+        await pilot.press("f2")
+        await settle(pilot)
+        last = s.recent[-1].model.decode  # the orc's answer, after the player's
+        assert last.startswith("expert ") and f"decode {last}" in str(app.screen.query_one("#debug-text").content)
+
+
+async def test_m_skips_experts_that_cannot_load(tmp_path):
+    from test_tui import settle
+
+    from game.tui.app import create_app
+
+    def broken():
+        raise ExpertsError(f"{tmp_path}/experts.json: expert ignite is stale (burn_magnitude was 2, content has 3)")
+
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT,
+                     model_loader=lambda: PerfectModel(RULES), experts_loader=broken)
+    async with app.run_test() as pilot:
+        s = app.session
+        for _ in range(2):  # model, then experts, which fails to load
+            await pilot.press("m")
+            await settle(pilot)
+        assert "expert ignite is stale" in s.model_status
+        await pilot.press("m", "m")  # rules, model
+        await settle(pilot)
+        await pilot.press("m")  # experts skipped, saying why: rules
+        await settle(pilot)
+        assert s.active == "rules"
+        assert any(m.text.startswith("Skipped experts: unavailable (") and "burn_magnitude" in m.text
+                   for m in s.messages.items)
