@@ -1,0 +1,139 @@
+"""Recovery after a one-constant rule change: the stale experts retrained versus the single model fine-tuned.
+
+    PYTHONPATH=. python scripts/experts_recovery.py --experts DIR --model DIR --out /tmp/recovery \
+        [--constant burn_magnitude --delta 1] [--target 0.999] [--chunk 200 --max-steps 4000] [--gen-n 200000]
+
+Both sides start from weights trained under the current content (content/rules.toml). The constant is moved
+(default burn_magnitude + 1), token shards of the changed rules are generated once (same data engine for both),
+and then, chunk by chunk of optimizer steps, each side trains from its own weights and is evaluated on the
+held-out iid and edge suites of the changed rules until the lower of the two reaches --target or the step
+budget is spent. The experts side trains only the experts the manifest says are stale (each on its route's
+share of the shards); the single model trains on all of it. Compute is counted as steps x batch (examples),
+tokens fed (padding included, as brain/train.py counts them) and training wall time. Writes OUT/recovery.json
+and prints a table. Without --experts/--model it first trains both at the --bootstrap-steps budget on shards
+of the current rules (only to prove the harness runs: such models are far below any target).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from brain.data import Mix
+from brain.engine import ModelResolver
+from brain.evaluate import evaluate, held_out
+from brain.experts import ROUTES, ExpertsResolver, read_manifest, stale_experts, train_expert
+from brain.shards import generate
+from brain.train import TrainConfig, train
+from game.content import load_ruleset, validate_ruleset
+
+
+def accuracy(resolver, rules, n: int) -> dict:
+    return {s: evaluate(resolver, held_out(s, n, rules), rules)["exact"] for s in ("iid", "edge")}
+
+
+def bootstrap(out: Path, rules, tc: TrainConfig, gen_n: int, dep_n: int) -> tuple[Path, Path]:
+    data = out / "base_data"
+    generate(data, gen_n, 1, rules, Mix(), shard_size=gen_n, workers=1)
+    single = out / "base_single"
+    train(replace(tc, data=str(data)), single, rules, quiet=True)
+    experts = out / "base_experts"
+    for name in ROUTES:
+        train_expert(name, data, experts, rules, tc, dep_n=dep_n, quiet=True)
+    return experts, single
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--experts", type=Path, help="experts directory trained under the current content")
+    p.add_argument("--model", type=Path, help="single model directory trained under the current content")
+    p.add_argument("--content", type=Path, default=None)
+    p.add_argument("--constant", default="burn_magnitude")
+    p.add_argument("--delta", type=int, default=1)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--gen-n", type=int, default=200_000, help="draws of the changed rules' shards")
+    p.add_argument("--target", type=float, default=0.999, help="exact match on iid and on edge")
+    p.add_argument("--chunk", type=int, default=200, help="steps between evaluations")
+    p.add_argument("--max-steps", type=int, default=4000, help="step budget of each side")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--eval-n", type=int, default=1000)
+    p.add_argument("--dep-n", type=int, default=2000, help="blocks per route when re-measuring the constants")
+    p.add_argument("--bootstrap-steps", type=int, default=20, help="without --experts/--model: train both this long")
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args(argv)
+
+    rules = load_ruleset(args.content)
+    changed = validate_ruleset(replace(rules, **{args.constant: getattr(rules, args.constant) + args.delta}))
+    args.out.mkdir(parents=True, exist_ok=True)
+    tc = TrainConfig(depth=1, batch_size=args.batch_size, lr=args.lr, warmup=min(50, args.chunk // 4),
+                     workers=0, threads=args.threads, val_n=16, val_loss_n=64, log_every=max(1, args.chunk),
+                     eval_every=10**9, ckpt_every=10**9)
+    if args.experts is None or args.model is None:
+        args.experts, args.model = bootstrap(args.out, rules, replace(tc, steps=args.bootstrap_steps),
+                                             max(2000, args.gen_n), args.dep_n)
+    experts, single = args.out / "experts", args.out / "single"
+    for src, dst in ((args.experts, experts), (args.model, single)):
+        shutil.rmtree(dst, ignore_errors=True)
+        shutil.copytree(src, dst)
+    stale = stale_experts(read_manifest(experts), changed)
+    before = {"experts": accuracy(ExpertsResolver.load(args.experts, rules), rules, args.eval_n),
+              "single": accuracy(ModelResolver.load(args.model, rules), rules, args.eval_n)}
+    data = args.out / "changed_data"
+    t = time.time()
+    generate(data, args.gen_n, 2, changed, Mix(), shard_size=min(args.gen_n, 50_000), workers=1)
+    gen_s = time.time() - t
+
+    def run_experts(steps: int) -> dict:
+        done = {n: train_expert(n, data, experts, changed, replace(tc, steps=steps), adapt=True, dep_n=args.dep_n,
+                                quiet=True) for n in stale}
+        return {"examples": sum(e.trained["examples"] for e in done.values()),
+                "tokens": sum(e.trained["tokens"] for e in done.values()),
+                "seconds": sum(e.trained["seconds"] for e in done.values())}
+
+    def run_single(steps: int) -> dict:
+        t = time.time()
+        row = train(replace(tc, steps=steps, data=str(data), init=str(single), adapt=True), single, changed,
+                    quiet=True)
+        return {"examples": row["examples"], "tokens": row["tokens"], "seconds": round(time.time() - t, 2)}
+
+    sides = {"experts": (run_experts, lambda: ExpertsResolver.load(experts, changed)),
+             "single": (run_single, lambda: ModelResolver.load(single, changed, check_ruleset=False))}
+    result: dict = {"constant": args.constant, "from": getattr(rules, args.constant),
+                    "to": getattr(changed, args.constant), "stale_experts": list(stale), "target": args.target,
+                    "before_change": before, "gen_changed_s": round(gen_s, 1), "sides": {}}
+    for side, (step_fn, load) in sides.items():
+        curve, total = [], {"steps": 0, "examples": 0, "tokens": 0, "seconds": 0.0}
+        acc = accuracy(load(), changed, args.eval_n) if side == "single" or not stale else None
+        if side == "experts" and stale:  # the stale experts refuse to load until retrained: 0 by definition
+            acc = {"iid": None, "edge": None}
+        curve.append({**total, **acc})
+        while total["steps"] < args.max_steps and not (acc["iid"] is not None and min(acc.values()) >= args.target):
+            spent = step_fn(args.chunk)
+            total = {"steps": total["steps"] + args.chunk, **{k: total[k] + spent[k] for k in spent}}
+            acc = accuracy(load(), changed, args.eval_n)
+            curve.append({**total, **acc})
+            print(f"{side}: {total['steps']} steps, {total['examples']} examples, {total['seconds']:.1f} s: "
+                  f"iid {acc['iid']:.4f} edge {acc['edge']:.4f}", file=sys.stderr, flush=True)
+        reached = acc["iid"] is not None and min(acc.values()) >= args.target
+        result["sides"][side] = {"curve": curve, "reached": reached, "to_target": total if reached else None}
+    e, s = result["sides"]["experts"]["to_target"], result["sides"]["single"]["to_target"]
+    result["experts_over_single_examples"] = e["examples"] / s["examples"] if e and s and s["examples"] else None
+    (args.out / "recovery.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(f"{args.constant} {result['from']} -> {result['to']}; stale experts: {', '.join(stale) or 'none'}")
+    print("| side | reached | steps | examples | tokens | train s | iid | edge |\n|---|---|---|---|---|---|---|---|")
+    for side, r in result["sides"].items():
+        last = r["curve"][-1]
+        print(f"| {side} | {r['reached']} | {last['steps']} | {last['examples']} | {last['tokens']} | "
+              f"{last['seconds']:.1f} | {last['iid']} | {last['edge']} |")
+    print(f"written: {args.out / 'recovery.json'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
