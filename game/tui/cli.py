@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolver", choices=("rules", "model", "experts"),
                    help="combat resolver at start (default: model when --model is given, else rules)")
     p.add_argument("--model", metavar="DIR", help="model directory (default: the shipped brain/models/default)")
+    p.add_argument("--experts", metavar="DIR", help="experts directory for --resolver experts and the m cycle "
+                   "(default: brain/models/experts; none is shipped yet, docs/brain.md)")
     p.add_argument("--save-dir", metavar="DIR", help="saves, play logs and morgue files "
                    "(default: saves/ in a checkout, else $XDG_DATA_HOME/rpg-tui)")
     p.add_argument("--new", action="store_true", help="start a new game at once, without the title screen "

@@ -66,7 +66,7 @@ def help_text(content: Content) -> str:
 [b]Special actions[/b] at the adjacent foe (cd: turns until ready again)
 {specials}
 [b]Model and rules[/b]
-  m resolver (model or rules)   F2 debug pane   F3 the lab
+  m resolver (rules, model, experts)   F2 debug pane   F3 the lab
   [ ] scroll the log   {{ }} scroll the debug pane   ctrl+p palette
   ctrl+q save and quit   ? this help
   \\[model] model applied  \\[rules] rules applied  \\[diverged] they disagree
