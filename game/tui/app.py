@@ -459,7 +459,7 @@ class RpgApp(App):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if isinstance(screen, GameScreen):
-            yield SystemCommand("Toggle resolver", "Switch combat between the model and the rules (m)",
+            yield SystemCommand("Toggle resolver", "Cycle combat through the rules, the model and the experts (m)",
                                 self.toggle_resolver)
             yield SystemCommand("Toggle debug pane", "Input block, both answers, differing fields (F2)",
                                 screen.action_toggle_debug)
