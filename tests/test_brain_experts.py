@@ -208,6 +208,13 @@ def test_experts_through_resolve_turn_shadow_fallback_and_playlog(tmp_path):
     assert good.tag == "[experts]" and good.applied.resolver == "experts" and good.model.decode == "expert strikes"
     bad = resolve_turn(state, "ignite", roll, rules, exp, "experts")
     assert bad.diverged and bad.model.decode == "expert ignite"
+    from fakes import GarbageModel
+
+    garbled = fake_experts(tmp_path, lambda n: GarbageModel() if n == "self" else PerfectModel(RULES))
+    fell = resolve_turn(state, "wait", roll, rules, garbled, "experts")
+    assert fell.fallback.startswith("malformed answer") and fell.applied is fell.rules
+    assert fell.model.resolver == "experts" and fell.model.decode == "expert self"
+    assert resolve_turn(state, "attack", roll, rules, garbled, "experts").applied.resolver == "experts"
     shadow = resolve_turn(state, "ignite", roll, rules, exp, "rules")
     assert shadow.applied is shadow.rules and shadow.diverged
     log = tmp_path / "log.jsonl"
@@ -226,6 +233,23 @@ def test_cli_resolve_with_experts(experts_dir, tmp_path, capsys, monkeypatch):
     assert len(capsys.readouterr().out.splitlines()) == 3
     assert brain_main(["resolve", "--resolver", "experts", "--experts", str(tmp_path)]) == 2
     assert "cannot load the experts" in capsys.readouterr().err
+
+
+def test_cli_eval_bench_and_train_with_experts(experts_dir, shards, tmp_path, capsys):
+    assert brain_main(["eval", "--resolver", "experts", "--experts", str(experts_dir), "--suite", "iid",
+                       "--n", "6", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 6
+    assert brain_main(["bench", "--resolver", "experts", "--experts", str(experts_dir), "--n", "5"]) == 0
+    b = json.loads(capsys.readouterr().out)
+    assert b["params"] == sum(b["per_expert_params"].values()) and b["batch1_p95_ms"] >= b["batch1_p50_ms"] > 0
+    assert brain_main(["train", "--preset", "tiny", "--stale", "--experts", str(experts_dir), "--data",
+                       str(shards)]) == 0  # nothing is stale under the content it was trained on
+    assert json.loads(capsys.readouterr().out)["trained"] == {}
+    assert brain_main(["train", "--preset", "tiny", "--expert", "ignite", "--experts", str(tmp_path)]) == 2
+    assert "give --data" in capsys.readouterr().err
+    assert brain_main(["train", "--preset", "tiny", "--expert", "magic", "--experts", str(tmp_path), "--data",
+                       str(shards)]) == 2
+    assert "unknown expert 'magic'" in capsys.readouterr().err
 
 
 async def test_m_cycles_rules_model_experts(tmp_path):
