@@ -307,7 +307,10 @@ async def _monkey(app, n: int, seed: int, min_turns: int) -> None:
             elif isinstance(app.screen, TitleScreen):
                 burst = [rng.choice(["n", "c"])]
             elif any(isinstance(x, CommandPalette) for x in app.screen_stack):
-                burst = [rng.choice(PALETTE_KEYS) for _ in range(3)]
+                # over a death screen, a "q" left after the palette closes would quit the game on purpose
+                keys = [k for k in PALETTE_KEYS if k != "q" or not any(isinstance(x, EndScreen)
+                                                                        for x in app.screen_stack)]
+                burst = [rng.choice(keys) for _ in range(3)]
             else:
                 burst = [rng.choice(MONKEY_KEYS) for _ in range(10)]
                 if "ctrl+p" in burst:  # the palette's own keys follow once it is open
