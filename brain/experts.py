@@ -388,19 +388,11 @@ def train_stale(data: Path, directory: Path, rules: Ruleset, tc, dep_n: int = 20
 # ---------------------------------------------------------------- measurement
 
 def bench_resolver(resolver, rules: Ruleset, n: int = 200) -> dict:
-    """Batch-1 latency on the game's path (resolve_batch of one case: decode, parse, invariants), p50/p95 in ms."""
-    from brain.evaluate import held_out
-    from game.measure import percentile
+    """Batch-1 latency on the game's path, as `rpg-brain export` measures every form."""
+    from brain.export import batch1_latency
 
-    cases = held_out("iid", n, rules, seed=7)
-    for case in cases[:10]:  # warm up
-        resolver.resolve_batch([case])
-    times = []
-    for case in cases:
-        t = time.perf_counter()
-        resolver.resolve_batch([case])
-        times.append((time.perf_counter() - t) * 1000)
-    return {"batch1_n": n, "batch1_p50_ms": percentile(times, 0.5), "batch1_p95_ms": percentile(times, 0.95)}
+    lat = batch1_latency(resolver, rules, n)
+    return {"batch1_n": n, "batch1_p50_ms": lat["p50"], "batch1_p95_ms": lat["p95"]}
 
 
 def bench_experts(directory: Path, rules: Ruleset, n: int = 200) -> dict:
