@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -39,6 +40,9 @@ def write_atomic(path: Path | str, data: str | bytes, *, backup: Path | str | No
     blob = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = _temp_beside(path)
     try:
+        # mkstemp makes the file private (0600); keep the mode the target had, else an ordinary 0644
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, stat.S_IMODE(path.stat().st_mode) if path.is_file() else 0o644)
         with os.fdopen(fd, "wb") as fh:
             fh.write(blob)
             fh.flush()
