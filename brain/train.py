@@ -78,12 +78,11 @@ PRESETS: dict[str, TrainConfig] = {
                         ckpt_every=10, val_n=8, val_loss_n=16, workers=0),
     # the shipped recipe: measured in docs/brain.md, <= 20 min on the 2-core CPU
     "default": TrainConfig(depth=2, batch_size=64, steps=5500, lr=3e-3, warmup=200),
-    # <= 60 min on the 2-core CPU, data included (a best guess, not yet run to completion): first
-    # `rpg-brain gen --out brain/data/cpu --n 1200000` (~2.5 min on 2 quiet cores), then 10,000 steps of 128
-    # (1.28M examples, ~1.2 epochs) from the shards with Muon, which cut val loss 5x at 300 steps (docs/brain.md);
-    # two threads, since no batch worker competes for the second core (~45 min at the quiet-machine step time)
-    "cpu": TrainConfig(depth=2, batch_size=128, steps=10_000, lr=3e-3, warmup=200, optimizer="muon", muon_lr=0.02,
-                       threads=2, workers=0, eval_every=1000, ckpt_every=1000, data="brain/data/cpu"),
+    # the CPU recipe, as run for the shipped model (docs/brain.md): `rpg-brain gen --out brain/data/cpu --n 1200000`
+    # (3.7 min on 2 cores), then 7,000 steps of 128 (896k examples, 0.83 epoch) from the shards with Muon on one
+    # thread (67 min on this shared 2-core machine; two threads stall whenever another process holds a core)
+    "cpu": TrainConfig(depth=2, batch_size=128, steps=7_000, lr=3e-3, warmup=200, optimizer="muon", muon_lr=0.02,
+                       threads=1, workers=0, eval_every=1000, ckpt_every=1000, data="brain/data/cpu"),
     # a second phase on top of the default run: fresh batches (another seed), lower peak lr
     "long": TrainConfig(depth=2, batch_size=64, steps=4000, lr=1e-3, warmup=100, seed=1338, eval_every=1000,
                         ckpt_every=1000, init="brain/runs/default"),

@@ -119,3 +119,12 @@ def test_arena_and_ingest_commands(tmp_path):
     assert json.loads(out.stdout)["ingest"]["records"] == result["combat_turns"]
     out = run("arena", "--turns", "10", "--resolver", "model", "--model", str(tmp_path / "nope"))
     assert out.returncode == 2 and "cannot load the model" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_finetune_scales_the_muon_lr_with_the_adamw_lr():
+    from brain.finetune import FinetuneConfig, finetune_recipe
+
+    config = {"train": {"config": {"optimizer": "muon", "lr": 3e-3, "muon_lr": 0.02, "depth": 2}}}
+    tc = finetune_recipe(config, FinetuneConfig(lr=3e-4, steps=10))
+    assert tc.optimizer == "muon" and tc.lr == 3e-4 and tc.steps == 10
+    assert abs(tc.muon_lr - 0.002) < 1e-12  # a tenth of the recipe's Muon lr, as the AdamW lr is a tenth
