@@ -131,5 +131,17 @@ def render(model_dir: Path, rules: Ruleset, evals: dict[str, dict], bench: dict 
                 f"peak RSS {bench['rss_mb']:.0f} MB |"]
         out += [f"| {k} | {v:,.2f} |" for k, v in bench.items() if k.startswith("batch") and k != "batch1_threads1_ms"
                 and k != "batch1_n" and v is not None]
+        if "drafted_rules_threads1_turns_per_s" in bench:
+            out += [f"| drafted turns one after another (eval, arena), one thread | "
+                    f"{bench['drafted_rules_threads1_turns_per_s']:,.0f} turns/s |"]
         out += [f"| params / weights | {bench['params']:,} / {bench['weights_mb']:.2f} MB |", ""]
+        if bench.get("drafts"):  # brain/draft.py: what each model call verified
+            out += ["Per drafter, the game path (each call verifies a drafted answer; the answers are the same):", "",
+                    "| draft | p50 / p95 ms | model calls per turn | whole draft taken | drafted tokens accepted |",
+                    "|---|---|---|---|---|"]
+            for name, d in bench["drafts"].items():
+                share = "-" if d.get("accepted_tokens_share") is None else f"{d['accepted_tokens_share']:.1%}"
+                out.append(f"| {name} | {d['p50']:.2f} / {d['p95']:.2f} | {d['calls_per_turn']:.2f} | "
+                           f"{d['whole_draft_accepted_share']:.1%} of turns | {share} |")
+            out.append("")
     return "\n".join(out) + "\n"
