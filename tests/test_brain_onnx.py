@@ -81,6 +81,24 @@ def test_resolver_decodes_with_the_graph_and_answers_like_numpy(exported, rules)
     assert len(set(onnx)) > 1
 
 
+def test_drafted_decoding_on_the_graph_gives_the_undrafted_answer(exported, rules):
+    """forward_all and truncate on ONNX Runtime: every drafter, random weights, the same tokens as plain decoding."""
+    import random
+
+    from brain.draft import copy_drafter, rules_drafter
+
+    resolver = ModelResolver.load(exported, rules)
+    engine, rng = resolver.engine, random.Random(0)
+    vocab = [*engine.tok.pieces[4:], ""]
+    for case in sample("edge", 6, 5, rules):
+        block = encode_input(*case)
+        plain = [p for p, _, _ in engine.generate_stream(block, "onnx")]
+        drafters = (rules_drafter(case, rules, engine.pieces), copy_drafter(engine.pieces(block)),
+                    lambda answer: [rng.choice(vocab) for _ in range(rng.randint(0, 20))])
+        for drafter in drafters:
+            assert [p for p, _, _ in engine.generate_stream(block, "onnx", drafter)] == plain
+
+
 def test_graph_from_other_weights_is_not_used(copy, rules, tmp_path):
     tok = Tokenizer.from_format()
     save_model(tmp_path / "other", _model(tok, 1), tok, rules.ruleset_id)
