@@ -94,10 +94,16 @@ def _hurt(m, damage: int) -> int:
     return dealt
 
 
+def _in_reach(s: GameSession, reach: int) -> list:
+    """Living monsters in view within `reach` tiles (king moves) of the player."""
+    p = s.player
+    return [m for m in s.floor.monsters if m.alive and (m.x, m.y) in s.visible
+            and max(abs(m.x - p.x), abs(m.y - p.y)) <= reach]
+
+
 def _throw(s: GameSession, spec: ItemSpec) -> str:
     p = s.player
-    seen = [m for m in s.floor.monsters if m.alive and (m.x, m.y) in s.visible
-            and max(abs(m.x - p.x), abs(m.y - p.y)) <= spec.reach]
+    seen = _in_reach(s, spec.reach)
     if not seen:
         raise Impossible(f"No foe in sight within {spec.reach} tiles to throw the {spec.name} at.")
     m = min(seen, key=lambda m: (max(abs(m.x - p.x), abs(m.y - p.y)), m.body.hp))
@@ -106,9 +112,7 @@ def _throw(s: GameSession, spec: ItemSpec) -> str:
 
 
 def _blast(s: GameSession, spec: ItemSpec) -> str:
-    p = s.player
-    hit = [m for m in s.floor.monsters if m.alive and (m.x, m.y) in s.visible
-           and max(abs(m.x - p.x), abs(m.y - p.y)) <= spec.reach]
+    hit = _in_reach(s, spec.reach)
     if not hit:
         raise Impossible(f"No monster within {spec.reach} tiles: the {spec.name} would be wasted.")
     parts = [f"the {m.kind} {_hurt(m, spec.value)}" for m in hit]
