@@ -74,10 +74,8 @@ def drafter_latency(res: ModelResolver, cases: list) -> dict[str, dict]:
         for d, got in rows.items():
             res.draft = d
             stats = DecodeStats()
-            block = encode_input(*case)
             t = time.perf_counter()
-            text = "".join(p for p, _, _ in res.engine.generate_stream(block, drafter=res.drafter(case, block),
-                                                                       stats=stats))
+            text = res.answer(case, stats)
             judge_answer(res.name, case[0], case[1], text, 0.0)
             got.append(((time.perf_counter() - t) * 1000, stats))
     out: dict[str, dict] = {}
@@ -101,12 +99,10 @@ def draft_identity(model_dir: Path | None, rules: Ruleset, n: int) -> dict:
     for suite in ("iid", "edge"):
         row = {"n": n, "different": {d: 0 for d in DRAFTS if d != "none"}, "calls": {d: 0 for d in DRAFTS}}
         for case in held_out(suite, n, rules):
-            block = encode_input(*case)
             answers = {}
             for d in DRAFTS:
                 res.draft, stats = d, DecodeStats()
-                answers[d] = "".join(p for p, _, _ in res.engine.generate_stream(
-                    block, drafter=res.drafter(case, block), stats=stats))
+                answers[d] = res.answer(case, stats)
                 row["calls"][d] += stats.calls
             for d in row["different"]:
                 row["different"][d] += answers[d] != answers["none"]

@@ -365,14 +365,18 @@ class ModelResolver:
             return self._lockstep(cases)
         return [self.resolve_one(case) for case in cases]
 
+    def answer(self, case: Case, stats: DecodeStats | None = None) -> str:
+        """The model's answer text to one turn, decoded at batch 1 with this resolver's drafter."""
+        block = encode_input(*case)
+        return "".join(p for p, _, _ in self.engine.generate_stream(block, drafter=self.drafter(case, block),
+                                                                    stats=stats))
+
     def resolve_one(self, case: Case) -> Resolution:
         """One turn at batch 1, drafted: the game's path."""
         start = time.perf_counter()
-        block = encode_input(*case)
         stats = DecodeStats()
         try:
-            text = "".join(p for p, _, _ in self.engine.generate_stream(block, drafter=self.drafter(case, block),
-                                                                        stats=stats))
+            text = self.answer(case, stats)
         except ValueError as exc:  # a block too long for the model: the case falls back to the rules
             return Resolution(self.name, "", error=f"model cannot answer: {exc}")
         ms = (time.perf_counter() - start) * 1000
