@@ -12,14 +12,16 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 
 from textual.app import App, SystemCommand
-from textual.command import CommandPalette
+from textual.command import CommandListItem, CommandPalette, SimpleProvider
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.theme import ThemeProvider
+from textual.widget import AwaitMount
 
 from game import runs, saves
 from game.combat.format import encode_input
@@ -491,6 +493,15 @@ class RpgApp(App):
         if any(isinstance(s, CommandPalette) for s in self.screen_stack) or isinstance(self.screen, TooSmallScreen):
             return
         self.push_screen(SafeCommandPalette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        """Textual's "Theme" command opens a second palette of its own: it needs the same guards."""
+        self.push_screen(SafeCommandPalette(providers=[ThemeProvider], placeholder="Search for themes…"))
+
+    def search_commands(self, commands: Sequence[CommandListItem],
+                        placeholder: str = "Search for commands…") -> AwaitMount:
+        return self.push_screen(SafeCommandPalette(providers=[SimpleProvider(self.screen, commands)],
+                                                   placeholder=placeholder))
 
     def _palette_save(self) -> None:
         path = self.save_game()
