@@ -150,6 +150,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.data is not None:
         overrides["data"] = str(args.data)
+    if args.init is not None:
+        overrides["init"] = str(args.init)
     tc = replace(tc, **overrides)
     if args.expert or args.stale:
         return _train_experts(args, tc)
@@ -436,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--data", type=Path, default=None,
                    help="token shards written by `rpg-brain gen` (default: draw batches from the rules)")
+    t.add_argument("--init", type=Path, default=None,
+                   help="start from this model directory's weights (a second phase; experts from the single model)")
     t.add_argument("--depth", type=int)
     t.add_argument("--steps", type=int)
     t.add_argument("--lr", type=float)
