@@ -6,6 +6,8 @@ reasons, model latency, deaths, depth, wins. Play logs are written exactly as th
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 import time
 import traceback
@@ -122,3 +124,53 @@ def _progress(t: ArenaTally, total: int, started: float) -> None:
     bar = "#" * int(30 * done)
     print(f"\rarena [{bar:<30}] {t.turns}/{total} turns, {t.games} games, {t.combat_turns} combat turns, "
           f"{t.divergences} divergences, eta {eta:4.0f}s", end="", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ the `rpg-brain arena` stage
+
+def add_arguments(a: argparse.ArgumentParser) -> None:
+    a.add_argument("--turns", type=int, default=5000, help="player turns in total, over as many games as it takes")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--resolver", choices=("rules", "model", "experts"), default="model")
+    a.add_argument("--experts", type=Path, default=None,
+                   help="experts directory for --resolver experts (default: brain/models/experts)")
+    a.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
+    a.add_argument("--no-model", action="store_true", help="rules only, no shadow model")
+    a.add_argument("--save-dir", type=Path, default=Path("saves/arena"), help="play logs go to DIR/playlogs")
+    a.add_argument("--json", action="store_true")
+    a.add_argument("--quiet", action="store_true", help="no progress bar")
+    a.add_argument("--draft", choices=("rules", "copy", "none"), default="rules",
+                   help="what each model call verifies (brain/draft.py); the answers are the same, rules is fastest")
+
+
+def run(args: argparse.Namespace) -> int:
+    from game.content import load_content
+    from game.paths import shipped_experts_dir
+
+    content = load_content(args.content)
+    model, status = None, "off (--no-model)"
+    if not args.no_model:
+        from game.resolve import load_experts_resolver, load_model_resolver
+
+        try:
+            if args.resolver == "experts":
+                model = load_experts_resolver(args.experts or shipped_experts_dir(), content.rules)
+                where = args.experts or "shipped experts"
+            else:
+                model = load_model_resolver(args.model, content.rules)
+                where = args.model or "shipped default"
+            model.draft = args.draft  # type: ignore[attr-defined]
+            status = f"loaded ({where}, {model.decoder} decoder, draft {args.draft})"
+        except ValueError as exc:
+            if args.resolver != "rules":
+                raise ValueError(f"cannot load the {args.resolver}: {exc}") from exc
+            status = f"unavailable ({exc})"
+    result = run_arena(content, args.turns, args.seed, args.resolver, args.save_dir, model, status,
+                       progress=not args.quiet)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        for key in ("games", "turns_played", "combat_turns", "divergences_per_1000", "fallbacks", "fallback_reasons",
+                    "model_latency_ms", "deaths", "wins", "depth_reached", "win_rate", "games_lost_to_crash"):
+            print(f"{key}: {result[key]}")
+    return 0

@@ -9,6 +9,7 @@ decoders and decoding without forced-token fast-forward are measured beside it.
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import subprocess
@@ -181,3 +182,36 @@ def bench(model_dir: Path | None, rules: Ruleset, n: int = 200, big_batch: int =
         f"batch{big_batch}_threads2_turns_per_s": big_batch / big2_s if big2_s else None,
         "drafted_rules_threads1_turns_per_s": big_batch / drafted_s,
     }
+
+
+# ------------------------------------------------------------------ the `rpg-brain bench` stage
+
+def add_arguments(b: argparse.ArgumentParser) -> None:
+    b.add_argument("--model", type=Path, default=None)
+    b.add_argument("--resolver", choices=("model", "experts"), default="model",
+                   help="experts: load time, size and batch-1 latency of the composed resolver")
+    b.add_argument("--experts", type=Path, default=None,
+                   help="experts directory for --resolver experts (default: brain/models/experts)")
+    b.add_argument("--n", type=int, default=200, help="batch-1 turns timed")
+    b.add_argument("--json", action="store_true", help="indented JSON")
+    b.add_argument("--identity", type=int, metavar="N", default=0,
+                   help="instead: check that every drafter gives the undrafted answer on N held-out blocks per suite")
+
+
+def run(args: argparse.Namespace) -> int:
+    from game.content import load_ruleset
+    from game.paths import shipped_experts_dir
+
+    try:
+        if args.resolver == "experts":
+            from brain.experts import bench_experts
+
+            result = bench_experts(args.experts or shipped_experts_dir(), load_ruleset(args.content), n=args.n)
+        elif args.identity:
+            result = draft_identity(args.model, load_ruleset(args.content), args.identity)
+        else:
+            result = bench(args.model, load_ruleset(args.content), n=args.n, content=args.content)
+    except ValueError as exc:
+        raise ValueError(f"cannot load the model: {exc}") from exc
+    print(json.dumps(result, indent=1 if args.json else None))
+    return 0

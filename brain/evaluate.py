@@ -1,59 +1,26 @@
 """Held-out evaluation: how often the model writes exactly what the rules write.
 
-Cases come from a suite (a registry, so perturbation/order/ood/chain suites can
-be added: a name and a function drawing cases) with an evaluation seed no
-training run uses, and only blocks whose split hash is 'test' are kept, so no
-evaluated block was ever trained on.
+Cases come from a held-out suite of the registry in brain/suites/ (iid, edge: drawn with an
+evaluation seed no training run uses, only blocks whose split hash is 'test' kept, so no
+evaluated block was ever trained on); the failure-first suites there call `evaluate` too.
 """
 
 from __future__ import annotations
 
-import random
+import argparse
+import json
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from pathlib import Path
 
-from brain.data import split_of
+from brain.suites import EVAL_SEED, SUITES, Suite, held_out, register
 from game.combat.format import encode_answer, encode_derivation, encode_input, encode_output
 from game.combat.rules import resolve
 from game.combat.ruleset import Ruleset
-from game.combat.sampler import Case, sample_edge, sample_iid
+from game.combat.sampler import Case
 from game.combat.validate import diff, flatten, involved_rules
 from game.resolve import Resolver
 
-EVAL_SEED = 20261125  # training seeds are small integers; this one is never used for training
-
-
-@dataclass(frozen=True)
-class Suite:
-    name: str
-    draw: Callable[[random.Random, Ruleset], Case]
-    about: str
-
-
-SUITES: dict[str, Suite] = {}
-
-
-def register(suite: Suite) -> Suite:
-    SUITES[suite.name] = suite
-    return suite
-
-
-register(Suite("iid", sample_iid, "the training distribution (sampler.sample_iid)"))
-register(Suite("edge", sample_edge, "deliberate edges: hp 0/1/max, last-turn statuses, stun, cooldowns, lethal hits"))
-
-
-def held_out(suite: str, n: int, rules: Ruleset, seed: int = EVAL_SEED) -> list[Case]:
-    """n cases of a suite whose input blocks hash to the test split."""
-    if suite not in SUITES:
-        raise ValueError(f"unknown suite {suite!r}; expected one of {', '.join(SUITES)}")
-    rng = random.Random(f"eval:{suite}:{seed}")
-    out: list[Case] = []
-    while len(out) < n:
-        case = SUITES[suite].draw(rng, rules)
-        if split_of(encode_input(*case)) == "test":
-            out.append(case)
-    return out
+__all__ = ["EVAL_SEED", "SUITES", "Suite", "evaluate", "held_out", "register", "summary_table"]
 
 
 def _hp_changes(events) -> int:
@@ -123,3 +90,65 @@ def summary_table(results: dict[str, dict]) -> str:
         lines.append(f"| {name} | {r['n']} | {r['exact']:.2%} | {r['state_exact']:.2%} | {r['derivation_exact']:.2%} "
                      f"| {r['field_accuracy']:.3%} | {r['parse_failures']} | {r['invariant_failures']} |")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ the `rpg-brain eval` stage
+
+def add_arguments(e: argparse.ArgumentParser) -> None:
+    e.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
+    e.add_argument("--resolver", choices=("model", "experts"), default="model")
+    e.add_argument("--experts", type=Path, default=None,
+                   help="experts directory for --resolver experts (default: brain/models/experts)")
+    e.add_argument("--suite", nargs="+", default=["iid"],
+                   help="suites: iid edge (held-out tables), perturb order ood chain, or all (every suite and the "
+                        "failure metrics; docs/evaluation.md)")
+    e.add_argument("--no-raw", action="store_true", help="skip the slow ungated, unconstrained perturb pass")
+    e.add_argument("--n", type=int, default=2000)
+    e.add_argument("--seed", type=int, default=20261125, help="evaluation seed (never a training seed)")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared machine)")
+    e.add_argument("--draft", choices=("rules", "copy", "none"), default="rules",
+                   help="what each model call verifies (brain/draft.py); the answers are the same, rules is fastest")
+
+
+def _load_resolver(args: argparse.Namespace, rules: Ruleset) -> Resolver:
+    from game.paths import shipped_experts_dir
+
+    try:
+        if args.resolver == "experts":
+            from brain.experts import ExpertsResolver
+
+            return ExpertsResolver.load(args.experts or shipped_experts_dir(), rules, draft=args.draft,
+                                        threads=args.threads)
+        from brain.engine import ModelResolver
+
+        return ModelResolver.load(args.model, rules, threads=args.threads, draft=args.draft)
+    except ValueError as exc:
+        raise ValueError(f"cannot load the {args.resolver}: {exc}") from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    """Held-out suites only: their summary table (or JSON). Any failure-first suite or `all`: brain.failures."""
+    from game.content import load_ruleset
+
+    known = (*SUITES, "all")
+    unknown = [s for s in args.suite if s not in known]
+    if unknown:
+        raise ValueError(f"unknown suite {unknown[0]!r}; expected one of {', '.join(known)}")
+    rules = load_ruleset(args.content)
+    resolver = _load_resolver(args, rules)
+    if "all" in args.suite or any(SUITES[s].draw is None for s in args.suite):
+        from brain.failures import all_table, raw_answers, run_all, ungated_answers
+
+        raw = None if args.no_raw else (lambda blocks: raw_answers(resolver, blocks))
+        result = run_all(resolver, rules, n=args.n, ungated_answer=lambda blocks: ungated_answers(resolver, blocks),
+                         raw_answer=raw, suites=None if "all" in args.suite else args.suite)
+        table = "all" in args.suite and not args.json
+        print(all_table(result) if table else json.dumps(result, indent=1))
+        return 0
+    results = {suite: evaluate(resolver, held_out(suite, args.n, rules, args.seed), rules) for suite in args.suite}
+    if args.json:
+        print(json.dumps(results if len(results) > 1 else results[args.suite[0]], indent=1))
+    else:
+        print(summary_table(results))
+    return 0

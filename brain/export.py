@@ -10,6 +10,7 @@ game's own path: one turn at a time through ModelResolver, the decoder each form
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import time
@@ -158,3 +159,24 @@ def forms_table(rows: list[dict]) -> str:
                      f"| {r['edge_exact']:.2%} | {r['parse_failures']} | {r['batch1_p50_ms']:.2f} "
                      f"| {r['batch1_p95_ms']:.2f} |")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ the `rpg-brain export` stage
+
+def add_arguments(ex: argparse.ArgumentParser) -> None:
+    ex.add_argument("--model", type=Path, default=None)
+    ex.add_argument("--out", type=Path, default=Path("brain/runs/forms"))
+    ex.add_argument("--report-dir", type=Path, default=Path("brain/reports"), help="where forms.json goes")
+    ex.add_argument("--n", type=int, default=1000)
+
+
+def run(args: argparse.Namespace) -> int:
+    from game.content import load_ruleset
+    from game.paths import shipped_model_dir
+
+    rows = export_forms(args.model or shipped_model_dir(), args.out, load_ruleset(args.content), n=args.n)
+    table = forms_table(rows)
+    args.report_dir.mkdir(parents=True, exist_ok=True)
+    (args.report_dir / "forms.json").write_text(json.dumps(rows, indent=1) + "\n")
+    print(table)
+    return 0

@@ -8,6 +8,7 @@ model on the held-out slice of play data (the ingest's val part) and on every st
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import sys
@@ -24,6 +25,7 @@ from brain.evaluate import evaluate, held_out
 from brain.train import TrainConfig, collate, encode_example, lr_at, make_optimizer
 from game.combat.format import parse_input
 from game.combat.ruleset import Ruleset
+from game.paths import shipped_model_dir
 
 
 @dataclass(frozen=True)
@@ -110,3 +112,35 @@ def compare_table(result: dict) -> str:
         lines.append(f"| {name} | {play} | {r['iid']:.2%} | {r['edge']:.2%} |")
     lines.append(f"\nplay held-out slice: {result['play_heldout_n']} turns")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ the `rpg-brain finetune` stage
+
+def add_arguments(ft: argparse.ArgumentParser) -> None:
+    ft.add_argument("--from", dest="from_", type=Path, default=shipped_model_dir())
+    ft.add_argument("--data", type=Path, required=True, help="a dataset written by `rpg-brain ingest`")
+    ft.add_argument("--out", type=Path, required=True)
+    ft.add_argument("--steps", type=int, default=400)
+    ft.add_argument("--lr", type=float, default=3e-4)
+    ft.add_argument("--threads", type=int, default=1, help="torch CPU threads (two stall on a shared machine)")
+    ft.add_argument("--n", type=int, default=2000, help="held-out cases per standard suite for the comparison")
+    ft.add_argument("--report", type=Path, default=None, help="markdown comparison (default OUT/finetune.md)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from game.content import load_ruleset
+
+    rules = load_ruleset(args.content)
+    info = finetune(args.from_, args.data, args.out, rules, FinetuneConfig(steps=args.steps, lr=args.lr,
+                                                                           threads=args.threads))
+    result = compare(args.from_, args.out, args.data, rules, n=args.n)
+    report = args.report or args.out / "finetune.md"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(f"# Fine-tune: {args.from_} -> {args.out}\n\nData: {args.data} "
+                      f"({info['play_rows']} play rows, mixed half and half with fresh synthetic data), "
+                      f"{args.steps} steps.\n\nNext-state exact match, before and after:\n\n"
+                      f"{compare_table(result)}\n")
+    (report.with_suffix(".json")).write_text(json.dumps({"finetune": info, "compare": result}, indent=1) + "\n")
+    print(compare_table(result))
+    print(f"report: {report}", file=sys.stderr)
+    return 0

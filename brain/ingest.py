@@ -14,6 +14,7 @@ IngestError before anything is written.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -157,3 +158,22 @@ def _sha256(path: Path) -> str:
     except OSError:
         return "unreadable"
     return h.hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ the `rpg-brain ingest` stage
+
+def add_arguments(ig: argparse.ArgumentParser) -> None:
+    ig.add_argument("paths", type=Path, nargs="+", help="play-log files or directories")
+    ig.add_argument("--out", type=Path, required=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from game.content import load_ruleset
+
+    manifest = ingest(args.paths, args.out, load_ruleset(args.content))  # IngestError, OSError: the cli's handler
+    for line in manifest["bad_lines"][:20]:
+        print(f"skipped {line}", file=sys.stderr)
+    print(json.dumps({"out": str(args.out), "counts": manifest["counts"], "ingest": manifest["ingest"]}))
+    return 0

@@ -7,6 +7,7 @@ training curve (train_log.jsonl), evaluation (rpg-brain eval), benchmark
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import time
@@ -145,3 +146,23 @@ def render(model_dir: Path, rules: Ruleset, evals: dict[str, dict], bench: dict 
                            f"{d['whole_draft_accepted_share']:.1%} of turns | {share} |")
             out.append("")
     return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------ the `rpg-brain report` stage
+
+def add_arguments(rp: argparse.ArgumentParser) -> None:
+    rp.add_argument("--model", type=Path, default=None)
+    rp.add_argument("--n", type=int, default=2000, help="held-out cases per suite")
+    rp.add_argument("--out", type=Path, default=Path("brain/reports"))
+    rp.add_argument("--threads", type=int, default=1)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from brain.ship import write_report
+    from game.content import load_ruleset
+
+    torch.set_num_threads(args.threads)
+    print(write_report(args.model, load_ruleset(args.content), n=args.n, out_dir=args.out, content=args.content))
+    return 0

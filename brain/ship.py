@@ -8,6 +8,7 @@ and records the summary and the training data's description in config.json.
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 from dataclasses import asdict
@@ -102,3 +103,23 @@ def write_report(model_dir: Path | None, rules: Ruleset, n: int = 2000, out_dir:
     (out_dir / (path.stem + ".json")).write_text(json.dumps({"eval": slim, "bench": b, "data": data,
                                                              "failure_first": failure_slim}, indent=1) + "\n")
     return path
+
+
+# ------------------------------------------------------------------ the `rpg-brain ship` stage
+
+def add_arguments(sh: argparse.ArgumentParser) -> None:
+    sh.add_argument("run", type=Path, help="the training run directory")
+    sh.add_argument("--to", type=Path, default=shipped_model_dir())
+    sh.add_argument("--n", type=int, default=2000, help="held-out cases per suite for the eval summary")
+    sh.add_argument("--threads", type=int, default=1)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from game.content import load_ruleset
+
+    torch.set_num_threads(args.threads)
+    config = ship(args.run, args.to, load_ruleset(args.content), n=args.n)
+    print(json.dumps(config["eval"], indent=1))
+    return 0

@@ -10,8 +10,10 @@ megabytes and against training compute.
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -171,3 +173,36 @@ def plots(rows: list[dict], out: Path) -> tuple[str, Path | None]:
     fig.savefig(png, dpi=100)
     plt.close(fig)
     return text, png
+
+
+# ------------------------------------------------------------------ the `rpg-brain sweep` stage
+
+def add_arguments(sw: argparse.ArgumentParser) -> None:
+    sw.add_argument("--depths", default="1,2,3,4,6")
+    sw.add_argument("--minutes", type=float, default=3.0, help="training wall-clock per depth")
+    sw.add_argument("--n", type=int, default=500, help="cases per suite")
+    sw.add_argument("--out", type=Path, default=Path("brain/reports/sweep"))
+    sw.add_argument("--latency-only", action="store_true",
+                    help="re-measure batch-1 latency of the runs already in --out (interleaved across depths)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from game.content import load_ruleset
+
+    rules = load_ruleset(args.content)
+    if args.latency_only:
+        rows = measure_latency(args.out, rules)
+        minutes = json.loads((args.out / "sweep.json").read_text())["minutes"]
+    else:
+        rows = sweep([int(d) for d in args.depths.split(",")], args.minutes, args.out, rules,
+                     n=args.n, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+        minutes = args.minutes
+    text, png = plots(rows, args.out)
+    table = sweep_table(rows)
+    (args.out / "sweep.md").write_text(f"# Capability per megabyte ({minutes} min per depth)\n\n{table}\n\n"
+                                       f"```\n{text}\n```\n")
+    print(table)
+    print(text)
+    print(f"plot: {png or 'matplotlib not installed (pip install -e .[lab])'}", file=sys.stderr)
+    return 0
+

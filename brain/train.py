@@ -12,6 +12,7 @@ Runs on CPU, on CUDA, and under torchrun (DDP; gloo on CPU, nccl on GPU).
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -341,3 +342,76 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
         dist.barrier()
         dist.destroy_process_group()
     return row
+
+
+# ---------------------------------------------------------------- the `rpg-brain train` stage
+
+def add_arguments(t: argparse.ArgumentParser) -> None:
+    t.add_argument("--preset", choices=("tiny", "default", "cpu", "long"), default="default")
+    t.add_argument("--out", type=Path, default=None, help="run directory (default brain/runs/PRESET)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument("--data", type=Path, default=None,
+                   help="token shards written by `rpg-brain gen` (default: draw batches from the rules)")
+    t.add_argument("--init", type=Path, default=None,
+                   help="start from this model directory's weights (a second phase; experts from the single model)")
+    t.add_argument("--depth", type=int)
+    t.add_argument("--steps", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--warmup", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--eval-every", type=int)
+    t.add_argument("--rope", action=argparse.BooleanOptionalAction, default=None,
+                   help="rotary positions (default) or learned absolute positions (--no-rope)")
+    t.add_argument("--roles", action=argparse.BooleanOptionalAction, default=None,
+                   help="role embeddings (default) or none (--no-roles)")
+    t.add_argument("--optimizer", choices=("adamw", "muon"), help="muon: Muon for the matrices, AdamW for the rest")
+    t.add_argument("--muon-lr", type=float, help="peak lr of the Muon matrices")
+    t.add_argument("--workers", type=int, help="batch-drawing processes (0: inline)")
+    t.add_argument("--threads", type=int, help="torch CPU threads (default 2)")
+    t.add_argument("--expert", help="train one expert (brain/experts.py: strikes, self, ignite) on its route's "
+                   "share of --data, into --experts DIR, and update its manifest")
+    t.add_argument("--stale", action="store_true",
+                   help="retrain, from their own weights, only the experts the content made stale")
+    t.add_argument("--experts", type=Path, default=None, help="experts directory (default: brain/models/experts)")
+    t.add_argument("--dep-n", type=int, default=2000,
+                   help="sampled blocks per route when measuring an expert's rule constants")
+
+
+def run(args: argparse.Namespace) -> int:
+    from game.content import load_ruleset
+
+    tc = PRESETS[args.preset]
+    keys = ("depth", "steps", "lr", "batch_size", "seed", "workers", "threads", "eval_every", "warmup", "rope", "roles",
+            "optimizer", "muon_lr")
+    overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
+    if args.data is not None:
+        overrides["data"] = str(args.data)
+    if args.init is not None:
+        overrides["init"] = str(args.init)
+    tc = replace(tc, **overrides)
+    if args.expert or args.stale:
+        return _train_experts(args, tc)
+    out = args.out or Path("brain/runs") / args.preset
+    row = train(tc, out, load_ruleset(args.content), resume=args.resume)  # ModelLoadError, ShardError: the cli
+    print(json.dumps(row))
+    return 0
+
+
+def _train_experts(args: argparse.Namespace, tc: TrainConfig) -> int:
+    """`train --expert NAME` (one expert on its route's share of --data) or `train --stale` (every stale one)."""
+    from brain.experts import train_expert, train_stale
+    from game.content import load_ruleset
+    from game.paths import shipped_experts_dir
+
+    if args.data is None:
+        raise ValueError("--expert and --stale train from token shards: give --data DIR (rpg-brain gen)")
+    directory = args.experts or shipped_experts_dir()
+    rules = load_ruleset(args.content)
+    if args.stale:
+        done = train_stale(args.data, directory, rules, tc, dep_n=args.dep_n)
+    else:
+        done = {args.expert: train_expert(args.expert, args.data, directory, rules, tc, dep_n=args.dep_n)}
+    print(json.dumps({"experts": str(directory), "trained": {k: {"constants": e.constants, **e.trained}
+                                                             for k, e in done.items()}}))
+    return 0
