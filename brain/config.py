@@ -18,6 +18,7 @@ BOUNDS = {"vocab_size": (1, 1024), "block_size": (64, 1024), "n_layer": (1, 32),
           "n_embd": (1, 1024)}
 MAX_PARAMS = 50_000_000  # 200 MB of fp32
 MAX_HEAD_DIM = 128
+HEAD_WIDTH = 32  # the dials (GPTConfig.from_depth) keep every head this wide
 
 
 class ConfigError(ValueError):
@@ -36,9 +37,13 @@ class GPTConfig:
 
     @classmethod
     def from_depth(cls, depth: int, vocab_size: int, block_size: int = 384, rope: bool = True,
-                   roles: bool = True) -> GPTConfig:
-        width = 32 * depth
-        return cls(vocab_size=vocab_size, block_size=block_size, n_layer=depth, n_head=max(1, width // 32),
+                   roles: bool = True, width: int | None = None) -> GPTConfig:
+        """The size dials: depth (layers) and width (None: 32 x depth); heads are always 32 wide."""
+        width = 32 * depth if width is None else width
+        if width < HEAD_WIDTH or width % HEAD_WIDTH:
+            raise ConfigError(f"width {width}: expected a positive multiple of {HEAD_WIDTH} (heads are "
+                              f"{HEAD_WIDTH} wide)")
+        return cls(vocab_size=vocab_size, block_size=block_size, n_layer=depth, n_head=width // HEAD_WIDTH,
                    n_embd=width, rope=rope, roles=roles)
 
     def to_json(self) -> dict:

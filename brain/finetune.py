@@ -22,7 +22,7 @@ from brain.checkpoint import load_model, save_model
 from brain.data import read_split, stream
 from brain.engine import ModelResolver
 from brain.evaluate import evaluate, held_out
-from brain.train import TrainConfig, collate, encode_example, lr_at, make_optimizer
+from brain.train import TrainConfig, collate, encode_example, make_optimizer, train_step
 from game.combat.format import parse_input
 from game.combat.ruleset import Ruleset
 from game.paths import shipped_model_dir
@@ -71,13 +71,7 @@ def finetune(src: Path, data: Path, out: Path, rules: Ruleset, fc: FinetuneConfi
         rows += [encode_example(tok, ex.block, ex.answer) for ex, _ in zip(synthetic, range(fc.batch_size - n_play),
                                                                              strict=False)]
         x, y, r = (torch.from_numpy(a) for a in collate(rows, tok))
-        for g in opt.param_groups:
-            g["lr"] = lr_at(tc, step) * g.get("lr_scale", 1.0)  # Muon groups run at their own scale
-        loss = model.loss(x, y, r)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-        opt.step()
+        loss, _ = train_step(model, opt, tc, step, x, y, r)
         if (step + 1) % 25 == 0 or step + 1 == fc.steps:
             log.append({"step": step + 1, "loss": round(loss.item(), 5), "elapsed_s": round(time.time() - t0, 1)})
             if not quiet:

@@ -24,9 +24,9 @@ from brain.checkpoint import WEIGHTS
 from brain.engine import ModelResolver
 from brain.evaluate import held_out
 from brain.failures import run_all
-from brain.model import GPT, GPTConfig
+from brain.model import GPT
 from brain.tokenizer import Tokenizer
-from brain.train import PRESETS, TrainConfig, batches, make_optimizer, train
+from brain.train import PRESETS, TrainConfig, batches, make_optimizer, train, train_step
 from game.combat.ruleset import Ruleset
 from game.measure import percentile
 
@@ -35,17 +35,14 @@ def seconds_per_step(tc: TrainConfig, rules: Ruleset, steps: int = 6) -> tuple[f
     """Time real training steps of this depth (after one warm-up); also the mean tokens per step."""
     torch.set_num_threads(tc.threads)
     tok = Tokenizer.from_format()
-    model = GPT(GPTConfig.from_depth(tc.depth, len(tok), tc.block_size, tc.rope, tc.roles)).train()
+    model = GPT(tc.model_config(len(tok))).train()
     opt = make_optimizer(model, tc)
     probe = replace(tc, steps=steps + 1, workers=0)
     times, tokens = [], []
-    for x, y, r in batches(probe, rules, 0, 0):
+    for i, (x, y, r) in enumerate(batches(probe, rules, 0, 0)):
         x, y, r = torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(r)
         t = time.perf_counter()
-        loss = model.loss(x, y, r)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        train_step(model, opt, probe, i, x, y, r)
         times.append(time.perf_counter() - t)
         tokens.append(x.numel())
     return sum(times[1:]) / len(times[1:]), sum(tokens) / len(tokens)

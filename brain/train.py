@@ -29,6 +29,7 @@ import torch
 import torch.distributed as dist
 
 from brain.checkpoint import CONFIG, LOG, OPTIM_JSON, load_model, load_optimizer, save_model, save_optimizer
+from brain.config import HEAD_WIDTH
 from brain.data import Mix, draw, forced_mask, manifest_hash, split_of, stream
 from brain.engine import Engine
 from brain.model import GPT, GPTConfig
@@ -40,7 +41,8 @@ from game.combat.ruleset import Ruleset
 
 @dataclass(frozen=True)
 class TrainConfig:
-    depth: int = 4  # the size dial: width 32*depth, heads of 32
+    depth: int = 4  # the size dials: layers, and
+    width: int | None = None  # the model width (None: 32 x depth, the shipped models' shape); heads stay 32 wide
     batch_size: int = 64  # sequences per rank and step
     steps: int | None = None  # None: follows depth (bigger models train longer)
     lr: float = 3e-3
@@ -70,8 +72,16 @@ class TrainConfig:
     actions: tuple[str, ...] = ()  # an expert's route (brain/experts.py): only these actions' shard examples
     adapt: bool = False  # init from weights trained on another ruleset (retraining after a rule change)
 
+    def __post_init__(self) -> None:
+        if self.width is not None and (self.width < HEAD_WIDTH or self.width % HEAD_WIDTH):
+            raise ValueError(f"TrainConfig.width: {self.width}, expected a positive multiple of {HEAD_WIDTH} "
+                             f"(heads are {HEAD_WIDTH} wide)")
+
     def total_steps(self) -> int:
         return self.steps if self.steps is not None else 1500 * self.depth
+
+    def model_config(self, vocab_size: int) -> GPTConfig:
+        return GPTConfig.from_depth(self.depth, vocab_size, self.block_size, self.rope, self.roles, self.width)
 
 
 PRESETS: dict[str, TrainConfig] = {
@@ -220,6 +230,24 @@ def make_optimizer(model: GPT, tc: TrainConfig) -> torch.optim.Optimizer:
                               {"params": rest, "weight_decay": 0.0}], lr=tc.lr, betas=(0.9, 0.95))
 
 
+def train_step(model: torch.nn.Module, opt: torch.optim.Optimizer, tc: TrainConfig, step: int, x: torch.Tensor,
+               y: torch.Tensor, r: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """One step of every training here (train, finetune, sweep): the lr of `step` on the schedule (each
+    optimizer group at its lr_scale: Muon's matrices), forward, cross entropy on the open targets (y = -1 on the
+    prompt and grammar-forced tokens), backward, clip, optimizer step. `model` may be DDP-wrapped.
+    Returns the loss (detached) and the lr."""
+    lr = lr_at(tc, step)
+    for g in opt.param_groups:
+        g["lr"] = lr * g.get("lr_scale", 1.0)
+    logits = model(x, r)
+    loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=-1)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+    opt.step()
+    return loss.detach(), lr
+
+
 def _fmt_time(s: float) -> str:
     s = int(s)
     return f"{s // 60}m{s % 60:02d}s"
@@ -277,7 +305,7 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
             model, _, _ = load_model(Path(tc.init), None if tc.adapt else rules.ruleset_id)
             model.to(device).train()
         else:
-            model = GPT(GPTConfig.from_depth(tc.depth, len(tok), tc.block_size, tc.rope, tc.roles)).to(device).train()
+            model = GPT(tc.model_config(len(tok))).to(device).train()
         opt = make_optimizer(model, tc)
         if master:
             out.mkdir(parents=True, exist_ok=True)
@@ -307,16 +335,8 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
     tokens = 0
     last_t, last_tokens = t0, 0
     for step, (x, y, r) in enumerate(batches(tc, rules, start, rank, world), start=start):
-        lr = lr_at(tc, step)
-        for g in opt.param_groups:
-            g["lr"] = lr * g.get("lr_scale", 1.0)
         x, y, r = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device), torch.from_numpy(r).to(device)
-        logits = model(x, r)
-        loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=-1)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-        opt.step()
+        loss, lr = train_step(model, opt, tc, step, x, y, r)
         tokens += x.numel() * world
         done = step + 1
         if master and (done % tc.log_every == 0 or done in (total, until)):
@@ -355,6 +375,7 @@ def add_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--init", type=Path, default=None,
                    help="start from this model directory's weights (a second phase; experts from the single model)")
     t.add_argument("--depth", type=int)
+    t.add_argument("--width", type=int, help="model width, a multiple of 32 (default 32 x depth; heads stay 32 wide)")
     t.add_argument("--steps", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--warmup", type=int)
@@ -382,8 +403,8 @@ def run(args: argparse.Namespace) -> int:
     from game.content import load_ruleset
 
     tc = PRESETS[args.preset]
-    keys = ("depth", "steps", "lr", "batch_size", "seed", "workers", "threads", "eval_every", "warmup", "rope", "roles",
-            "optimizer", "muon_lr")
+    keys = ("depth", "width", "steps", "lr", "batch_size", "seed", "workers", "threads", "eval_every", "warmup", "rope",
+            "roles", "optimizer", "muon_lr")
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.data is not None:
         overrides["data"] = str(args.data)

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 from brain.data import Mix
-from brain.model import GPT, GPTConfig
+from brain.model import GPT
 from brain.shards import Sampler, Split, load_manifest
 from brain.tokenizer import Tokenizer
-from brain.train import PRESETS, _batch, _init_worker, make_optimizer, train
+from brain.train import PRESETS, _batch, _init_worker, make_optimizer, train, train_step
 from game.content import load_ruleset
 
 
@@ -55,16 +55,12 @@ def main() -> None:
     out["shards_ms_per_batch"] = round(ms_per(lambda i: split.batch(sampler.indices(i)), args.n * 5), 2)
 
     tok = Tokenizer.from_format()
-    model = GPT(GPTConfig.from_depth(tc.depth, len(tok), tc.block_size, tc.rope, tc.roles))
+    model = GPT(tc.model_config(len(tok)))
     opt = make_optimizer(model, tc)
     x, y, r = (torch.from_numpy(a) for a in split.batch(sampler.indices(0)))
 
-    def step(_: int) -> None:
-        logits = model(x, r)
-        loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=-1)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    def step(i: int) -> None:
+        train_step(model, opt, tc, i, x, y, r)
 
     step(0)
     out["model_ms_per_step"] = round(ms_per(step, args.n), 1)

@@ -73,3 +73,59 @@ def test_ddp_two_cpu_processes_with_gloo(tmp_path):
     config = json.loads((tmp_path / "ddp" / CONFIG).read_text())
     assert config["train"]["world"] == 2 and config["train"]["step"] == PRESETS["tiny"].steps
     assert "(DDP)" in proc.stderr
+
+
+# ------------------------------------------------------------------ one training step, the width dial
+
+
+def test_one_training_step_for_every_trainer():
+    """train, finetune and sweep (and scripts) step through train.train_step: no other backward() in brain/."""
+    root = Path(__file__).resolve().parents[1]
+    callers = {p.relative_to(root).as_posix() for p in [*root.glob("brain/**/*.py"), *root.glob("scripts/*.py")]
+               if ".backward(" in p.read_text()}
+    assert callers == {"brain/train.py"}
+    for name in ("brain/train.py", "brain/finetune.py", "brain/sweep.py"):
+        assert "train_step(" in (root / name).read_text(), name
+
+
+def test_train_step_follows_the_schedule_and_learns(rules):
+    from brain.model import GPT
+    from brain.tokenizer import Tokenizer
+    from brain.train import batches, make_optimizer, train_step
+
+    tc = replace(TINY, optimizer="muon", steps=30, warmup=3)
+    torch.manual_seed(0)
+    model = GPT(tc.model_config(len(Tokenizer.from_format())))
+    opt = make_optimizer(model, tc)
+    x, y, r = (torch.from_numpy(a) for a in next(batches(tc, rules, 0, 0)))
+    losses = []
+    for step in range(12):
+        loss, lr = train_step(model, opt, tc, step, x, y, r)
+        losses.append(float(loss))
+        assert lr == lr_at(tc, step)
+        assert sorted({g["lr"] for g in opt.param_groups}) == pytest.approx(sorted({lr, lr * tc.muon_lr / tc.lr}))
+    assert losses[-1] < 0.8 * losses[0]  # one batch, twelve steps: it is being fitted
+
+
+def test_width_dial(tmp_path, rules):
+    from brain.cli import main
+
+    assert TINY.model_config(133).n_embd == 32 * TINY.depth  # None: today's shape, shipped models unchanged
+    cfg = replace(TINY, depth=1, width=64).model_config(133)
+    assert (cfg.n_layer, cfg.n_embd, cfg.n_head) == (1, 64, 2)
+    with pytest.raises(ValueError, match="multiple of 32"):
+        replace(TINY, width=48)
+    assert main(["train", "--preset", "tiny", "--depth", "1", "--width", "64", "--steps", "2", "--out",
+                 str(tmp_path / "w64")]) == 0
+    model, _, config = load_model(tmp_path / "w64")
+    assert (model.cfg.n_embd, model.cfg.n_head) == (64, 2) and config["train"]["config"]["width"] == 64
+
+
+def test_width_not_a_multiple_of_32_is_a_clear_error(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "brain.cli", "train", "--preset", "tiny", "--width", "40", "--out",
+                          str(tmp_path / "run")], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == ("rpg-brain: TrainConfig.width: 40, expected a positive multiple of 32 "
+                                  "(heads are 32 wide)")
+    assert not (tmp_path / "run").exists()
