@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command_of(argv)
     args = build_parser([command] if command else []).parse_args(argv)
+    args.argv = argv  # what a stage records as its command line (sweep.json)
     try:
         return importlib.import_module(STAGES[args.command][0]).run(args)
     except BrokenPipeError:  # `rpg-brain sample | head` is normal use

@@ -5,13 +5,21 @@ comes from timing a few real training steps of that depth), evaluates it on ever
 (brain.failures.run_all), measures size and then batch-1 latency of all depths together
 (`--latency-only` redoes just that on finished runs), and writes a table (markdown + JSON), a PNG
 plot (matplotlib, when installed: `pip install -e '.[lab]'`) and a terminal plot of exact match against
-megabytes and against training compute.
+megabytes and against training compute. That is capability at equal cost.
+
+`rpg-brain sweep --data DIR --sizes 1x32,2x32,2x64 --budget-s S` is the size curve at convergence
+(`converge`): each size LAYERSxWIDTH trains on the token shards, its val exact match measured every K steps,
+until it has not improved for P evaluations (patience) or its budget of S seconds is spent; then it is
+measured on held-out iid and edge, its fp32 and int8 weights weighed, and the table names the smallest size
+that reaches the target (99.9%) on both.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import platform
 import statistics
 import sys
 import time
@@ -22,7 +30,7 @@ import torch
 
 from brain.checkpoint import WEIGHTS
 from brain.engine import ModelResolver
-from brain.evaluate import held_out
+from brain.evaluate import evaluate, held_out
 from brain.failures import run_all
 from brain.model import GPT
 from brain.tokenizer import Tokenizer
@@ -172,21 +180,142 @@ def plots(rows: list[dict], out: Path) -> tuple[str, Path | None]:
     return text, png
 
 
+# ------------------------------------------------------------------ the size curve at convergence
+
+TARGET = 0.999  # next-state exact on held-out iid and edge (issue 12's bar for the shipped model)
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """'1x32,2x64' -> [(1, 32), (2, 64)]: layers x width, width a multiple of 32."""
+    sizes = []
+    for item in text.split(","):
+        depth, _, width = item.strip().partition("x")
+        if not (depth.isdigit() and width.isdigit() and int(depth) > 0 and int(width) > 0 and int(width) % 32 == 0):
+            raise ValueError(f"--sizes: {item.strip()!r}: expected LAYERSxWIDTH, the width a multiple of 32 "
+                             "(heads are 32 wide), e.g. 2x64")
+        sizes.append((int(depth), int(width)))
+    return sizes
+
+
+class Plateau:
+    """train()'s stop rule for one size: val exact not improved for `patience` evaluations, or the budget spent.
+
+    Until a first val block is answered exactly, a falling val loss counts as improving: a model that has not
+    begun to write whole answers is learning, not converged. Asked at every log row, so the budget is checked
+    every `log_every` steps (and after each evaluation)."""
+
+    def __init__(self, patience: int, budget_s: float) -> None:
+        self.patience, self.budget_s = patience, budget_s
+        self.t0 = time.perf_counter()
+        self.best, self.best_loss, self.best_step, self.since = -1.0, math.inf, 0, 0
+        self.curve: list[tuple[int, float]] = []
+
+    def __call__(self, row: dict) -> str | None:
+        if "val_exact" in row:
+            self.curve.append((row["step"], row["val_exact"]))
+            learning = row["val_exact"] == 0 and row["val_loss"] < self.best_loss
+            self.best_loss = min(self.best_loss, row["val_loss"])
+            if row["val_exact"] > self.best or learning:
+                self.best, self.best_step, self.since = max(self.best, row["val_exact"]), row["step"], 0
+            else:
+                self.since += 1
+            if self.since >= self.patience:
+                return f"plateau: no better val exact in {self.patience} evals since step {self.best_step}"
+        if time.perf_counter() - self.t0 >= self.budget_s:
+            return f"budget: {self.budget_s:g} s spent"
+        return None
+
+
+def converge(sizes: list[tuple[int, int]], data: Path, budget_s: float, out: Path, rules: Ruleset, n: int = 2000,
+             eval_every: int = 250, patience: int = 4, val_n: int = 500, base: TrainConfig = PRESETS["default"],
+             max_steps: int = 200_000, target: float = TARGET, log=print) -> dict:
+    """Each size trained to convergence on the shards in `data`; writes out/sweep.json and returns it.
+
+    `max_steps` is the length of the lr schedule (warmup, cosine decay), far past where a run is expected to
+    stop: a size stops on its plateau or its budget, not on the schedule ("schedule end" says it ran out)."""
+    out.mkdir(parents=True, exist_ok=True)
+    from brain.export import write_form
+
+    result: dict = {"mode": "converge", "data": str(data), "budget_s": budget_s, "eval_every": eval_every,
+                    "patience": patience, "val_n": val_n, "n": n, "target": target, "max_steps": max_steps,
+                    "recipe": {k: getattr(base, k) for k in ("batch_size", "lr", "warmup", "optimizer", "seed")},
+                    "machine": f"{platform.node()} {platform.machine()}, torch threads {base.threads}",
+                    "rows": [], "smallest": None}
+    for depth, width in sizes:
+        size = f"{depth}x{width}"
+        tc = replace(base, depth=depth, width=width, data=str(data), steps=max_steps, eval_every=eval_every,
+                     log_every=math.gcd(base.log_every, eval_every), ckpt_every=max_steps, val_n=val_n,
+                     val_loss_n=min(base.val_loss_n, val_n), init=None, workers=0)
+        run = out / size
+        log(f"{size}: training until val exact stalls for {patience} evals of {eval_every} steps, "
+            f"or {budget_s:g} s")
+        plateau = Plateau(patience, budget_s)
+        t = time.perf_counter()
+        last = train(tc, run, rules, quiet=True, stop=plateau)
+        wall = time.perf_counter() - t
+        resolver = ModelResolver.load(run, rules)
+        scores = {suite: evaluate(resolver, held_out(suite, n, rules), rules)["state_exact"]
+                  for suite in ("iid", "edge")}
+        int8 = write_form(run, run / "int8", "int8", rules) / WEIGHTS
+        row = {"size": size, "depth": depth, "width": width, "params": resolver.engine.model.num_params(),
+               "bytes_fp32": (run / WEIGHTS).stat().st_size, "bytes_int8": int8.stat().st_size,
+               "steps": last["step"], "examples": last["examples"], "wall_s": round(wall, 1),
+               "stop": last.get("stop", "schedule end"), "best_val_exact": plateau.best,
+               "best_val_step": plateau.best_step, "val_curve": plateau.curve, **scores}
+        result["rows"].append(row)
+        log(json.dumps({k: v for k, v in row.items() if k != "val_curve"}))
+        reached = [r for r in result["rows"] if r["iid"] >= target and r["edge"] >= target]
+        result["smallest"] = min(reached, key=lambda r: r["params"])["size"] if reached else None
+        (out / "sweep.json").write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def converge_table(result: dict) -> str:
+    lines = ["| size | params | fp32 bytes | int8 bytes | steps | examples | wall s | stop | best val exact | "
+             f"iid (n {result['n']}) | edge (n {result['n']}) |", "|" + "---|" * 11]
+    for r in result["rows"]:
+        lines.append(f"| {r['size']} | {r['params']:,} | {r['bytes_fp32']:,} | {r['bytes_int8']:,} | {r['steps']:,} | "
+                     f"{r['examples']:,} | {r['wall_s']:.0f} | {r['stop']} | {r['best_val_exact']:.2%} "
+                     f"(step {r['best_val_step']}) | {r['iid']:.2%} | {r['edge']:.2%} |")
+    small = next((r for r in result["rows"] if r["size"] == result["smallest"]), None)
+    lines.append("")
+    lines.append(f"Smallest size at >= {result['target']:.1%} next-state exact on both iid and edge: " + (
+        f"**{small['size']}** ({small['params']:,} parameters, {small['bytes_int8']:,} bytes int8)" if small
+        else "none of these sizes reached it."))
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------ the `rpg-brain sweep` stage
 
 def add_arguments(sw: argparse.ArgumentParser) -> None:
-    sw.add_argument("--depths", default="1,2,3,4,6")
-    sw.add_argument("--minutes", type=float, default=3.0, help="training wall-clock per depth")
-    sw.add_argument("--n", type=int, default=500, help="cases per suite")
-    sw.add_argument("--out", type=Path, default=Path("brain/reports/sweep"))
+    sw.add_argument("--depths", default="1,2,3,4,6", help="equal cost: one model per depth, width 32 x depth")
+    sw.add_argument("--minutes", type=float, default=3.0, help="equal cost: training wall-clock per depth")
+    sw.add_argument("--n", type=int, default=None,
+                    help="cases per suite (default 500 at equal cost, 2000 held-out iid and edge at convergence)")
+    sw.add_argument("--out", type=Path, default=None,
+                    help="default brain/reports/sweep (equal cost), brain/reports/sweep/converge (--sizes)")
     sw.add_argument("--latency-only", action="store_true",
                     help="re-measure batch-1 latency of the runs already in --out (interleaved across depths)")
+    sw.add_argument("--sizes", help="to convergence instead: LAYERSxWIDTH,... (e.g. 1x32,2x32,2x64), on --data")
+    sw.add_argument("--data", type=Path, help="token shards (`rpg-brain gen`) the --sizes sweep trains on")
+    sw.add_argument("--budget-s", type=float, default=1800.0, help="--sizes: wall-clock budget per size, seconds")
+    sw.add_argument("--eval-every", type=int, default=250, help="--sizes: steps between val exact measurements")
+    sw.add_argument("--patience", type=int, default=4,
+                    help="--sizes: stop a size after this many evaluations without a better val exact")
+    sw.add_argument("--val-n", type=int, default=500, help="--sizes: val blocks decoded at each evaluation")
+    sw.add_argument("--preset", choices=tuple(PRESETS), default="default",
+                    help="--sizes: the recipe (batch, lr, optimizer) every size trains with")
+    sw.add_argument("--max-steps", type=int, default=200_000, help="--sizes: length of the lr schedule")
 
 
 def run(args: argparse.Namespace) -> int:
     from game.content import load_ruleset
 
     rules = load_ruleset(args.content)
+    if args.sizes:
+        return _run_converge(args, rules)
+    args.out = args.out or Path("brain/reports/sweep")
+    args.n = args.n or 500
     if args.latency_only:
         rows = measure_latency(args.out, rules)
         minutes = json.loads((args.out / "sweep.json").read_text())["minutes"]
@@ -201,5 +330,30 @@ def run(args: argparse.Namespace) -> int:
     print(table)
     print(text)
     print(f"plot: {png or 'matplotlib not installed (pip install -e .[lab])'}", file=sys.stderr)
+    return 0
+
+
+def _run_converge(args: argparse.Namespace, rules: Ruleset) -> int:
+    sizes = parse_sizes(args.sizes)
+    if args.data is None:
+        raise ValueError("sweep --sizes trains from token shards: give --data DIR (rpg-brain gen)")
+    for flag in ("budget_s", "eval_every", "patience", "val_n", "max_steps"):
+        if getattr(args, flag) <= 0:
+            raise ValueError(f"--{flag.replace('_', '-')}: {getattr(args, flag)}, expected a positive number")
+    out = args.out or Path("brain/reports/sweep/converge")
+    result = converge(sizes, args.data, args.budget_s, out, rules, n=args.n or 2000, eval_every=args.eval_every,
+                      patience=args.patience, val_n=args.val_n, base=PRESETS[args.preset], max_steps=args.max_steps,
+                      log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    result["command"] = "rpg-brain " + " ".join(getattr(args, "argv", sys.argv[1:]))
+    (out / "sweep.json").write_text(json.dumps(result, indent=1) + "\n")
+    table = converge_table(result)
+    pts = [(r["bytes_int8"] / 1e3, min(r["iid"], r["edge"]), str(r["depth"])) for r in result["rows"]]
+    plot = ascii_plot(pts, xlabel="int8 KB (digit = layers)", ylabel="min(iid, edge)")
+    (out / "sweep.md").write_text(
+        f"# Size curve at convergence\n\n`{result['command']}` on {result['machine']}: each size trains on "
+        f"{args.data} until val exact ({args.val_n} blocks, every {args.eval_every} steps) has not improved for "
+        f"{args.patience} evaluations, or {args.budget_s:g} s.\n\n{table}\n\n```\n{plot}\n```\n")
+    print(table)
+    print(f"table: {out / 'sweep.md'}", file=sys.stderr)
     return 0
 

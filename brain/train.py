@@ -20,6 +20,7 @@ import random
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from multiprocessing import Pool
 from pathlib import Path
@@ -254,12 +255,16 @@ def _fmt_time(s: float) -> str:
 
 
 def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quiet: bool = False,
-          until: int | None = None) -> dict:
+          until: int | None = None, stop: Callable[[dict], str | None] | None = None) -> dict:
     """Train into `out` (a model directory plus optimizer state and train_log.jsonl); returns the last log row.
 
     `until` stops early after that step, with a checkpoint (the schedule still runs to the full length).
+    `stop` is asked at every log row (val_exact in it at eval steps): a reason ends the run there, with a
+    checkpoint, and is written into the row as "stop" (brain/sweep.py's convergence sweep; not under DDP).
     """
     ddp = "RANK" in os.environ and "WORLD_SIZE" in os.environ
+    if ddp and stop is not None:
+        raise ValueError("train(stop=...) decides on rank 0 alone: not under DDP")
     rank, world = 0, 1
     device = torch.device("cpu")
     if ddp:
@@ -333,6 +338,7 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
     row: dict = {}
     t0 = time.time()
     tokens = 0
+    reason = None
     last_t, last_tokens = t0, 0
     for step, (x, y, r) in enumerate(batches(tc, rules, start, rank, world), start=start):
         x, y, r = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device), torch.from_numpy(r).to(device)
@@ -349,14 +355,17 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
                    "tokens": tokens}
             if done % tc.eval_every == 0 or done in (total, until):
                 row |= validate(raw, tok, val, tc.val_n)
+            reason = stop(row) if stop is not None else None
+            if reason:
+                row["stop"] = reason
             with open(out / LOG, "a") as f:
                 f.write(json.dumps(row) + "\n")
             extra = "".join(f" {k} {row[k]:.4f}" for k in ("val_loss", "val_exact") if k in row)
             log(f"step {done}/{total} loss {loss.item():.4f} lr {lr:.2e} tok/s {tps:,.0f} "
                 f"eta {_fmt_time((total - done) / rate)}{extra}")
-        if master and (done % tc.ckpt_every == 0 or done in (total, until)):
+        if master and (done % tc.ckpt_every == 0 or done in (total, until) or reason):
             checkpoint(done, row)
-        if done == until:
+        if done == until or reason:
             break
     if ddp:
         dist.barrier()
