@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
              "single": (run_single, lambda: ModelResolver.load(single, changed, check_ruleset=False))}
     result: dict = {"constant": args.constant, "from": getattr(rules, args.constant),
                     "to": getattr(changed, args.constant), "stale_experts": list(stale), "target": args.target,
+                    "eval_n": args.eval_n,
                     "before_change": before, "gen_changed_s": round(gen_s, 1), "sides": {}}
     for side, (step_fn, load) in sides.items():
         curve, total = [], {"steps": 0, "examples": 0, "tokens": 0, "seconds": 0.0}
