@@ -335,3 +335,26 @@ def test_side_by_side_script_measures_both_and_the_report_renders_it(experts_dir
     assert set(d["composed"]["training"]["per_expert"]) == set(ROUTES)
     text = experts_section(out.parent)
     assert "Not measured" not in text and "| arena divergences per 1,000 combat turns |" in text
+
+
+def test_recovery_script_retrains_only_the_stale_expert(experts_dir, tmp_path):
+    """scripts/experts_recovery.py at a tiny budget: burn_magnitude + 1 makes ignite (only) stale; with a
+    relative goal (--slack) the single model, already there, spends nothing, the experts side retrains ignite."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("experts_recovery", Path("scripts/experts_recovery.py"))
+    recovery = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recovery)
+    out = tmp_path / "rec"
+    rc = recovery.main(["--experts", str(experts_dir), "--model", str(experts_dir / "strikes"), "--out", str(out),
+                        "--gen-n", "400", "--chunk", "2", "--max-steps", "2", "--batch-size", "4", "--eval-n", "5",
+                        "--dep-n", "100", "--slack", "1.0"])
+    assert rc == 0
+    d = json.loads((out / "recovery.json").read_text())
+    assert d["stale_experts"] == ["ignite"] and d["to"] == RULES.burn_magnitude + 1
+    single, experts = d["sides"]["single"], d["sides"]["experts"]
+    assert single["reached"] and single["to_target"]["steps"] == 0
+    assert experts["curve"][0]["iid"] is None  # a stale expert refuses to load: nothing to evaluate
+    assert experts["reached"] and experts["to_target"] == {**experts["to_target"], "steps": 2, "examples": 8}
+    assert read_manifest(out / "experts").experts["ignite"].constants["burn_magnitude"] == RULES.burn_magnitude + 1
