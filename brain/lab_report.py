@@ -139,3 +139,58 @@ def loop_section(reports: Path) -> str:
         f"{_pct(cmp['before']['edge'])} | {arena(d['fresh_before'])} |",
         f"| after | {_pct(cmp['after']['play_heldout'])} | {_pct(cmp['after']['iid'])} | "
         f"{_pct(cmp['after']['edge'])} | {arena(d['fresh_after'])} |", ""])
+
+
+def experts_section(reports: Path) -> str:
+    """Issue 16: the composed experts beside the single model (scripts/experts_compare.py writes experts.json)."""
+    path = reports / "experts.json"
+    head = ["## Experts versus the single model (`scripts/experts_compare.py`)", ""]
+    if not path.exists():
+        return "\n".join([*head, "Not measured yet: `PYTHONPATH=. python scripts/experts_compare.py --model "
+                          "brain/models/default --experts brain/models/experts`.", ""])
+    d = json.loads(path.read_text())
+    s, e = d["single"], d["composed"]
+    routes = "; ".join(f"{k}: {', '.join(v)}" for k, v in d["routes"].items())
+    row = lambda label, f: f"| {label} | {f(s)} | {f(e)} |"
+    pct = lambda v: _pct(v)
+    out = [*head, f"Router by action ({routes}). Same held-out blocks, failure-suite seed and arena game seeds "
+           f"{d['single']['arena']['seeds']} for both sides (each side plays its own fights).", "",
+           "| measure | single model | experts |", "|---|---|---|"]
+    for suite in ("iid", "edge"):
+        out.append(row(f"held-out {suite} exact (n {s['held_out'][suite]['n']})",
+                       lambda x, suite=suite: pct(x["held_out"][suite]["exact"])))
+        out.append(row(f"held-out {suite} next-state exact",
+                       lambda x, suite=suite: pct(x["held_out"][suite]["state_exact"])))
+    f = lambda key, fmt: (lambda x: fmt(x["failures"][key]))
+    out += [row("ood next-state exact", f("ood_state_exact", pct)),
+            row("order: status order reversed, exact", f("order_reversed_exact", pct)),
+            row("perturbed blocks rejected (gated)", f("perturb_rejected", pct)),
+            row("chain: turns on the rules chain", f("chain_on_track", pct)),
+            row("label collapse / token drift / boundary confusion",
+                lambda x: f"{x['failures']['label_collapse']:.3f} / {x['failures']['token_drift']:+.3f} / "
+                          f"{x['failures']['boundary_confusion']:.2f}"),
+            row("arena divergences per 1,000 combat turns",
+                lambda x: f"{x['arena']['per_1000']:.2f} ({x['arena']['divergences']} in "
+                          f"{x['arena']['combat_turns']:,})"),
+            row("parameters", lambda x: f"{x['size']['params']:,}"),
+            row("bytes fp32 / int8", lambda x: f"{x['size']['fp32_bytes'] / 1e3:.0f} KB / "
+                                               f"{x['size']['int8_bytes'] / 1e3:.0f} KB"),
+            row("batch-1 p50 / p95 (game path)", lambda x: f"{x['latency']['batch1_p50_ms']:.2f} / "
+                                                           f"{x['latency']['batch1_p95_ms']:.2f} ms"),
+            f"| training behind the weights | {s['training']['examples']:,} examples, "
+            f"{s['training']['seconds'] / 60:.0f} min | the single model's, plus "
+            f"{e['training']['own_examples']:,} examples, {e['training']['own_seconds'] / 60:.1f} min of "
+            "specialisation |", ""]
+    rec = d.get("recovery")
+    if rec:
+        out += [f"After a one-constant change ({rec['constant']} {rec['from']} -> {rec['to']}; stale experts: "
+                f"{', '.join(rec['stale_experts']) or 'none'}), each side trained from its own weights on the same "
+                f"changed-rules shards until iid and edge both reached {rec['target']:.1%} (held-out n "
+                f"{rec.get('eval_n', '?')}):", "",
+                "| side | reached | steps | examples | train s | iid | edge |", "|---|---|---|---|---|---|---|"]
+        for side, r in rec["sides"].items():
+            last = r["curve"][-1]
+            out.append(f"| {side} | {r['reached']} | {last['steps']} | {last['examples']:,} | {last['seconds']:.0f} "
+                       f"| {pct(last['iid'])} | {pct(last['edge'])} |")
+        out.append("")
+    return "\n".join(out)

@@ -91,11 +91,12 @@ def write_report(model_dir: Path | None, rules: Ruleset, n: int = 2000, out_dir:
     name = "default.md" if model_dir.resolve() == shipped_model_dir().resolve() else f"{model_dir.name}.md"
     path = out_dir / name
     from brain.failures import raw_answers, ungated_answers
-    from brain.lab_report import failure_section, forms_section, loop_section, sweep_section
+    from brain.lab_report import experts_section, failure_section, forms_section, loop_section, sweep_section
 
     failures, failure_result = failure_section(resolver, rules, n // 2, lambda bl: ungated_answers(resolver, bl),
                                                lambda bl: raw_answers(resolver, bl))
-    extra = "\n".join([failures, sweep_section(out_dir), forms_section(out_dir), loop_section(out_dir)])
+    extra = "\n".join([failures, sweep_section(out_dir), forms_section(out_dir), loop_section(out_dir),
+                       experts_section(out_dir)])
     path.write_text(render(model_dir, rules, evals, b, data) + "\n" + extra)
     slim = {k: {kk: vv for kk, vv in v.items() if kk != "examples"} for k, v in evals.items()}
     failure_slim = {k: ({kk: vv for kk, vv in v.items() if kk != "examples"} if isinstance(v, dict) else v)

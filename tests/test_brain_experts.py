@@ -306,3 +306,55 @@ async def test_m_skips_experts_that_cannot_load(tmp_path):
         assert s.active == "rules"
         assert any(m.text.startswith("Skipped experts: unavailable (") and "burn_magnitude" in m.text
                    for m in s.messages.items)
+
+
+def test_side_by_side_script_measures_both_and_the_report_renders_it(experts_dir, tmp_path):
+    """scripts/experts_compare.py at a tiny budget: every measure present for both sides, from real runs."""
+    import importlib.util
+    from pathlib import Path
+
+    from brain.lab_report import experts_section
+
+    spec = importlib.util.spec_from_file_location("experts_compare", Path("scripts/experts_compare.py"))
+    compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare)
+    out = tmp_path / "reports" / "experts.json"
+    assert experts_section(out.parent).startswith("## Experts") and "Not measured yet" in experts_section(out.parent)
+    rc = compare.main(["--model", str(experts_dir / "strikes"), "--experts", str(experts_dir), "--n", "8",
+                       "--failure-n", "8", "--arena-turns", "150", "--arena-seeds", "2", "--latency-n", "5",
+                       "--out", str(out)])
+    assert rc == 0
+    d = json.loads(out.read_text())
+    for side in ("single", "composed"):
+        s = d[side]
+        assert s["held_out"]["iid"]["n"] == 8 and 0 <= s["held_out"]["edge"]["exact"] <= 1
+        assert s["arena"]["combat_turns"] > 0 and s["latency"]["batch1_p95_ms"] > 0
+        assert set(s["failures"]) >= {"ood_state_exact", "chain_on_track", "boundary_confusion"}
+    assert d["composed"]["size"]["params"] == 3 * d["single"]["size"]["params"]  # three experts of one size
+    assert d["single"]["training"]["examples"] == 6 * TINY.batch_size  # 6 tiny steps behind the single model
+    assert set(d["composed"]["training"]["per_expert"]) == set(ROUTES)
+    text = experts_section(out.parent)
+    assert "Not measured" not in text and "| arena divergences per 1,000 combat turns |" in text
+
+
+def test_recovery_script_retrains_only_the_stale_expert(experts_dir, tmp_path):
+    """scripts/experts_recovery.py at a tiny budget: burn_magnitude + 1 makes ignite (only) stale; with a
+    relative goal (--slack) the single model, already there, spends nothing, the experts side retrains ignite."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("experts_recovery", Path("scripts/experts_recovery.py"))
+    recovery = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recovery)
+    out = tmp_path / "rec"
+    rc = recovery.main(["--experts", str(experts_dir), "--model", str(experts_dir / "strikes"), "--out", str(out),
+                        "--gen-n", "400", "--chunk", "2", "--max-steps", "2", "--batch-size", "4", "--eval-n", "5",
+                        "--dep-n", "100", "--slack", "1.0"])
+    assert rc == 0
+    d = json.loads((out / "recovery.json").read_text())
+    assert d["stale_experts"] == ["ignite"] and d["to"] == RULES.burn_magnitude + 1
+    single, experts = d["sides"]["single"], d["sides"]["experts"]
+    assert single["reached"] and single["to_target"]["steps"] == 0
+    assert experts["curve"][0]["iid"] is None  # a stale expert refuses to load: nothing to evaluate
+    assert experts["reached"] and experts["to_target"] == {**experts["to_target"], "steps": 2, "examples": 8}
+    assert read_manifest(out / "experts").experts["ignite"].constants["burn_magnitude"] == RULES.burn_magnitude + 1
