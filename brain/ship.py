@@ -16,9 +16,10 @@ from pathlib import Path
 
 from brain.checkpoint import CONFIG, LOG, WEIGHTS, load_model, read_config, write_json
 from brain.data import Mix, manifest_hash
+from game.atomic import write_atomic
 from game.combat.format import FORMAT_VERSION
 from game.combat.ruleset import Ruleset
-from game.paths import shipped_model_dir
+from game.paths import shipped_experts_dir, shipped_model_dir
 
 REPORT_NAME = "report.md"
 INIT_LOG = "train_log.phase1.jsonl"  # the run a second phase started from
@@ -108,9 +109,32 @@ def write_report(model_dir: Path | None, rules: Ruleset, n: int = 2000, out_dir:
 
 # ------------------------------------------------------------------ the `rpg-brain ship` stage
 
+def ship_experts(src: Path, to: Path, rules: Ruleset, log=print) -> dict:
+    """Copy a trained experts directory to `to`: per expert its weights, config and training log (not the
+    optimizer state) with model.onnx written beside them, then the manifest last, so a copy cut short never
+    loads as a whole. Refuses a broken or stale directory before anything is copied."""
+    from brain.experts import MANIFEST, ExpertsResolver, read_manifest
+    from brain.onnxexport import refresh_onnx
+
+    ExpertsResolver.load(src, rules)
+    manifest = read_manifest(src)
+    (to / MANIFEST).unlink(missing_ok=True)
+    for expert in manifest.experts.values():
+        here, there = src / expert.model_dir, to / expert.model_dir
+        there.mkdir(parents=True, exist_ok=True)
+        for name in (CONFIG, WEIGHTS, LOG):
+            if (here / name).exists():
+                write_atomic(there / name, (here / name).read_bytes())
+        log(refresh_onnx(there))
+    write_atomic(to / MANIFEST, (src / MANIFEST).read_bytes())
+    resolver = ExpertsResolver.load(to, rules)
+    return {"experts": sorted(manifest.experts), "params": resolver.num_params(), "decoder": resolver.decoder}
+
+
 def add_arguments(sh: argparse.ArgumentParser) -> None:
-    sh.add_argument("run", type=Path, help="the training run directory")
-    sh.add_argument("--to", type=Path, default=shipped_model_dir())
+    sh.add_argument("run", type=Path, help="the training run directory, or an experts directory (experts.json)")
+    sh.add_argument("--to", type=Path, default=None,
+                    help="default: brain/models/default, or brain/models/experts for an experts directory")
     sh.add_argument("--n", type=int, default=2000, help="held-out cases per suite for the eval summary")
     sh.add_argument("--threads", type=int, default=1)
 
@@ -121,6 +145,9 @@ def run(args: argparse.Namespace) -> int:
     from game.content import load_ruleset
 
     torch.set_num_threads(args.threads)
-    config = ship(args.run, args.to, load_ruleset(args.content), n=args.n)
+    if (args.run / "experts.json").exists():
+        print(json.dumps(ship_experts(args.run, args.to or shipped_experts_dir(), load_ruleset(args.content))))
+        return 0
+    config = ship(args.run, args.to or shipped_model_dir(), load_ruleset(args.content), n=args.n)
     print(json.dumps(config["eval"], indent=1))
     return 0

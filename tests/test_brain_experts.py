@@ -358,3 +358,36 @@ def test_recovery_script_retrains_only_the_stale_expert(experts_dir, tmp_path):
     assert experts["curve"][0]["iid"] is None  # a stale expert refuses to load: nothing to evaluate
     assert experts["reached"] and experts["to_target"] == {**experts["to_target"], "steps": 2, "examples": 8}
     assert read_manifest(out / "experts").experts["ignite"].constants["burn_magnitude"] == RULES.burn_magnitude + 1
+
+
+def test_ship_experts_copies_weights_not_optimizer_state(experts_dir, tmp_path, capsys):
+    """`rpg-brain ship EXPERTS_DIR --to DIR`: each expert's config, weights, log and model.onnx; the manifest last."""
+    to = tmp_path / "shipped"
+    assert brain_main(["ship", str(experts_dir), "--to", str(to)]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["experts"] == sorted(ROUTES)
+    for name in ROUTES:
+        files = {p.name for p in (to / name).iterdir()}
+        assert {"config.json", "model.safetensors"} <= files and not any(f.startswith("optim") for f in files)
+    assert ExpertsResolver.load(to, RULES).num_params() == out["params"]
+    (experts_dir / "ignite" / "model.safetensors").rename(tmp_path / "w")  # a broken source ships nothing
+    try:
+        assert brain_main(["ship", str(experts_dir), "--to", str(tmp_path / "other")]) == 2
+        assert not (tmp_path / "other" / MANIFEST).exists()
+    finally:
+        (tmp_path / "w").rename(experts_dir / "ignite" / "model.safetensors")
+
+
+def test_shipped_model_files_are_package_data():
+    """Every file the shipped model and experts load from is matched by pyproject's package-data globs."""
+    import fnmatch
+    from pathlib import Path
+
+    import tomllib
+
+    globs = tomllib.loads(Path("pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["brain"]
+    for d in (Path("brain/models/default"), Path("brain/models/experts")):
+        for path in d.rglob("*") if d.exists() else ():
+            if path.suffix in (".json", ".safetensors", ".onnx"):
+                rel = path.relative_to("brain").as_posix()
+                assert any(fnmatch.fnmatch(rel, g) and rel.count("/") == g.count("/") for g in globs), rel
