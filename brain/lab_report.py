@@ -150,6 +150,9 @@ def experts_section(reports: Path) -> str:
                           "brain/models/default --experts brain/models/experts`.", ""])
     d = json.loads(path.read_text())
     s, e = d["single"], d["composed"]
+    phases = {p["dir"]: p for x in e["training"]["per_expert"].values() for p in x["phases"]}  # shared ones once
+    composed_examples = sum(p["examples"] or 0 for p in phases.values())
+    composed_seconds = sum(p["seconds"] or 0 for p in phases.values())
     routes = "; ".join(f"{k}: {', '.join(v)}" for k, v in d["routes"].items())
     row = lambda label, f: f"| {label} | {f(s)} | {f(e)} |"
     pct = lambda v: _pct(v)
@@ -177,20 +180,32 @@ def experts_section(reports: Path) -> str:
                                                f"{x['size']['int8_bytes'] / 1e3:.0f} KB"),
             row("batch-1 p50 / p95 (game path)", lambda x: f"{x['latency']['batch1_p50_ms']:.2f} / "
                                                            f"{x['latency']['batch1_p95_ms']:.2f} ms"),
-            f"| training behind the weights | {s['training']['examples']:,} examples, "
-            f"{s['training']['seconds'] / 60:.0f} min | the single model's, plus "
-            f"{e['training']['own_examples']:,} examples, {e['training']['own_seconds'] / 60:.1f} min of "
-            "specialisation |", ""]
+            f"| training behind the weights (every phase, one CPU thread) | {s['training']['examples']:,} examples, "
+            f"{s['training']['seconds'] / 60:.1f} min | {composed_examples:,} examples, "
+            f"{composed_seconds / 60:.1f} min |", ""]
     rec = d.get("recovery")
     if rec:
+        goal = (f"back to within {rec['slack']:.1%} of its own pre-change accuracy on iid and on edge"
+                if rec.get("slack") is not None else f"{rec['target']:.1%} on iid and on edge")
         out += [f"After a one-constant change ({rec['constant']} {rec['from']} -> {rec['to']}; stale experts: "
                 f"{', '.join(rec['stale_experts']) or 'none'}), each side trained from its own weights on the same "
-                f"changed-rules shards until iid and edge both reached {rec['target']:.1%} (held-out n "
-                f"{rec.get('eval_n', '?')}):", "",
-                "| side | reached | steps | examples | train s | iid | edge |", "|---|---|---|---|---|---|---|"]
+                f"changed-rules shards, evaluated every {rec['sides']['single']['curve'][1]['steps']} steps "
+                f"(held-out n {rec.get('eval_n', '?')}), until {goal}:", "",
+                "| side | before the change | right after | reached | steps | examples | train s | iid | edge |",
+                "|---|---|---|---|---|---|---|---|---|"]
         for side, r in rec["sides"].items():
-            last = r["curve"][-1]
-            out.append(f"| {side} | {r['reached']} | {last['steps']} | {last['examples']:,} | {last['seconds']:.0f} "
-                       f"| {pct(last['iid'])} | {pct(last['edge'])} |")
+            first, last = r["curve"][0], r["curve"][-1]
+            before = rec["before_change"][side]
+            after = ("refuses to load (stale)" if first["iid"] is None
+                     else f"{pct(first['iid'])} / {pct(first['edge'])}")
+            out.append(f"| {side} | {pct(before['iid'])} / {pct(before['edge'])} | {after} | {r['reached']} | "
+                       f"{last['steps']} | {last['examples']:,} | {last['seconds']:.0f} | {pct(last['iid'])} | "
+                       f"{pct(last['edge'])} |")
+        e_to, s_to = rec["sides"]["experts"]["to_target"], rec["sides"]["single"]["to_target"]
+        if e_to and s_to:
+            out += ["", f"Recovery compute, experts over single: {e_to['examples'] / s_to['examples']:.2f} of the "
+                    f"examples, {e_to['tokens'] / s_to['tokens']:.2f} of the tokens, "
+                    f"{e_to['seconds'] / s_to['seconds']:.2f} of the training time (at the granularity of one "
+                    "evaluation interval: either side may have been there earlier)."]
         out.append("")
     return "\n".join(out)
