@@ -199,6 +199,23 @@ async def test_page_keys_in_a_palette_with_no_laid_out_list(tmp_path, opened_by)
         assert app.is_running and app.screen is palette
 
 
+async def test_palette_watchers_after_its_widgets_are_gone(tmp_path):
+    """NoMatches 'LoadingIndicator' / CommandList: the search worker flips `_show_busy` / `_list_visible` after
+    the closing palette's widgets were removed (the monkey found it through the Theme palette)."""
+    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
+    async with app.run_test() as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        palette = app.screen
+        assert isinstance(palette, SafeCommandPalette)
+        await palette.query("*").remove()
+        palette._show_busy = not palette._show_busy
+        palette._list_visible = not palette._list_visible
+        await pilot.pause()
+        await pilot.pause()
+        assert app.is_running and app.screen is palette
+
+
 async def _double(app, key: str) -> None:
     for _ in range(2):  # both keys reach the screen before the first close lands
         event = events.Key(key, None)

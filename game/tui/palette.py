@@ -4,8 +4,9 @@
   size yet) makes `OptionList._move_page` look up line 0 of an empty line map: `KeyError: 0`. With no
   lines laid out there is no page to move, so the key does nothing.
 - Escape while the search worker is about to post its results: the worker runs on after the palette's
-  widgets are removed, and its `_list_visible` watcher's `query_one(CommandList)` raises NoMatches in
-  the worker, which ends the app. A palette that is closing has no list to show or hide.
+  widgets are removed, and its `_list_visible` and `_show_busy` watchers' `query_one(CommandList)` /
+  `query_one(LoadingIndicator)` raise NoMatches in the worker, which ends the app. A palette that is
+  closing has no list to show or hide and nothing to show busy.
 - Enter then Escape in quick succession: both reach the palette, both dismiss it, and the second
   `dismiss` pops the screen below (the game), leaving a blank app. A palette closes once.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from textual.await_complete import AwaitComplete
 from textual.command import CommandList, CommandPalette
+from textual.widgets import LoadingIndicator
 
 
 class SafeCommandPalette(CommandPalette):
@@ -29,7 +31,13 @@ class SafeCommandPalette(CommandPalette):
             if action not in ("page_up", "page_down"):
                 raise
 
+    def _widgets_gone(self) -> bool:
+        return not self.is_attached or not self.query(CommandList) or not self.query(LoadingIndicator)
+
     def _watch__list_visible(self) -> None:
-        if not self.is_attached or not self.query(CommandList):
-            return
-        super()._watch__list_visible()
+        if not self._widgets_gone():
+            super()._watch__list_visible()
+
+    async def _watch__show_busy(self) -> None:
+        if not self._widgets_gone():
+            await super()._watch__show_busy()
