@@ -337,9 +337,10 @@ async def _monkey(app, n: int, seed: int, min_turns: int) -> None:
 
 
 async def test_monkey_rules(tmp_path, monkeypatch):
-    # "m" must not load the shipped model here: this is the rules-mode monkey (the model one is below)
+    # "m" must not load the shipped model or experts here: this is the rules-mode monkey (the model one is below)
     monkeypatch.chdir(tmp_path)
-    app = create_app(seed=1, save_dir=tmp_path, new_game=True, content=CONTENT, model_dir=tmp_path / "no-model")
+    app = create_app(seed=1, save_dir=tmp_path, new_game=True, content=CONTENT, model_dir=tmp_path / "no-model",
+                     experts_dir=tmp_path / "no-experts")
     await _monkey(app, 3000, 1, min_turns=300)
 
 
