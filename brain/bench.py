@@ -166,7 +166,7 @@ def bench(model_dir: Path | None, rules: Ruleset, n: int = 200, big_batch: int =
     res.resolve_batch(big)
     drafted_s = time.perf_counter() - t
     return {
-        "model": str(model_dir), "params": sum(int(a.size) for a in res.engine.arrays.values()),
+        "model": str(model_dir), "params": res.num_params(),
         "decoder": res.engine.decoder, "decoder_note": res.decoder_note,
         "weights_mb": (model_dir / WEIGHTS).stat().st_size / 1e6,
         # load_cold_s: what model mode adds to a fresh game process (the model's imports and the load)

@@ -348,6 +348,9 @@ class ModelResolver:
         """The batch-1 decoder a turn goes through: onnx, numpy or torch."""
         return self.engine.decoder
 
+    def num_params(self) -> int:
+        return sum(int(a.size) for a in self.engine.arrays.values())
+
     def drafter(self, case: Case, block: str) -> Drafter | None:
         if self.draft == "rules":
             try:

@@ -327,7 +327,7 @@ class ExpertsResolver:
         return "/".join(sorted({m.decoder for m in self.experts.values()}))
 
     def num_params(self) -> int:
-        return sum(int(a.size) for m in self.experts.values() for a in m.engine.arrays.values())
+        return sum(m.num_params() for m in self.experts.values())
 
     def resolve_batch(self, cases: Sequence[Case]) -> list[Resolution]:
         out: list[Resolution | None] = [None] * len(cases)
@@ -408,6 +408,5 @@ def bench_experts(directory: Path, rules: Ruleset, n: int = 200) -> dict:
     return {"experts": str(directory), "params": params, "fp32_bytes": 4 * params,
             "int8_bytes_est": params,  # one byte a parameter; brain/export.py's per-row scales not counted
             "weights_mb": sum((m.model_dir / WEIGHTS).stat().st_size for m in res.experts.values()) / 1e6,
-            "per_expert_params": {k: sum(int(a.size) for a in m.engine.arrays.values())
-                                  for k, m in res.experts.items()},
+            "per_expert_params": {k: m.num_params() for k, m in res.experts.items()},
             "decoder": res.decoder, "load_s": min(loads), **bench_resolver(res, rules, n)}

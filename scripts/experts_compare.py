@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from brain.arena import run_arena
-from brain.checkpoint import CONFIG
+from brain.checkpoint import CONFIG, LOG
 from brain.engine import ModelResolver
 from brain.evaluate import evaluate, held_out
 from brain.experts import ExpertsResolver, bench_resolver, read_manifest
@@ -48,15 +48,9 @@ def compute(model_dir: Path) -> dict:
 
 
 def _last_log_row(model_dir: Path) -> dict | None:
-    log = model_dir / "train_log.jsonl"
+    log = model_dir / LOG
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
     return rows[-1] if rows else None
-
-
-def params_of(resolver) -> int:
-    if isinstance(resolver, ExpertsResolver):
-        return resolver.num_params()
-    return sum(int(a.size) for a in resolver.engine.arrays.values())
 
 
 def slim(result: dict) -> dict:
@@ -87,7 +81,7 @@ def measure(name: str, resolver, content, args) -> dict:
                     "combat_turns": combat, "divergences": sum(a["divergences"] for a in arenas),
                     "per_1000": 1000 * sum(a["divergences"] for a in arenas) / max(combat, 1)}
     print(f"{name}: arena {json.dumps(out['arena'])}", file=sys.stderr, flush=True)
-    params = params_of(resolver)
+    params = resolver.num_params()
     out["size"] = {"params": params, "fp32_bytes": 4 * params, "int8_bytes": params}
     out["latency"] = bench_resolver(resolver, rules, args.latency_n)
     return out
