@@ -39,6 +39,7 @@ from brain.tokenizer import Roles, Tokenizer
 from game.atomic import write_atomic
 from game.combat.format import FORMAT_VERSION
 from game.combat.ruleset import Ruleset
+from game.combat.sampler import Ranges
 
 LAYOUT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -100,7 +101,8 @@ def _key(prompt: bytes) -> int:
 
 def _plan(seed: int, rules: Ruleset, mix: Mix, shard_size: int, tok: Tokenizer) -> dict:
     return {"layout_version": LAYOUT_VERSION, "format_version": FORMAT_VERSION, "ruleset_id": rules.ruleset_id,
-            "tokenizer_sha256": tokenizer_sha256(tok), "seed": seed, "mix": asdict(mix), "shard_size": shard_size}
+            "tokenizer_sha256": tokenizer_sha256(tok), "sampler": asdict(Ranges()), "seed": seed, "mix": asdict(mix),
+            "shard_size": shard_size}
 
 
 def _write_shard(out_dir: Path, index: int, draws: int, plan: dict, rows: dict[str, list[tuple]],
@@ -307,7 +309,7 @@ def load_manifest(data_dir: Path, rules: Ruleset) -> dict:
             or not all(isinstance(m["shards"].get(s), list) for s in SPLITS):
         raise ShardError(f"{path}: expected an object with \"shards\": {{train, val, test: [...]}}")
     expected = {"layout_version": LAYOUT_VERSION, "format_version": FORMAT_VERSION, "ruleset_id": rules.ruleset_id,
-                "tokenizer_sha256": tokenizer_sha256(Tokenizer.from_format())}
+                "tokenizer_sha256": tokenizer_sha256(Tokenizer.from_format()), "sampler": asdict(Ranges())}
     for key, want in expected.items():
         if m.get(key) != want:
             raise ShardError(f"{path}: {key} is {m.get(key)!r}, this run needs {want!r} (regenerate the data)")

@@ -152,6 +152,38 @@ def test_resumed_shard_batches_are_the_same(data, rules):
         assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
 
 
+def test_prefetched_batches_keep_order_errors_and_stop_early():
+    import threading
+
+    from brain.train import prefetched
+
+    assert list(prefetched(iter(range(50)), ahead=3)) == list(range(50))
+
+    def broken():
+        yield 1
+        raise ShardError("shard 7: truncated")
+
+    got = []
+    with pytest.raises(ShardError, match="shard 7"):
+        for item in prefetched(broken()):
+            got.append(item)
+    assert got == [1]  # the error reaches the consumer after the items made before it
+
+    def endless():
+        i = 0
+        while True:
+            yield i
+            i += 1
+
+    it = prefetched(endless(), ahead=2)
+    assert [next(it) for _ in range(5)] == [0, 1, 2, 3, 4]
+    it.close()  # a run that stops early (until=, a plateau) leaves no thread filling a queue
+    for t in threading.enumerate():
+        if t.name == "batch-prefetch":
+            t.join(timeout=5)
+            assert not t.is_alive()
+
+
 def _copy(src: Path, dst: Path) -> Path:
     dst.mkdir()
     for p in src.iterdir():
@@ -174,7 +206,8 @@ def test_a_corrupt_or_truncated_shard_is_refused_with_its_name(data, rules, tmp_
     assert "train-0001.ids" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("key", "value"), [("ruleset_id", "0000"), ("format_version", FORMAT_VERSION + 1)])
+@pytest.mark.parametrize(("key", "value"), [("ruleset_id", "0000"), ("format_version", FORMAT_VERSION + 1),
+                                            ("sampler", {"turn": 49})])  # drawn by another sampler: its turns
 def test_data_of_another_ruleset_or_format_is_refused(data, rules, tmp_path, capsys, key, value):
     other = _copy(data, tmp_path / "other")
     m = json.loads((other / MANIFEST).read_text())

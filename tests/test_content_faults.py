@@ -66,7 +66,7 @@ def test_a_dangling_link_names_the_file(content_dir):
     ("rules.toml", "poison_turns = 3", "poison_turns = 7", "rules.poison_turns"),
     ("rules.toml", "heal = 3", "heal = 8", "rules.cooldowns.heal"),
     ("rules.toml", "shield_cap = 12", "shield_cap = 40", "rules.shield_cap"),
-    ("rules.toml", "fatigue_turn = 20", "fatigue_turn = 80", "rules.fatigue_turn"),
+    ("rules.toml", "fatigue_turn = 20", "fatigue_turn = 99", "rules.fatigue_turn"),
     ("monsters.toml", 'color = "#a08060"', 'color = "blurple"', "monster[0].color"),
     ("items.toml", 'color = "#ff4060"', 'color = "#ff40"', "item[0].color"),
     ("player.toml", 'color = "bright_white"', 'color = "bold red"', "player.color"),

@@ -18,7 +18,7 @@ from game.activities import Explore, Rest, Run, StairsOrTravel
 from game.ai import monster_turn
 from game.autoplay import play
 from game.combat.sampler import Ranges
-from game.combat.state import Combatant
+from game.combat.state import MAX_TURN, Combatant
 from game.content import load_content
 from game.dungeon import FLOOR, WALL, Level, Room
 from game.entities import Floor, Monster
@@ -190,6 +190,9 @@ def test_every_reachable_number_is_inside_the_training_ranges(content):
     for i in content.items:
         if i.effect == "restore_hp":
             assert i.value >= 1  # capped at max hp by the effect
+    # a fight has no turn limit (the counter saturates at MAX_TURN): every turn it can show is trained on,
+    # iid up to MAX_TURN - 1 and the saturated MAX_TURN as an edge (a model trained to 49 miswrote t60 as t50)
+    assert r.turn >= MAX_TURN - 1
     assert {p.name for p in CONTENT_FILES} >= {"player.toml", "monsters.toml", "items.toml"}
 
 

@@ -32,7 +32,9 @@ class Ranges:
     max_hp: int = 48
     power: int = 9
     armor: int = 4
-    turn: int = 49
+    # every turn a fight can reach (the counter saturates at MAX_TURN): stalemates against healers and
+    # regenerators run past 60 in play, and a model trained on turns <= 49 miswrote their tens digit
+    turn: int = MAX_TURN - 1
     duration: int = 4
     cooldown: int = 4
     shield: int = 12
