@@ -49,6 +49,16 @@ def failure_section(resolver: Resolver, rules: Ruleset, n: int, ungated, raw) ->
     return text, result
 
 
+def converge_section(reports: Path) -> str:
+    """The size curve at convergence: the sweep.md that `rpg-brain sweep --sizes` (or `--combine`) wrote."""
+    path = reports / "sweep" / "converge" / "sweep.md"
+    head = "## Size curve at convergence (`rpg-brain sweep --sizes`)"
+    if not path.exists():
+        return f"{head}\n\nNot measured yet: `rpg-brain sweep --data DIR --sizes 1x32,2x32,2x64 --budget-s S`.\n"
+    body = path.read_text().split("\n", 1)[1].strip()  # its own title line gives way to the report's
+    return f"{head}\n\n{body}\n"
+
+
 def sweep_section(reports: Path) -> str:
     from brain.sweep import plots, sweep_table
 

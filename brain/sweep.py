@@ -228,46 +228,77 @@ class Plateau:
 
 def converge(sizes: list[tuple[int, int]], data: Path, budget_s: float, out: Path, rules: Ruleset, n: int = 2000,
              eval_every: int = 250, patience: int = 4, val_n: int = 500, base: TrainConfig = PRESETS["default"],
-             max_steps: int = 200_000, target: float = TARGET, log=print) -> dict:
+             max_steps: int = 200_000, target: float = TARGET, jobs: int = 1, log=print) -> dict:
     """Each size trained to convergence on the shards in `data`; writes out/sweep.json and returns it.
 
-    `max_steps` is the length of the lr schedule (warmup, cosine decay), far past where a run is expected to
-    stop: a size stops on its plateau or its budget, not on the schedule ("schedule end" says it ran out)."""
+    `max_steps` is the length of the lr schedule (warmup, cosine decay): a size stops on its plateau, its
+    budget, or the schedule's end ("schedule end"). `jobs` > 1 trains that many sizes at once, each in its own
+    process (one GPU has room for several of these models: each alone leaves it mostly idle)."""
     out.mkdir(parents=True, exist_ok=True)
-    from brain.export import write_form
-
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU, torch threads {base.threads}"
     result: dict = {"mode": "converge", "data": str(data), "budget_s": budget_s, "eval_every": eval_every,
                     "patience": patience, "val_n": val_n, "n": n, "target": target, "max_steps": max_steps,
                     "recipe": {k: getattr(base, k) for k in ("batch_size", "lr", "warmup", "optimizer", "seed")},
-                    "machine": f"{platform.node()} {platform.machine()}, torch threads {base.threads}",
+                    "machine": f"{platform.node()} {platform.machine()}, {device}, {jobs} size(s) at once",
                     "rows": [], "smallest": None}
-    for depth, width in sizes:
-        size = f"{depth}x{width}"
-        tc = replace(base, depth=depth, width=width, data=str(data), steps=max_steps, eval_every=eval_every,
-                     log_every=math.gcd(base.log_every, eval_every), ckpt_every=max_steps, val_n=val_n,
-                     val_loss_n=min(base.val_loss_n, val_n), init=None, workers=0)
-        run = out / size
-        log(f"{size}: training until val exact stalls for {patience} evals of {eval_every} steps, "
-            f"or {budget_s:g} s")
-        plateau = Plateau(patience, budget_s)
-        t = time.perf_counter()
-        last = train(tc, run, rules, quiet=True, stop=plateau)
-        wall = time.perf_counter() - t
-        resolver = ModelResolver.load(run, rules)
-        scores = {suite: evaluate(resolver, held_out(suite, n, rules), rules)["state_exact"]
-                  for suite in ("iid", "edge")}
-        int8 = write_form(run, run / "int8", "int8", rules) / WEIGHTS
-        row = {"size": size, "depth": depth, "width": width, "params": resolver.engine.model.num_params(),
-               "bytes_fp32": (run / WEIGHTS).stat().st_size, "bytes_int8": int8.stat().st_size,
-               "steps": last["step"], "examples": last["examples"], "wall_s": round(wall, 1),
-               "stop": last.get("stop", "schedule end"), "best_val_exact": plateau.best,
-               "best_val_step": plateau.best_step, "val_curve": plateau.curve, **scores}
-        result["rows"].append(row)
+    plan = [(size, data, budget_s, out, rules, n, eval_every, patience, val_n, base, max_steps) for size in sizes]
+
+    def record(row: dict) -> None:
         log(json.dumps({k: v for k, v in row.items() if k != "val_curve"}))
+        result["rows"] = sorted([*result["rows"], row], key=lambda r: sizes.index((r["depth"], r["width"])))
         reached = [r for r in result["rows"] if r["iid"] >= target and r["edge"] >= target]
         result["smallest"] = min(reached, key=lambda r: r["params"])["size"] if reached else None
         (out / "sweep.json").write_text(json.dumps(result, indent=1) + "\n")
+
+    for depth, width in sizes:
+        log(f"{depth}x{width}: training until val exact stalls for {patience} evals of {eval_every} steps, "
+            f"the schedule ends ({max_steps} steps) or {budget_s:g} s")
+    if jobs <= 1:
+        for args in plan:
+            record(converge_one(*args))
+        return result
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:  # spawn: CUDA and fork don't mix
+        futures = {pool.submit(converge_one, *args): args[0] for args in plan}
+        for fut in as_completed(futures):
+            try:
+                record(fut.result())
+            except Exception as e:  # one size failing must not lose the others' rows
+                depth, width = futures[fut]
+                log(f"{depth}x{width}: failed: {type(e).__name__}: {e}")
+                result.setdefault("failed", {})[f"{depth}x{width}"] = f"{type(e).__name__}: {e}"
+                (out / "sweep.json").write_text(json.dumps(result, indent=1) + "\n")
     return result
+
+
+def converge_one(size: tuple[int, int], data: Path, budget_s: float, out: Path, rules: Ruleset, n: int,
+                 eval_every: int, patience: int, val_n: int, base: TrainConfig, max_steps: int) -> dict:
+    """One size of the convergence sweep: trained into out/LAYERSxWIDTH, measured on held-out iid and edge."""
+    from brain.export import write_form
+
+    depth, width = size
+    tc = replace(base, depth=depth, width=width, data=str(data), steps=max_steps, eval_every=eval_every,
+                 log_every=math.gcd(base.log_every, eval_every), ckpt_every=max_steps, val_n=val_n,
+                 val_loss_n=min(base.val_loss_n, val_n), init=None, workers=0)
+    run = out / f"{depth}x{width}"
+    plateau = Plateau(patience, budget_s)
+    t = time.perf_counter()
+    last = train(tc, run, rules, quiet=True, stop=plateau)
+    wall = time.perf_counter() - t
+    resolver = ModelResolver.load(run, rules)
+    scores = {suite: evaluate(resolver, held_out(suite, n, rules), rules)["state_exact"] for suite in ("iid", "edge")}
+    int8 = write_form(run, run / "int8", "int8", rules) / WEIGHTS
+    return {"size": f"{depth}x{width}", "depth": depth, "width": width, "params": resolver.num_params(),
+            "bytes_fp32": (run / WEIGHTS).stat().st_size, "bytes_int8": int8.stat().st_size,
+            "steps": last["step"], "examples": last["examples"], "wall_s": round(wall, 1),
+            "stop": last.get("stop", "schedule end"), "best_val_exact": plateau.best,
+            "best_val_step": plateau.best_step, "val_curve": plateau.curve, **scores}
+
+
+def _source(row: dict) -> str:
+    return f" (source {row['source']})" if "source" in row else ""
 
 
 def converge_table(result: dict) -> str:
@@ -275,7 +306,7 @@ def converge_table(result: dict) -> str:
              f"iid (n {result['n']}) | edge (n {result['n']}) |", "|" + "---|" * 11]
     for r in result["rows"]:
         lines.append(f"| {r['size']} | {r['params']:,} | {r['bytes_fp32']:,} | {r['bytes_int8']:,} | {r['steps']:,} | "
-                     f"{r['examples']:,} | {r['wall_s']:.0f} | {r['stop']} | {r['best_val_exact']:.2%} "
+                     f"{r['examples']:,} | {r['wall_s']:.0f} | {r['stop']}{_source(r)} | {r['best_val_exact']:.2%} "
                      f"(step {r['best_val_step']}) | {r['iid']:.2%} | {r['edge']:.2%} |")
     small = next((r for r in result["rows"] if r["size"] == result["smallest"]), None)
     lines.append("")
@@ -306,13 +337,16 @@ def add_arguments(sw: argparse.ArgumentParser) -> None:
     sw.add_argument("--preset", choices=tuple(PRESETS), default="default",
                     help="--sizes: the recipe (batch, lr, optimizer) every size trains with")
     sw.add_argument("--max-steps", type=int, default=200_000, help="--sizes: length of the lr schedule")
+    sw.add_argument("--jobs", type=int, default=1, help="--sizes: sizes trained at once, one process each (a GPU)")
+    sw.add_argument("--combine", type=Path, nargs="+", metavar="SWEEP_JSON",
+                    help="one curve from several convergence sweeps' sweep.json (per size the longest-trained row)")
 
 
 def run(args: argparse.Namespace) -> int:
     from game.content import load_ruleset
 
     rules = load_ruleset(args.content)
-    if args.sizes:
+    if args.sizes or args.combine:
         return _run_converge(args, rules)
     args.out = args.out or Path("brain/reports/sweep")
     args.n = args.n or 500
@@ -334,26 +368,63 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_converge(args: argparse.Namespace, rules: Ruleset) -> int:
+    out = args.out or Path("brain/reports/sweep/converge")
+    if args.combine:
+        result = combine(args.combine)
+        result["command"] = "rpg-brain " + " ".join(getattr(args, "argv", sys.argv[1:]))
+        return _write_converge(out, result)
     sizes = parse_sizes(args.sizes)
     if args.data is None:
         raise ValueError("sweep --sizes trains from token shards: give --data DIR (rpg-brain gen)")
-    for flag in ("budget_s", "eval_every", "patience", "val_n", "max_steps"):
+    for flag in ("budget_s", "eval_every", "patience", "val_n", "max_steps", "jobs"):
         if getattr(args, flag) <= 0:
             raise ValueError(f"--{flag.replace('_', '-')}: {getattr(args, flag)}, expected a positive number")
-    out = args.out or Path("brain/reports/sweep/converge")
     result = converge(sizes, args.data, args.budget_s, out, rules, n=args.n or 2000, eval_every=args.eval_every,
                       patience=args.patience, val_n=args.val_n, base=PRESETS[args.preset], max_steps=args.max_steps,
-                      log=lambda msg: print(msg, file=sys.stderr, flush=True))
+                      jobs=args.jobs, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     result["command"] = "rpg-brain " + " ".join(getattr(args, "argv", sys.argv[1:]))
+    return _write_converge(out, result)
+
+
+def combine(paths: list[Path]) -> dict:
+    """Several convergence sweeps (one lent GPU call each) as one curve: per size, the row that trained
+    furthest (most steps; the later file on a tie). Each source's command and machine is kept."""
+    sources = []
+    for path in paths:
+        try:
+            sources.append(json.loads(Path(path).read_text()))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: not a sweep.json ({exc})") from exc
+        if sources[-1].get("mode") != "converge" or not isinstance(sources[-1].get("rows"), list):
+            raise ValueError(f"{path}: expected a convergence sweep (\"mode\": \"converge\", \"rows\": [...])")
+    best: dict[str, dict] = {}
+    for i, src in enumerate(sources):
+        for row in src["rows"]:
+            if row["size"] not in best or row["steps"] >= best[row["size"]]["steps"]:
+                best[row["size"]] = row | {"source": i}
+    rows = sorted(best.values(), key=lambda r: r["params"])
+    target = sources[-1]["target"]
+    reached = [r for r in rows if r["iid"] >= target and r["edge"] >= target]
+    return {**{k: v for k, v in sources[-1].items() if k not in ("command", "rows", "smallest")}, "rows": rows,
+            "smallest": min(reached, key=lambda r: r["params"])["size"] if reached else None,
+            "sources": [{"file": str(p), "command": s.get("command"), "machine": s.get("machine"),
+                         "budget_s": s.get("budget_s")} for p, s in zip(paths, sources, strict=True)]}
+
+
+def _write_converge(out: Path, result: dict) -> int:
+    out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps(result, indent=1) + "\n")
     table = converge_table(result)
     pts = [(r["bytes_int8"] / 1e3, min(r["iid"], r["edge"]), str(r["depth"])) for r in result["rows"]]
     plot = ascii_plot(pts, xlabel="int8 KB (digit = layers)", ylabel="min(iid, edge)")
+    runs = result.get("sources") or [result]
+    how = "\n".join(f"- {'source ' + str(i) + ': ' if 'sources' in result else ''}`{r['command']}` on {r['machine']}"
+                    for i, r in enumerate(runs))
     (out / "sweep.md").write_text(
-        f"# Size curve at convergence\n\n`{result['command']}` on {result['machine']}: each size trains on "
-        f"{args.data} until val exact ({args.val_n} blocks, every {args.eval_every} steps) has not improved for "
-        f"{args.patience} evaluations, or {args.budget_s:g} s.\n\n{table}\n\n```\n{plot}\n```\n")
+        f"# Size curve at convergence\n\n{how}\n\nEach size trains on the token shards until val exact "
+        f"({result['val_n']} blocks, every {result['eval_every']} steps) has not improved for {result['patience']} "
+        f"evaluations, its lr schedule ({result['max_steps']} steps) ends, or its budget is spent.\n\n{table}\n\n"
+        f"```\n{plot}\n```\n")
     print(table)
     print(f"table: {out / 'sweep.md'}", file=sys.stderr)
     return 0
-

@@ -16,11 +16,13 @@ import argparse
 import json
 import math
 import os
+import queue
 import random
 import sys
+import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from multiprocessing import Pool
 from pathlib import Path
@@ -90,15 +92,14 @@ PRESETS: dict[str, TrainConfig] = {
                         ckpt_every=10, val_n=8, val_loss_n=16, workers=0),
     # the shipped recipe: measured in docs/brain.md, <= 20 min on the 2-core CPU
     "default": TrainConfig(depth=2, batch_size=64, steps=5500, lr=3e-3, warmup=200),
-    # the CPU recipe, as run for the shipped model (docs/brain.md): `rpg-brain gen --out brain/data/cpu --n 1200000`
-    # (3.7 min on 2 cores), then 7,000 steps of 128 (896k examples, 0.83 epoch) from the shards with Muon on one
-    # thread (67 min on this shared 2-core machine; two threads stall whenever another process holds a core)
-    "cpu": TrainConfig(depth=2, batch_size=128, steps=7_000, lr=3e-3, warmup=200, optimizer="muon", muon_lr=0.02,
+    # the CPU recipe (docs/brain.md "--preset cpu"): `rpg-brain gen --out brain/data/cpu --n 1000000` (~2.5 min on
+    # 2 cores), then 5,500 steps of 128 (704k examples) from the shards with Muon on one thread, so gen + train fit
+    # in 60 minutes on this shared 2-core machine (two threads stall whenever another process holds a core)
+    "cpu": TrainConfig(depth=2, batch_size=128, steps=5_500, lr=3e-3, warmup=200, optimizer="muon", muon_lr=0.02,
                        threads=1, workers=0, eval_every=1000, ckpt_every=1000, data="brain/data/cpu"),
-    # one GPU, minutes: the run issue 12 measured on a lent H200 (batch 512, ~5,000 steps, ~2.5M train-split
-    # examples, 3.5 min, 99.96% iid / 99.98% edge), from shards instead of rules workers so the GPU is not
-    # data-bound: `rpg-brain gen --out brain/data/gpu --n 2800000` first (every core). Not rerun since
-    # (no GPU lent to the sessions after): docs/brain.md says what is measured and what is not.
+    # one GPU, minutes: `rpg-brain gen --out brain/data/gpu --n 2800000` first (every core: 67 s on 16), then
+    # 5,000 steps of 512 from the shards (2.56M examples): 209 s on a lent H200 shared with seven other
+    # trainings, 100.00% iid / 100.00% edge held-out (docs/brain.md "The shipped model"; scripts/gpu_session.sh)
     "gpu": TrainConfig(depth=2, batch_size=512, steps=5_000, lr=3e-3, warmup=200, workers=0, eval_every=1000,
                        ckpt_every=1000, data="brain/data/gpu"),
     # a second phase on top of the default run: fresh batches (another seed), lower peak lr
@@ -156,7 +157,7 @@ def batches(tc: TrainConfig, rules: Ruleset, start: int, rank: int, world: int =
     """Batches start, start+1, ... of this rank: from the shards, or drawn in a helper process (or inline)."""
     if tc.data:
         split = routed(Split(Path(tc.data), "train", load_manifest(Path(tc.data), rules)), tc.actions)
-        yield from shard_batches(split, tc.batch_size, tc.seed, start, tc.total_steps(), rank, world)
+        yield from prefetched(shard_batches(split, tc.batch_size, tc.seed, start, tc.total_steps(), rank, world))
         return
     args = (asdict(rules), asdict(Mix(tc.edge, tc.easy_keep)), tc.batch_size, tc.seed, rank)
     indices = range(start, tc.total_steps())
@@ -177,6 +178,38 @@ def batches(tc: TrainConfig, rules: Ruleset, start: int, rank: int, world: int =
             window.append(pool.apply_async(_batch, (i,)))
         while window:
             yield window.popleft().get()
+
+
+def prefetched(it: Iterator, ahead: int = 4) -> Iterator:
+    """The items of `it` in order, made by a thread up to `ahead` items early.
+
+    Gathering a shard batch is numpy work (~25 ms for 512 on one core, most of it outside the GIL), so on a GPU
+    it overlaps the step instead of idling the device: measured in docs/brain.md "Token data engine"."""
+    q: queue.Queue = queue.Queue(maxsize=ahead)
+    done = object()
+    stop = threading.Event()
+
+    def fill() -> None:
+        try:
+            for item in it:
+                if stop.is_set():
+                    return
+                q.put(item)
+            q.put(done)
+        except BaseException as e:  # raised again in the consumer, where it belongs
+            q.put(e)
+
+    t = threading.Thread(target=fill, daemon=True, name="batch-prefetch")
+    t.start()
+    try:
+        while (item := q.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while not q.empty():  # unblock a put() so the thread sees `stop`
+            q.get_nowait()
 
 
 # ---------------------------------------------------------------- validation

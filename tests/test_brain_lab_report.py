@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 
-from brain.lab_report import _knee, forms_section, loop_section, sweep_section
+from brain.lab_report import _knee, converge_section, forms_section, loop_section, sweep_section
 
 
 def test_missing_measurements_name_their_command(tmp_path):
     assert "rpg-brain sweep" in sweep_section(tmp_path)
     assert "rpg-brain export" in forms_section(tmp_path)
     assert "close_the_loop.sh" in loop_section(tmp_path)
+    assert "rpg-brain sweep --data DIR --sizes" in converge_section(tmp_path)
+
+
+def test_the_size_curve_section_is_the_sweeps_own_table(tmp_path):
+    where = tmp_path / "sweep" / "converge"
+    where.mkdir(parents=True)
+    (where / "sweep.md").write_text("# Size curve at convergence\n\n| size |\n|---|\n| 2x64 |\n")
+    text = converge_section(tmp_path)
+    assert text.startswith("## Size curve at convergence") and "| 2x64 |" in text and "\n# Size" not in text
 
 
 def test_knee_is_the_smallest_model_near_the_best():

@@ -61,16 +61,19 @@ def shards(tmp_path_factory, rules):
     return out
 
 
-def test_converge_tiny_sizes(shards, tmp_path, capsys):
+@pytest.mark.parametrize("jobs", [1, 2])  # 2: each size in its own (spawned) process, rows still in --sizes order
+def test_converge_tiny_sizes(shards, tmp_path, capsys, jobs):
     from brain.cli import main
 
     out = tmp_path / "conv"
     argv = ["sweep", "--sizes", "1x32,1x64", "--data", str(shards), "--budget-s", "20", "--eval-every", "10",
-            "--patience", "2", "--val-n", "16", "--n", "20", "--preset", "tiny", "--max-steps", "60", "--out", str(out)]
+            "--patience", "2", "--val-n", "16", "--n", "20", "--preset", "tiny", "--max-steps", "60", "--out", str(out),
+            "--jobs", str(jobs)]
     assert main(argv) == 0
     saved = json.loads((out / "sweep.json").read_text())
     rows = saved["rows"]
     assert [r["size"] for r in rows] == ["1x32", "1x64"] and saved["command"] == "rpg-brain " + " ".join(argv)
+    assert f"{jobs} size(s) at once" in saved["machine"] and "failed" not in saved
     assert rows[0]["params"] < rows[1]["params"]
     for r in rows:
         assert r["bytes_int8"] < r["bytes_fp32"] and r["examples"] == r["steps"] * 8
@@ -97,6 +100,36 @@ def test_converge_stops_a_size_on_its_plateau(shards, tmp_path, rules):
                       max_steps=500, log=lambda *a: None)
     (row,) = result["rows"]
     assert row["stop"] == "plateau: no better val exact in 2 evals since step 5" and row["steps"] == 15
+
+
+def _row(size: str, steps: int, iid: float) -> dict:
+    depth, width = map(int, size.split("x"))
+    return {"size": size, "depth": depth, "width": width, "params": depth * width * 100, "bytes_fp32": 4000,
+            "bytes_int8": 1000 * depth, "steps": steps, "examples": steps * 512, "wall_s": 1.0, "stop": "budget",
+            "best_val_exact": iid, "best_val_step": steps, "val_curve": [], "iid": iid, "edge": iid}
+
+
+def test_sweeps_of_several_calls_combine_into_one_curve(tmp_path, capsys):
+    from brain.cli import main
+
+    head = {"mode": "converge", "n": 2000, "target": 0.999, "val_n": 500, "eval_every": 250, "patience": 4,
+            "max_steps": 5000, "budget_s": 300}
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(head | {"command": "first", "machine": "gpu", "rows": [_row("1x32", 4000, 0.2),
+                                                                                  _row("2x64", 3000, 0.99)]}))
+    b.write_text(json.dumps(head | {"command": "second", "machine": "gpu", "rows": [_row("2x64", 5000, 0.9995),
+                                                                                   _row("1x64", 5000, 0.9)]}))
+    out = tmp_path / "both"
+    assert main(["sweep", "--combine", str(a), str(b), "--out", str(out)]) == 0
+    saved = json.loads((out / "sweep.json").read_text())
+    assert [(r["size"], r["steps"], r["source"]) for r in saved["rows"]] == [
+        ("1x32", 4000, 0), ("1x64", 5000, 1), ("2x64", 5000, 1)]  # by size; 2x64's longer run wins
+    assert saved["smallest"] == "2x64" and [s["command"] for s in saved["sources"]] == ["first", "second"]
+    md = (out / "sweep.md").read_text()
+    assert "source 0: `first`" in md and "(source 1)" in md and "**2x64**" in capsys.readouterr().out
+    (tmp_path / "bad.json").write_text("{not json")
+    assert main(["sweep", "--combine", str(a), str(tmp_path / "bad.json"), "--out", str(out)]) == 2
+    assert "bad.json: not a sweep.json" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, words", [
