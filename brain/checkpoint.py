@@ -1,7 +1,9 @@
 """Model directories and training checkpoints: safetensors + JSON, written atomically, never pickled.
 
 A model directory holds
-    model.safetensors   the weights (fp32)
+    model.safetensors   the weights: fp32, or a stored form (config.json's `weights_form`: fp16, or int8 with
+                        per-row scales, `name.q8` I8 + `name.scale` F32 for each matrix; brain/export.py writes
+                        them), read back as fp32 arrays
     config.json         GPTConfig, tokenizer pieces, FORMAT_VERSION, ruleset id,
                         sha256 of the weights, data/training/eval notes
 A training checkpoint adds
@@ -145,9 +147,34 @@ def check_config(config: dict, where: Path, ruleset_id: str | None = None) -> tu
     return cfg, tok
 
 
-def check_header(path: Path, cfg: GPTConfig) -> None:
-    """Every tensor the config implies, F32 and of its shape, and nothing else: read from the header alone."""
-    want = tensor_shapes(cfg)
+STORED_FORMS = ("fp32", "fp16", "int8")
+
+
+def quantize_rows(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-row int8: w ~ q * scale, q stored as safetensors I8."""
+    scale = np.maximum(np.abs(w).max(axis=1, keepdims=True) / 127, 1e-12).astype(np.float32)
+    q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def dequantize_rows(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return q.astype(np.float32) * scale
+
+
+def stored_tensors(cfg: GPTConfig, form: str) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """The tensors (dtype, shape) a weights file of this form holds for this config."""
+    out: dict[str, tuple[str, tuple[int, ...]]] = {}
+    for name, shape in tensor_shapes(cfg).items():
+        if form == "int8" and len(shape) == 2:
+            out[name + ".q8"], out[name + ".scale"] = ("I8", shape), ("F32", (shape[0], 1))
+        else:
+            out[name] = ("F16" if form == "fp16" else "F32", shape)
+    return out
+
+
+def check_header(path: Path, cfg: GPTConfig, form: str = "fp32") -> None:
+    """Every tensor the config and form imply, of its dtype and shape, and nothing else: from the header alone."""
+    want = stored_tensors(cfg, form)
     try:
         with safe_open(str(path), framework="np") as f:
             got = {k: (f.get_slice(k).get_dtype(), tuple(f.get_slice(k).get_shape())) for k in f.keys()}
@@ -156,12 +183,18 @@ def check_header(path: Path, cfg: GPTConfig) -> None:
     missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
     if missing or extra:
         raise ModelLoadError(f"{path}: tensors do not match {CONFIG} (missing {missing[:3]}, unexpected {extra[:3]})")
-    for name, shape in want.items():
+    for name, (want_dtype, shape) in want.items():
         dtype, got_shape = got[name]
-        if dtype != "F32":
-            raise ModelLoadError(f"{path}: {name}: dtype {dtype}, expected F32")
+        if dtype != want_dtype:
+            raise ModelLoadError(f"{path}: {name}: dtype {dtype}, expected {want_dtype}")
         if got_shape != shape:
             raise ModelLoadError(f"{path}: {name}: shape {list(got_shape)}, {CONFIG} implies {list(shape)}")
+
+
+def _fp32(raw: dict[str, np.ndarray], cfg: GPTConfig) -> dict[str, np.ndarray]:
+    """A stored form's tensors (checked by check_header) as the fp32 arrays the decoders use."""
+    return {name: dequantize_rows(raw[name + ".q8"], raw[name + ".scale"]) if name + ".q8" in raw
+            else raw[name].astype(np.float32) for name in tensor_shapes(cfg)}
 
 
 def load_weights(model_dir: Path, ruleset_id: str | None = None,
@@ -170,6 +203,9 @@ def load_weights(model_dir: Path, ruleset_id: str | None = None,
     model_dir = Path(model_dir)
     config = read_config(model_dir)
     cfg, tok = check_config(config, model_dir / CONFIG, ruleset_id)
+    form = config.get("weights_form", "fp32")
+    if form not in STORED_FORMS:
+        raise ModelLoadError(f"{model_dir / CONFIG}: weights_form {form!r}, expected one of {', '.join(STORED_FORMS)}")
     weights = model_dir / WEIGHTS
     _regular_file(weights)
     want_bytes = 4 * sum(int(np.prod(s)) for s in tensor_shapes(cfg).values())
@@ -177,8 +213,8 @@ def load_weights(model_dir: Path, ruleset_id: str | None = None,
         raise ModelLoadError(f"{weights}: {weights.stat().st_size} bytes, {CONFIG} implies about {want_bytes}")
     if check_hash and sha256_file(weights) != config["weights_sha256"]:
         raise ModelLoadError(f"{weights}: sha256 differs from {CONFIG} (corrupt or replaced weights)")
-    check_header(weights, cfg)
-    arrays = read_tensors(weights)
+    check_header(weights, cfg, form)
+    arrays = _fp32(read_tensors(weights), cfg)
     for name, a in arrays.items():
         if not np.isfinite(a).all():
             raise ModelLoadError(f"{weights}: {name}: holds NaN or infinite values")

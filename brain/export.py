@@ -1,7 +1,7 @@
 """Other forms of a trained model: fp16 and int8 weights, and the ONNX step graph.
 
 Each stored form is a model directory like the original (config.json + model.safetensors, no pickle),
-with `weights_form` in the config. `load_form` reads any of them back into an fp32 model, so a stored
+with `weights_form` in the config. The game's loader reads any of them back as fp32 arrays, so a stored
 form changes size and accuracy, not speed: the numpy decoder (brain/fastpath.py) computes in fp32,
 where torch's int8 kernels do not apply. The onnx form is the fp32 directory plus model.onnx
 (brain/onnxexport.py), which changes speed, not weights. `rpg-brain export` measures every form on the
@@ -20,36 +20,22 @@ import numpy as np
 
 from brain.checkpoint import (
     CONFIG,
+    STORED_FORMS,
     WEIGHTS,
-    ModelLoadError,
-    check_config,
     load_model,
     load_weights,
-    read_tensors,
+    quantize_rows,
     save_tensors,
     sha256_file,
     write_json,
 )
-from brain.config import tensor_shapes
-from brain.engine import Engine, ModelResolver
+from brain.engine import ModelResolver
 from brain.evaluate import evaluate, held_out
 from brain.onnxform import ONNX_FILE
 from game.combat.ruleset import Ruleset
 from game.measure import percentile
 
-STORED_FORMS = ("fp32", "fp16", "int8")
 FORMS = (*STORED_FORMS, "onnx")
-
-
-def quantize_rows(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric per-row int8: w ~ q * scale, q stored as safetensors I8."""
-    scale = np.maximum(np.abs(w).max(axis=1, keepdims=True) / 127, 1e-12).astype(np.float32)
-    q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
-    return q, scale
-
-
-def dequantize_rows(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    return q.astype(np.float32) * scale
 
 
 def write_form(model_dir: Path, out: Path, form: str, rules: Ruleset) -> Path:
@@ -68,30 +54,6 @@ def write_form(model_dir: Path, out: Path, form: str, rules: Ruleset) -> Path:
     save_tensors(out / WEIGHTS, tensors, metadata={"weights_form": form, "ruleset_id": rules.ruleset_id})
     write_json(out / CONFIG, {**config, "weights_form": form, "weights_sha256": sha256_file(out / WEIGHTS)})
     return out
-
-
-def load_form(model_dir: Path, rules: Ruleset) -> ModelResolver:
-    """Any stored form as a resolver (fp32 compute)."""
-    model_dir = Path(model_dir)
-    config = json.loads((model_dir / CONFIG).read_text())
-    form = config.get("weights_form", "fp32")
-    if form == "fp32":
-        return ModelResolver.load(model_dir, rules)
-    cfg, tok = check_config(config, model_dir / CONFIG, rules.ruleset_id)
-    if sha256_file(model_dir / WEIGHTS) != config["weights_sha256"]:
-        raise ModelLoadError(f"{model_dir / WEIGHTS}: sha256 differs from {CONFIG}")
-    raw = read_tensors(model_dir / WEIGHTS)
-    arrays = {}
-    for name, t in raw.items():
-        if name.endswith(".q8"):
-            base = name[:-3]
-            arrays[base] = dequantize_rows(t, raw[base + ".scale"])
-        elif not name.endswith(".scale"):
-            arrays[name] = t.astype(np.float32)
-    want = tensor_shapes(cfg)
-    if {k: v.shape for k, v in arrays.items()} != want:
-        raise ModelLoadError(f"{model_dir / WEIGHTS}: tensors do not match the shapes {CONFIG} implies")
-    return ModelResolver(Engine.from_arrays(cfg, arrays, tok), rules, config, model_dir)
 
 
 def batch1_latency(resolver, rules: Ruleset, n: int = 100) -> dict[str, float]:
@@ -134,7 +96,7 @@ def export_forms(model_dir: Path, out: Path, rules: Ruleset, n: int = 1000, late
             except ImportError as exc:
                 rows.append({"form": form, "missing": f"{exc} (pip install -e '.[onnx]')"})
                 continue
-        resolver = load_form(where, rules)
+        resolver = ModelResolver.load(where, rules)  # every stored form, checked as the game loads it
         if form == "onnx" and resolver.engine.decoder != "onnx":
             rows.append({"form": form, "missing": resolver.decoder_note})
             continue

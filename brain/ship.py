@@ -13,6 +13,7 @@ import json
 import shutil
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from brain.checkpoint import CONFIG, LOG, WEIGHTS, load_model, read_config, write_json
 from brain.data import Mix, manifest_hash
@@ -20,6 +21,9 @@ from game.atomic import write_atomic
 from game.combat.format import FORMAT_VERSION
 from game.combat.ruleset import Ruleset
 from game.paths import shipped_experts_dir, shipped_model_dir
+
+if TYPE_CHECKING:
+    from brain.engine import ModelResolver
 
 REPORT_NAME = "report.md"
 INIT_LOG = "train_log.phase1.jsonl"  # the run a second phase started from
@@ -49,16 +53,17 @@ def ship(run: Path, to: Path, rules: Ruleset, n: int = 2000, log=print) -> dict:
     to.mkdir(parents=True, exist_ok=True)
     config = read_config(run)
     init = config.get("train", {}).get("config", {}).get("init")
-    files = {WEIGHTS: run / WEIGHTS, LOG: run / LOG}
-    if init:  # a second-phase run: keep the first phase's curve too
-        files[INIT_LOG] = Path(init) / LOG
+    # a fine-tuned run (`rpg-brain finetune`) keeps its steps in config.json; its training curve is the run it
+    # started from
+    trained = run if (run / LOG).exists() else Path(config.get("finetune", {}).get("from", run))
+    files = {WEIGHTS: run / WEIGHTS, LOG: trained / LOG, INIT_LOG: Path(init) / LOG if init else None}
     for name, src in files.items():
-        if src.exists():
+        if src is not None and src.exists():
             shutil.copyfile(src, to / (name + ".tmp"))
     for name in files:
         if (to / (name + ".tmp")).exists():
             (to / (name + ".tmp")).replace(to / name)
-        elif name == INIT_LOG and (to / name).exists():
+        elif (to / name).exists():  # the model shipped before left it: not this model's curve
             (to / name).unlink()
     config["train"].pop("last", None)
     manifest = _data_manifest(config, rules)
@@ -69,8 +74,30 @@ def ship(run: Path, to: Path, rules: Ruleset, n: int = 2000, log=print) -> dict:
     results = {s: evaluate(resolver, held_out(s, n, rules), rules) for s in ("iid", "edge")}
     config["eval"] = {s: {k: r[k] for k in ("n", "exact", "state_exact", "derivation_exact", "field_accuracy",
                                             "parse_failures", "invariant_failures")} for s, r in results.items()}
+    config["int8"] = ship_int8(to, resolver, [c for s in ("iid", "edge") for c in held_out(s, n, rules)], rules, log)
     write_json(to / CONFIG, config)
     return config
+
+
+def ship_int8(to: Path, fp32: ModelResolver, cases: list, rules: Ruleset, log=print) -> dict:
+    """The int8 form beside the model (`<to>-int8/`, a quarter of the bytes), only if it answers every one of
+    `cases` exactly as the fp32 model does; otherwise none (a stale one is removed) and the count says why."""
+    from brain.engine import ModelResolver
+    from brain.export import write_form
+
+    where = to.parent / f"{to.name}-int8"
+    staging = to.parent / f".{to.name}-int8.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    int8 = ModelResolver.load(write_form(to, staging, "int8", rules), rules)
+    different = sum(fp32.resolve_one(c).raw != int8.resolve_one(c).raw for c in cases)
+    shutil.rmtree(where, ignore_errors=True)
+    if different:
+        shutil.rmtree(staging)
+        log(f"int8 form not shipped: {different} of {len(cases)} held-out answers differ from fp32")
+    else:
+        staging.rename(where)
+        log(f"int8 form shipped to {where}: the same answer on all {len(cases)} held-out turns")
+    return {"dir": where.name, "n": len(cases), "different": different, "shipped": not different}
 
 
 def write_report(model_dir: Path | None, rules: Ruleset, n: int = 2000, out_dir: Path = Path("brain/reports"),
@@ -92,12 +119,19 @@ def write_report(model_dir: Path | None, rules: Ruleset, n: int = 2000, out_dir:
     name = "default.md" if model_dir.resolve() == shipped_model_dir().resolve() else f"{model_dir.name}.md"
     path = out_dir / name
     from brain.failures import raw_answers, ungated_answers
-    from brain.lab_report import experts_section, failure_section, forms_section, loop_section, sweep_section
+    from brain.lab_report import (
+        converge_section,
+        experts_section,
+        failure_section,
+        forms_section,
+        loop_section,
+        sweep_section,
+    )
 
     failures, failure_result = failure_section(resolver, rules, n // 2, lambda bl: ungated_answers(resolver, bl),
                                                lambda bl: raw_answers(resolver, bl))
-    extra = "\n".join([failures, sweep_section(out_dir), forms_section(out_dir), loop_section(out_dir),
-                       experts_section(out_dir)])
+    extra = "\n".join([failures, converge_section(out_dir), sweep_section(out_dir), forms_section(out_dir),
+                       loop_section(out_dir), experts_section(out_dir)])
     path.write_text(render(model_dir, rules, evals, b, data) + "\n" + extra)
     slim = {k: {kk: vv for kk, vv in v.items() if kk != "examples"} for k, v in evals.items()}
     failure_slim = {k: ({kk: vv for kk, vv in v.items() if kk != "examples"} if isinstance(v, dict) else v)

@@ -40,8 +40,9 @@ def shipped_experts_dir() -> Path:
 
 
 def available_models() -> list[Path]:
-    """The shipped model (when present) and every model directory under the user's models dir."""
-    found = [shipped_model_dir()] if shipped_model_dir().is_dir() else []
+    """The shipped model and its int8 form (when present) and every model directory under the user's models dir."""
+    shipped = shipped_model_dir()
+    found = [d for d in (shipped, shipped.with_name(shipped.name + "-int8")) if d.is_dir()]
     user = user_models_dir()
     if user.is_dir():
         found += sorted(p for p in user.iterdir() if p.is_dir())

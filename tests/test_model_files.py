@@ -230,3 +230,16 @@ async def test_status_line_says_why_model_onnx_was_not_used(tmp_path, rules):
         await pilot.pause()
         assert app.session.model_status == f"loaded (default, numpy decoder); {NumpyOnly.decoder_note}"
         assert "model.onnx not used" in str(app.screen.query_one("#status").content)
+
+
+def test_the_shipped_int8_form_is_offered_beside_the_model(tmp_path, monkeypatch):
+    import game.paths as paths
+
+    monkeypatch.setattr(paths, "shipped_model_dir", lambda: tmp_path / "models" / "default")
+    monkeypatch.setattr(paths, "user_models_dir", lambda: tmp_path / "user")
+    (tmp_path / "models" / "default").mkdir(parents=True)
+    assert paths.available_models() == [tmp_path / "models" / "default"]
+    (tmp_path / "models" / "default-int8").mkdir()
+    (tmp_path / "user" / "mine").mkdir(parents=True)
+    assert paths.available_models() == [tmp_path / "models" / "default", tmp_path / "models" / "default-int8",
+                                        tmp_path / "user" / "mine"]

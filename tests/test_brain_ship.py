@@ -1,0 +1,66 @@
+"""`rpg-brain ship RUN`: the weights, the config with its eval summary, and the run's own training curves."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from brain.checkpoint import CONFIG, LOG, WEIGHTS
+from brain.cli import main
+from brain.ship import INIT_LOG
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ship") / "run"
+    assert main(["train", "--preset", "tiny", "--steps", "6", "--out", str(d)]) == 0
+    return d
+
+
+def test_a_fine_tuned_run_ships_with_the_curve_it_started_from_and_no_stale_logs(run, tmp_path, rules):
+    tuned = tmp_path / "tuned"  # what `rpg-brain finetune` leaves: weights and config, no train log
+    tuned.mkdir()
+    shutil.copyfile(run / WEIGHTS, tuned / WEIGHTS)
+    config = json.loads((run / CONFIG).read_text())
+    config["finetune"] = {"from": str(run), "config": {"steps": 4}}
+    (tuned / CONFIG).write_text(json.dumps(config))
+    to = tmp_path / "shipped"
+    to.mkdir()
+    (to / LOG).write_text('{"step": 99999}\n')  # the curves of the model shipped before
+    (to / INIT_LOG).write_text('{"step": 88888}\n')
+    stale_int8 = tmp_path / "shipped-int8"
+    stale_int8.mkdir()
+    (stale_int8 / "stale").write_text("the int8 form of the model shipped before")
+    assert main(["ship", str(tuned), "--to", str(to), "--n", "4"]) == 0
+    assert (to / LOG).read_text() == (run / LOG).read_text()
+    assert not (to / INIT_LOG).exists()  # the tiny run had no first phase
+    shipped = json.loads((to / CONFIG).read_text())
+    assert shipped["finetune"]["from"] == str(run) and set(shipped["eval"]) == {"iid", "edge"}
+    assert not list(to.glob("optim*")) and not list(to.glob("*.tmp"))
+    # int8 ships beside the model only if every held-out answer is the same; either way the old one is gone
+    int8 = shipped["int8"]
+    assert int8["n"] == 8 and int8["shipped"] == (int8["different"] == 0) == stale_int8.exists()
+    assert not (stale_int8 / "stale").exists() and not list(tmp_path.glob(".*int8*"))
+    if int8["shipped"]:
+        from brain.engine import ModelResolver
+
+        assert json.loads((stale_int8 / CONFIG).read_text())["weights_form"] == "int8"
+        assert ModelResolver.load(stale_int8, rules).num_params() == shipped["params"]
+
+
+def test_an_int8_form_that_answers_differently_is_not_shipped(run, rules, tmp_path):
+    from types import SimpleNamespace
+
+    from brain.evaluate import held_out
+    from brain.ship import ship_int8
+
+    model = tmp_path / "model"
+    shutil.copytree(run, model)
+    (tmp_path / "model-int8").mkdir()  # shipped with the model before
+    other = SimpleNamespace(resolve_one=lambda case: SimpleNamespace(raw="another answer"))
+    said = []
+    got = ship_int8(model, other, held_out("iid", 3, rules), rules, log=said.append)
+    assert got == {"dir": "model-int8", "n": 3, "different": 3, "shipped": False}
+    assert not (tmp_path / "model-int8").exists() and "3 of 3 held-out answers differ" in said[0]
