@@ -339,7 +339,10 @@ async def test_monkey_rules(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     app = create_app(seed=1, save_dir=tmp_path, new_game=True, content=CONTENT, model_dir=tmp_path / "no-model",
                      experts_dir=tmp_path / "no-experts")
-    await _monkey(app, 3000, 1, min_turns=300)
+    # turns per key depend on the machine's load (timed activities, keys sent without waiting): over 300 on a
+    # quiet 2-core machine, 176 in a clean-clone run while a training held the other core; a game stuck outside
+    # play (the experts once made it 75) stays under the floor
+    await _monkey(app, 3000, 1, min_turns=120)
 
 
 async def test_monkey_model(tmp_path, monkeypatch):
