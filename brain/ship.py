@@ -71,10 +71,11 @@ def ship(run: Path, to: Path, rules: Ruleset, n: int = 2000, log=print) -> dict:
     write_json(to / CONFIG, config)
     log(refresh_onnx(to))
     resolver = ModelResolver.load(to, rules)
-    results = {s: evaluate(resolver, held_out(s, n, rules), rules) for s in ("iid", "edge")}
+    cases = {s: held_out(s, n, rules) for s in ("iid", "edge")}
+    results = {s: evaluate(resolver, c, rules) for s, c in cases.items()}
     config["eval"] = {s: {k: r[k] for k in ("n", "exact", "state_exact", "derivation_exact", "field_accuracy",
                                             "parse_failures", "invariant_failures")} for s, r in results.items()}
-    config["int8"] = ship_int8(to, resolver, [c for s in ("iid", "edge") for c in held_out(s, n, rules)], rules, log)
+    config["int8"] = ship_int8(to, resolver, [*cases["iid"], *cases["edge"]], rules, log)
     write_json(to / CONFIG, config)
     return config
 
