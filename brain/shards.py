@@ -39,7 +39,7 @@ from brain.tokenizer import Roles, Tokenizer
 from game.atomic import write_atomic
 from game.combat.format import FORMAT_VERSION
 from game.combat.ruleset import Ruleset
-from game.combat.sampler import Ranges
+from game.combat.sampler import SAMPLER_VERSION, Ranges
 
 LAYOUT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -48,6 +48,11 @@ PARTS = ("ids", "off", "loss")
 
 class ShardError(ValueError):
     """A data directory that cannot be used: names the file and what was expected."""
+
+
+def sampler_id() -> dict:
+    """What drew the examples: the sampler's version and its ranges (game/combat/sampler.py)."""
+    return {"version": SAMPLER_VERSION, **asdict(Ranges())}
 
 
 def tokenizer_sha256(tok: Tokenizer) -> str:
@@ -101,7 +106,7 @@ def _key(prompt: bytes) -> int:
 
 def _plan(seed: int, rules: Ruleset, mix: Mix, shard_size: int, tok: Tokenizer) -> dict:
     return {"layout_version": LAYOUT_VERSION, "format_version": FORMAT_VERSION, "ruleset_id": rules.ruleset_id,
-            "tokenizer_sha256": tokenizer_sha256(tok), "sampler": asdict(Ranges()), "seed": seed, "mix": asdict(mix),
+            "tokenizer_sha256": tokenizer_sha256(tok), "sampler": sampler_id(), "seed": seed, "mix": asdict(mix),
             "shard_size": shard_size}
 
 
@@ -309,7 +314,7 @@ def load_manifest(data_dir: Path, rules: Ruleset) -> dict:
             or not all(isinstance(m["shards"].get(s), list) for s in SPLITS):
         raise ShardError(f"{path}: expected an object with \"shards\": {{train, val, test: [...]}}")
     expected = {"layout_version": LAYOUT_VERSION, "format_version": FORMAT_VERSION, "ruleset_id": rules.ruleset_id,
-                "tokenizer_sha256": tokenizer_sha256(Tokenizer.from_format()), "sampler": asdict(Ranges())}
+                "tokenizer_sha256": tokenizer_sha256(Tokenizer.from_format()), "sampler": sampler_id()}
     for key, want in expected.items():
         if m.get(key) != want:
             raise ShardError(f"{path}: {key} is {m.get(key)!r}, this run needs {want!r} (regenerate the data)")

@@ -24,6 +24,10 @@ from game.combat.state import (
 
 Case = tuple[CombatState, str, int]
 
+# bump whenever the draws change (code, not Ranges, which are recorded beside it): token shards record both
+# and training refuses shards of another sampler. 2: every turn 0..98 (November 2026; 1 stopped at 49)
+SAMPLER_VERSION = 2
+
 
 @dataclass(frozen=True)
 class Ranges:
