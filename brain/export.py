@@ -56,6 +56,13 @@ def write_form(model_dir: Path, out: Path, form: str, rules: Ruleset) -> Path:
     return out
 
 
+def differing(a: ModelResolver, b: ModelResolver, cases: list) -> list[int]:
+    """Indices of the cases two resolvers answer differently, one turn at a time on the game's path (the answer's
+    text and its error; latency and decode notes always differ)."""
+    return [i for i, c in enumerate(cases) if (x := a.resolve_one(c)).raw != (y := b.resolve_one(c)).raw
+            or x.error != y.error]
+
+
 def batch1_latency(resolver, rules: Ruleset, n: int = 100) -> dict[str, float]:
     """Batch-1 p50/p95 in ms of any resolver on the game's path (resolve_batch of one case: decode, parse,
     invariants), after a warm-up; the experts' bench uses it too."""

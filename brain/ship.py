@@ -84,13 +84,13 @@ def ship_int8(to: Path, fp32: ModelResolver, cases: list, rules: Ruleset, log=pr
     """The int8 form beside the model (`<to>-int8/`, a quarter of the bytes), only if it answers every one of
     `cases` exactly as the fp32 model does; otherwise none (a stale one is removed) and the count says why."""
     from brain.engine import ModelResolver
-    from brain.export import write_form
+    from brain.export import differing, write_form
 
     where = to.parent / f"{to.name}-int8"
     staging = to.parent / f".{to.name}-int8.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     int8 = ModelResolver.load(write_form(to, staging, "int8", rules), rules)
-    different = sum(fp32.resolve_one(c).raw != int8.resolve_one(c).raw for c in cases)
+    different = len(differing(fp32, int8, cases))
     shutil.rmtree(where, ignore_errors=True)
     if different:
         shutil.rmtree(staging)

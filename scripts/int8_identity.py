@@ -16,7 +16,7 @@ from pathlib import Path
 
 from brain.engine import ModelResolver
 from brain.evaluate import held_out
-from brain.export import write_form
+from brain.export import differing, write_form
 from game.content import load_ruleset
 
 
@@ -31,9 +31,7 @@ def main() -> int:
     fp32, int8 = ModelResolver.load(args.model, rules), ModelResolver.load(args.out, rules)
     result: dict = {"model": str(args.model), "int8": str(args.out), "n": args.n}
     for suite in ("iid", "edge"):
-        cases = held_out(suite, args.n, rules)
-        diff = [i for i, c in enumerate(cases)  # the text and the error; latency and decode notes differ
-                if (a := fp32.resolve_one(c)).raw != (b := int8.resolve_one(c)).raw or a.error != b.error]
+        diff = differing(fp32, int8, held_out(suite, args.n, rules))
         result[suite] = {"different": len(diff), "first": diff[:5]}
     result["bytes"] = {"fp32": (args.model / "model.safetensors").stat().st_size,
                        "int8": (args.out / "model.safetensors").stat().st_size}
