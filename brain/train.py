@@ -66,10 +66,12 @@ class TrainConfig:
     val_loss_n: int = 512  # val blocks for the validation loss
     workers: int = 1  # processes drawing batches (0: inline)
     # one thread: on a shared 2-core machine two OpenMP threads stall whenever another process
-    # holds a core (measured 5-8x slower steps, docs/brain.md); one thread + the batch worker fits
+    # holds a core (measured 5-8x slower steps, docs/brain.md); one thread + the batch worker fits.
+    # The cpu preset takes both cores (1.6x on a quiet machine) and must run alone
     threads: int = 1
     init: str | None = None  # start from this model directory's weights (a second, lower-lr phase)
     data: str | None = None  # token shards written by `rpg-brain gen`; None: draw from the rules stream
+    bucket: int = 0  # shards only: sort each window of this many batches by length (Sampler; 0: random batches)
     optimizer: str = "adamw"  # "muon": Muon for the blocks' matrices, AdamW for the rest (brain/muon.py)
     muon_lr: float = 0.02  # peak lr of the Muon matrices (same schedule shape as lr)
     actions: tuple[str, ...] = ()  # an expert's route (brain/experts.py): only these actions' shard examples
@@ -92,11 +94,11 @@ PRESETS: dict[str, TrainConfig] = {
                         ckpt_every=10, val_n=8, val_loss_n=16, workers=0),
     # the shipped recipe: measured in docs/brain.md, <= 20 min on the 2-core CPU
     "default": TrainConfig(depth=2, batch_size=64, steps=5500, lr=3e-3, warmup=200),
-    # the CPU recipe (docs/brain.md "--preset cpu"): `rpg-brain gen --out brain/data/cpu --n 1000000` (~2.5 min on
-    # 2 cores), then 5,500 steps of 128 (704k examples) from the shards with Muon on one thread, so gen + train fit
-    # in 60 minutes on this shared 2-core machine (two threads stall whenever another process holds a core)
-    "cpu": TrainConfig(depth=2, batch_size=128, steps=5_500, lr=3e-3, warmup=200, optimizer="muon", muon_lr=0.02,
-                       threads=1, workers=0, eval_every=1000, ckpt_every=1000, data="brain/data/cpu"),
+    # the CPU recipe (docs/brain.md "--preset cpu"; scripts/cpu_preset.sh): `rpg-brain gen --out brain/data/cpu
+    # --n 1200000` (~2 min on 2 cores), then 9,000 steps of 128 (1.15M examples) from the shards with Muon on
+    # two threads; gen + train fit in 60 minutes on a quiet 2-core machine (--threads 1 when sharing it)
+    "cpu": TrainConfig(depth=2, batch_size=128, steps=9_000, lr=3e-3, warmup=200, optimizer="muon", muon_lr=0.02,
+                       threads=2, workers=0, eval_every=1000, ckpt_every=1000, data="brain/data/cpu"),
     # one GPU, minutes: `rpg-brain gen --out brain/data/gpu --n 2800000` first (every core: 67 s on 16), then
     # 5,000 steps of 512 from the shards (2.56M examples): 209 s on a lent H200 shared with seven other
     # trainings, 100.00% iid / 100.00% edge held-out (docs/brain.md "The shipped model"; scripts/gpu_session.sh)
@@ -157,7 +159,8 @@ def batches(tc: TrainConfig, rules: Ruleset, start: int, rank: int, world: int =
     """Batches start, start+1, ... of this rank: from the shards, or drawn in a helper process (or inline)."""
     if tc.data:
         split = routed(Split(Path(tc.data), "train", load_manifest(Path(tc.data), rules)), tc.actions)
-        yield from prefetched(shard_batches(split, tc.batch_size, tc.seed, start, tc.total_steps(), rank, world))
+        yield from prefetched(shard_batches(split, tc.batch_size, tc.seed, start, tc.total_steps(), rank, world,
+                                            tc.bucket))
         return
     args = (asdict(rules), asdict(Mix(tc.edge, tc.easy_keep)), tc.batch_size, tc.seed, rank)
     indices = range(start, tc.total_steps())
@@ -279,8 +282,7 @@ def train_step(model: torch.nn.Module, opt: torch.optim.Optimizer, tc: TrainConf
     lr = lr_at(tc, step)
     for g in opt.param_groups:
         g["lr"] = lr * g.get("lr_scale", 1.0)
-    logits = model(x, r)
-    loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=-1)
+    loss = model(x, r, targets=y)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
@@ -437,7 +439,8 @@ def add_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--optimizer", choices=("adamw", "muon"), help="muon: Muon for the matrices, AdamW for the rest")
     t.add_argument("--muon-lr", type=float, help="peak lr of the Muon matrices")
     t.add_argument("--workers", type=int, help="batch-drawing processes (0: inline)")
-    t.add_argument("--threads", type=int, help="torch CPU threads (default 2)")
+    t.add_argument("--threads", type=int, help="torch CPU threads (default: the preset's)")
+    t.add_argument("--bucket", type=int, help="sort each window of this many shard batches by length (0: random)")
     t.add_argument("--expert", help="train one expert (brain/experts.py: strikes, self, ignite) on its route's "
                    "share of --data, into --experts DIR, and update its manifest")
     t.add_argument("--stale", action="store_true",
@@ -452,7 +455,7 @@ def run(args: argparse.Namespace) -> int:
 
     tc = PRESETS[args.preset]
     keys = ("depth", "width", "steps", "lr", "batch_size", "seed", "workers", "threads", "eval_every", "warmup", "rope",
-            "roles", "optimizer", "muon_lr")
+            "roles", "optimizer", "muon_lr", "bucket")
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.data is not None:
         overrides["data"] = str(args.data)

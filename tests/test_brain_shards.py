@@ -144,6 +144,40 @@ def test_batches_are_a_function_of_seed_rank_and_index():
     assert not np.array_equal(first[:92], first[100:192])  # each epoch has its own order
 
 
+def test_bucketed_batches_pad_less_and_still_see_every_example_once():
+    lengths = np.random.default_rng(0).integers(80, 180, 1000)
+    plain = Sampler(1000, 10, seed=5)
+    bucketed = Sampler(1000, 10, seed=5, lengths=lengths, bucket=20)
+    # a window of 20 batches holds the same 200 examples as 20 plain batches, in another order
+    for w in range(5):
+        got = np.concatenate([bucketed.indices(i) for i in range(20 * w, 20 * w + 20)])
+        want = np.concatenate([plain.indices(i) for i in range(20 * w, 20 * w + 20)])
+        assert sorted(got.tolist()) == sorted(want.tolist())
+    assert sorted(np.concatenate([bucketed.indices(i) for i in range(100)]).tolist()) == list(range(1000))
+
+    def padded(s: Sampler) -> float:
+        return float(np.mean([lengths[s.indices(i)].max() for i in range(100)]))
+
+    # random batches of 10 pad to near the top of 80..180; a sorted window's batches to a few over the mean
+    assert padded(plain) > lengths.mean() + 30 and padded(bucketed) < lengths.mean() + 10
+    # a function of (seed, world, rank, i): a fresh sampler (a resumed run) and the ranks of a world agree
+    again = Sampler(1000, 10, seed=5, lengths=lengths, bucket=20)
+    assert all(np.array_equal(again.indices(i), bucketed.indices(i)) for i in (37, 3, 99, 0))
+    ranks = [Sampler(1000, 10, seed=5, rank=k, world=2, lengths=lengths, bucket=20) for k in (0, 1)]
+    assert all(np.array_equal(ranks[i % 2].indices(i // 2), bucketed.indices(i)) for i in range(60))
+    with pytest.raises(ValueError, match="bucket"):
+        Sampler(1000, 10, seed=5, bucket=4)
+
+
+def test_bucketed_shard_batches_resume(data, rules):
+    s = Split(data, "train", load_manifest(data, rules))
+    assert np.array_equal(s.lengths(), [len(s.example(k)[0]) for k in range(len(s))])
+    straight = list(shard_batches(s, 8, 11, 0, 12, bucket=4))
+    resumed = list(shard_batches(s, 8, 11, 5, 12, bucket=4))
+    for got, want in zip(resumed, straight[5:], strict=True):
+        assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
+
+
 def test_resumed_shard_batches_are_the_same(data, rules):
     s = Split(data, "train", load_manifest(data, rules))
     straight = list(shard_batches(s, 8, 11, 0, 6))

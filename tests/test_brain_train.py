@@ -107,6 +107,37 @@ def test_train_step_follows_the_schedule_and_learns(rules):
     assert losses[-1] < 0.8 * losses[0]  # one batch, twelve steps: it is being fitted
 
 
+@pytest.mark.parametrize("rope", [True, False])
+def test_training_loss_skips_what_no_target_sees_and_is_the_same_loss(rules, rope):
+    """GPT.loss drops the tokens after each row's last target (padding, end token) and runs the head only at
+    targets: loss and every gradient equal those of the full logits, with rows of different lengths."""
+    from brain.model import GPT
+    from brain.tokenizer import Tokenizer
+    from brain.train import batches
+
+    tc = replace(TINY, depth=2, rope=rope, batch_size=12)
+    torch.manual_seed(1)
+    model = GPT(tc.model_config(len(Tokenizer.from_format())))
+    x, y, r = (torch.from_numpy(a) for a in next(batches(tc, rules, 0, 0)))
+    lengths = (x != Tokenizer.from_format().pad).sum(1)
+    assert len(set(lengths.tolist())) > 1  # there is padding to skip
+    logits = model(x, r)
+    full = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=-1)
+    want = torch.autograd.grad(full, list(model.parameters()))
+    loss = model(x, r, targets=y)  # the path train_step takes (through forward, for DDP)
+    got = torch.autograd.grad(loss, list(model.parameters()))
+    assert float(loss) == pytest.approx(float(full), rel=1e-5)
+    for (name, _), g, w in zip(model.named_parameters(), got, want, strict=True):
+        assert torch.allclose(g, w, atol=1e-6), name
+    # a change after a row's last target changes nothing; one before it does
+    row, last = 0, int(torch.nonzero(y[0] != -1).max())
+    x2 = x.clone()
+    x2[row, last + 1] = (x2[row, last + 1] + 1) % 133
+    assert float(model(x2, r, targets=y)) == float(loss)
+    x2[row, last] = (x2[row, last] + 1) % 133
+    assert float(model(x2, r, targets=y)) != float(loss)
+
+
 def test_width_dial(tmp_path, rules):
     from brain.cli import main
 
