@@ -126,6 +126,16 @@ class GPT(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    def _embed(self, idx: torch.Tensor, roles: torch.Tensor | None) -> torch.Tensor:
+        """Token plus role embeddings for tokens of any shape (roles: the same shape plus 4)."""
+        x = self.wte(idx)
+        if self.cfg.roles:
+            if roles is None:
+                raise ValueError("this model reads token roles (tokenizer.Roles); pass roles")
+            for i, emb in enumerate(self.role_emb):
+                x = x + emb(roles[..., i])
+        return x
+
     def forward(self, idx: torch.Tensor, roles: torch.Tensor | None = None, pos: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None, cache: KVCache | None = None,
                 targets: torch.Tensor | None = None) -> torch.Tensor:
@@ -136,12 +146,7 @@ class GPT(nn.Module):
         B, T = idx.shape
         if pos is None:
             pos = torch.arange(T, device=idx.device).expand(B, T)
-        x = self.wte(idx)
-        if self.cfg.roles:
-            if roles is None:
-                raise ValueError("this model reads token roles (tokenizer.Roles); pass roles")
-            for i, emb in enumerate(self.role_emb):
-                x = x + emb(roles[..., i])
+        x = self._embed(idx, roles)
         rot = None
         if self.wpe is not None:
             x = x + self.wpe(pos)
@@ -167,13 +172,7 @@ class GPT(nn.Module):
         idx, targets, steps = idx[:, :T], targets[:, :T], steps[:T]
         flat = (steps <= last[:, None]).reshape(-1).nonzero().squeeze(1)  # the kept places, row-major
         pos = steps.repeat(B)[flat]
-        x = self.wte(idx.reshape(-1)[flat])
-        if self.cfg.roles:
-            if roles is None:
-                raise ValueError("this model reads token roles (tokenizer.Roles); pass roles")
-            r = roles[:, :T].reshape(B * T, -1)[flat]
-            for i, emb in enumerate(self.role_emb):
-                x = x + emb(r[:, i])
+        x = self._embed(idx.reshape(-1)[flat], None if roles is None else roles[:, :T].reshape(B * T, -1)[flat])
         rot = None
         if self.wpe is not None:
             x = x + self.wpe(pos)

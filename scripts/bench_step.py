@@ -1,6 +1,6 @@
 """What a CPU training step of the cpu preset costs, by batch order, loss path and threads.
 
-    PYTHONPATH=. python scripts/bench_step.py --data DIR [--steps 40] [--threads 1 2]
+    PYTHONPATH=. python scripts/bench_step.py --data DIR [--steps 40] [--threads 1 2] [--optimizers muon adamw]
 
 Batches of the preset's size from the shards' train split, either random (the preset) or length-bucketed
 (`train --bucket 64`: each window of 64 batches sorted by length). Two loss paths: the full logits of every
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,9 +41,9 @@ class FullLogits(torch.nn.Module):
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
 
 
-def step_ms(split: Split, sampler: Sampler, full: bool, steps: int) -> tuple[float, float]:
+def step_ms(split: Split, sampler: Sampler, full: bool, steps: int, optimizer: str) -> tuple[float, float]:
     """Median ms of train_step (after 5 warm-up steps) and the mean padded length of the batches."""
-    tc = PRESETS["cpu"]
+    tc = replace(PRESETS["cpu"], optimizer=optimizer)
     torch.manual_seed(0)
     model = GPT(tc.model_config(len(Tokenizer.from_format()))).train()
     opt = make_optimizer(model, tc)
@@ -62,6 +63,7 @@ def main() -> None:
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--optimizers", nargs="+", default=["muon"], choices=["muon", "adamw"])
     args = p.parse_args()
     split = Split(args.data, "train", load_manifest(args.data, load_ruleset(None)), verify=False)
     b = PRESETS["cpu"].batch_size
@@ -70,10 +72,11 @@ def main() -> None:
         for bucket in (0, 64):
             sampler = Sampler(len(split), b, 1, lengths=split.lengths() if bucket else None, bucket=bucket)
             for full in (True, False):
-                ms, T = step_ms(split, sampler, full, args.steps)
-                print(json.dumps({"threads": threads, "batches": f"bucket {bucket}" if bucket else "random",
-                                  "loss": "full logits" if full else "GPT.loss", "batch": b,
-                                  "ms_per_step": round(ms), "mean_T": round(T, 1)}), flush=True)
+                for optimizer in args.optimizers:
+                    ms, T = step_ms(split, sampler, full, args.steps, optimizer)
+                    print(json.dumps({"threads": threads, "batches": f"bucket {bucket}" if bucket else "random",
+                                      "loss": "full logits" if full else "GPT.loss", "optimizer": optimizer,
+                                      "batch": b, "ms_per_step": round(ms), "mean_T": round(T, 1)}), flush=True)
 
 
 if __name__ == "__main__":

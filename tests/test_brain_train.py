@@ -126,16 +126,16 @@ def test_training_loss_skips_what_no_target_sees_and_is_the_same_loss(rules, rop
     want = torch.autograd.grad(full, list(model.parameters()))
     loss = model(x, r, targets=y)  # the path train_step takes (through forward, for DDP)
     got = torch.autograd.grad(loss, list(model.parameters()))
-    assert float(loss) == pytest.approx(float(full), rel=1e-5)
+    assert loss.item() == pytest.approx(full.item(), rel=1e-5)
     for (name, _), g, w in zip(model.named_parameters(), got, want, strict=True):
         assert torch.allclose(g, w, atol=1e-6), name
     # a change after a row's last target changes nothing; one before it does
     row, last = 0, int(torch.nonzero(y[0] != -1).max())
     x2 = x.clone()
     x2[row, last + 1] = (x2[row, last + 1] + 1) % 133
-    assert float(model(x2, r, targets=y)) == float(loss)
+    assert model(x2, r, targets=y).item() == loss.item()
     x2[row, last] = (x2[row, last] + 1) % 133
-    assert float(model(x2, r, targets=y)) != float(loss)
+    assert model(x2, r, targets=y).item() != loss.item()
 
 
 def test_width_dial(tmp_path, rules):
