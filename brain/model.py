@@ -98,7 +98,8 @@ class Block(nn.Module):
         x = x + self.attn(self.ln1(x), mask, cache, rot)
         return x + self.out(F.gelu(self.fc(self.ln2(x))))
 
-    def packed(self, x, flat, B, T, rot):
+    def packed(self, x: torch.Tensor, flat: torch.Tensor, B: int, T: int,
+               rot: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
         x = x + self.attn.packed(self.ln1(x), flat, B, T, rot)
         return x + self.out(F.gelu(self.fc(self.ln2(x))))
 

@@ -489,7 +489,9 @@ class Sampler:
     `bucket` K > 0 (with the examples' token `lengths`): each window of K consecutive batches of that sequence
     is sorted by length, cut into K batches and those batches shuffled (seeded by the window). A batch pads to
     its longest example, so random batches of 128 spend 31% of their tokens on padding; bucketed ones spend
-    a few percent (docs/brain.md "--preset cpu"). Every example of the window is still seen exactly once.
+    about 1%. Every example of the window is still seen exactly once, but a batch of like lengths is a batch of
+    like states, and that costs more examples than the padding saves: no preset uses it (docs/brain.md "What a
+    CPU step costs").
     """
 
     def __init__(self, n: int, batch_size: int, seed: int, rank: int = 0, world: int = 1,
