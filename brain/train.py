@@ -96,8 +96,8 @@ PRESETS: dict[str, TrainConfig] = {
     "default": TrainConfig(depth=2, batch_size=64, steps=5500, lr=3e-3, warmup=200),
     # the CPU recipe (docs/brain.md "--preset cpu"; scripts/cpu_preset.sh): `rpg-brain gen --out brain/data/cpu
     # --n 1200000` (~2 min on 2 cores), then 9,000 steps of 128 (1.15M examples) from the shards with AdamW on two
-    # threads (AdamW 99.75 / 100% held-out where Muon got 98.65 / 99.10% on the same data); the Muon pipeline took
-    # 54.5 minutes on a quiet 2-core machine (--threads 1 when sharing it)
+    # threads: 50.5 minutes with its data on a quiet 2-core machine, 99.75 / 100% held-out (Muon: 98.65 / 99.10% on the
+    # same data); --threads 1 when sharing the machine
     "cpu": TrainConfig(depth=2, batch_size=128, steps=9_000, lr=3e-3, warmup=200, threads=2, workers=0,
                        eval_every=1000, ckpt_every=1000, data="brain/data/cpu"),
     # one GPU, minutes: `rpg-brain gen --out brain/data/gpu --n 2800000` first (every core: 67 s on 16), then
