@@ -67,7 +67,7 @@ class TrainConfig:
     workers: int = 1  # processes drawing batches (0: inline)
     # one thread: on a shared 2-core machine two OpenMP threads stall whenever another process
     # holds a core (measured 5-8x slower steps, docs/brain.md); one thread + the batch worker fits.
-    # The cpu preset takes both cores (1.6x on a quiet machine) and must run alone
+    # The cpu preset takes both cores (1.7x on a quiet machine) and must run alone
     threads: int = 1
     init: str | None = None  # start from this model directory's weights (a second, lower-lr phase)
     data: str | None = None  # token shards written by `rpg-brain gen`; None: draw from the rules stream

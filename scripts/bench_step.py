@@ -2,6 +2,8 @@
 
     PYTHONPATH=. python scripts/bench_step.py --data DIR [--steps 40] [--threads 1 2] [--optimizers muon adamw]
 
+--optimizers defaults to the preset's.
+
 Batches of the preset's size from the shards' train split, either random (the preset) or length-bucketed
 (`train --bucket 64`: each window of 64 batches sorted by length). Two loss paths: the full logits of every
 (B, T) place then cross entropy (how training ran before), and GPT.loss through forward(targets=...) (how it
@@ -63,7 +65,7 @@ def main() -> None:
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--optimizers", nargs="+", default=["muon"], choices=["muon", "adamw"])
+    p.add_argument("--optimizers", nargs="+", default=[PRESETS["cpu"].optimizer], choices=["muon", "adamw"])
     args = p.parse_args()
     split = Split(args.data, "train", load_manifest(args.data, load_ruleset(None)), verify=False)
     b = PRESETS["cpu"].batch_size

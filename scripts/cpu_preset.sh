@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The CPU preset timed as one pipeline, data included (issue 12 §3): gen, then train --preset cpu.
 # Usage: scripts/cpu_preset.sh [DATA_DIR] [RUN_DIR] [TRAIN_ARGS...]   (defaults brain/data/cpu, brain/runs/cpu;
-#        TRAIN_ARGS go to `rpg-brain train --preset cpu`, e.g. --optimizer adamw)
+#        TRAIN_ARGS go to `rpg-brain train --preset cpu`, e.g. --optimizer muon)
 # Writes RUN_DIR/pipeline.json with the seconds of each stage. Run it on a quiet machine: the preset trains
 # on two threads, and two OpenMP threads stall whenever another process holds a core (docs/brain.md).
 set -euo pipefail
