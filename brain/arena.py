@@ -15,7 +15,10 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from game.autoplay import AutoPlayer
+from game.autoplay import PLAYERS
+from game.combat.envelope import OUTSIDE, Envelope, power_cap
+from game.combat.sampler import FORMAT
+from game.combat.state import CHANNELS, Combatant, Status
 from game.content import Content
 from game.measure import percentile
 from game.playlog import PlayLogWriter
@@ -55,11 +58,45 @@ def _pct(xs: list[float], q: float) -> float | None:
     return None if p is None else round(p, 3)
 
 
+def _bound(envs: list[Envelope], field: str, top: int, low: int = 0) -> tuple[int, int]:
+    """The range of a field inside every envelope, as either side (a monster acts and is acted on)."""
+    lo, hi = low, top
+    for env in envs:
+        for side in ("A", "B"):
+            b = env.bounds.get(f"{side}.{field}")
+            lo, hi = (max(lo, b[0]), min(hi, b[1])) if b else (lo, hi)
+    return lo, max(lo, hi)
+
+
+def perturbed(body: Combatant, envs: list[Envelope], rng, power_top: int) -> Combatant:
+    """A monster body redrawn inside the envelopes (hp, power, armor, statuses), so that play reaches boards the
+    content never makes; the strike headroom (power_cap) and ignite's fragile keep it legal for the rules."""
+    max_hp = rng.randint(*_bound(envs, "max_hp", FORMAT.max_hp, 1))
+    power = rng.randint(*_bound(envs, "power", power_top))
+    armor = rng.randint(*_bound(envs, "armor", FORMAT.armor))
+    statuses = []
+    for ch in CHANNELS:
+        turns = _bound(envs, f"{ch}.turns", FORMAT.duration, 1)
+        if rng.random() >= 0.3 or ch == "fragile" or turns[1] < turns[0]:
+            statuses.append(None)
+            continue
+        mag = (0, 0) if ch == "stun" else _bound(envs, f"{ch}.magnitude", FORMAT.magnitude, 1)
+        statuses.append(Status(rng.randint(*mag), rng.randint(*turns)))
+    return Combatant(max_hp, max_hp, power, armor, body.cooldowns, tuple(statuses))
+
+
 def run_arena(content: Content, turns: int, seed: int, active: str, save_dir: Path,
               model: Resolver | None, model_status: str = "", progress: bool = True,
-              max_game_turns: int = 3000) -> dict:
-    """Play games until `turns` player turns were spent in total; return the JSON summary."""
+              max_game_turns: int = 3000, player: str = "scripted", perturb: bool = False) -> dict:
+    """Play games until `turns` player turns were spent in total; return the JSON summary.
+
+    `player`: game.autoplay.PLAYERS (scripted, random). `perturb`: every monster's body redrawn inside the
+    loaded model's envelope (the whole format without a model) when it is first seen on a floor."""
+    import random
+
     tally = ArenaTally()
+    envs = [env for _, env, _ in getattr(model, "envelopes", lambda: [])()]
+    rng = random.Random(f"arena-perturb:{seed}")
     logs = save_dir / "playlogs"
     game = 0
     started = time.perf_counter()
@@ -72,11 +109,17 @@ def run_arena(content: Content, turns: int, seed: int, active: str, save_dir: Pa
         s.set_active(active)
         # the session's stats keep only recent latencies; the arena wants them all
         s.stats.latencies = deque()
-        bot = AutoPlayer(game_seed)
+        bot = PLAYERS[player](game_seed)
         budget = min(max_game_turns, turns - tally.turns)
+        seen: set[int] = set()
         try:
             actions = 0  # an action may take many turns (explore, rest) or none (impossible): count both
             while not s.over and s.turns < budget and actions < 4 * budget:
+                if perturb:
+                    for m in s.floor.monsters:
+                        if id(m) not in seen and not m.in_fight:
+                            seen.add(id(m))
+                            m.body = perturbed(m.body, envs, rng, power_cap(content.rules))
                 s.perform(bot.next_action(s))
                 actions += 1
         except Exception as exc:  # a crash loses the game; the arena says so and plays on
@@ -95,6 +138,8 @@ def run_arena(content: Content, turns: int, seed: int, active: str, save_dir: Pa
         "resolver": active,
         "model": model_status or None,
         "seed": seed,
+        "player": player,
+        "perturbed_monsters": perturb,
         "games": tally.games,
         "turns_played": tally.turns,
         "combat_turns": tally.combat_turns,
@@ -102,6 +147,7 @@ def run_arena(content: Content, turns: int, seed: int, active: str, save_dir: Pa
         "divergences_per_1000": round(1000 * tally.divergences / max(tally.combat_turns, 1), 3),
         "fallbacks": sum(tally.fallbacks.values()),
         "fallback_reasons": dict(tally.fallbacks),
+        "outside_envelope": sum(v for k, v in tally.fallbacks.items() if k.startswith(OUTSIDE)),
         "model_latency_ms": {"p50": _pct(tally.latencies, 0.5), "p95": _pct(tally.latencies, 0.95),
                              "n": len(tally.latencies)},
         "deaths": tally.deaths,
@@ -135,7 +181,12 @@ def add_arguments(a: argparse.ArgumentParser) -> None:
     a.add_argument("--experts", type=Path, default=None,
                    help="experts directory for --resolver experts (default: brain/models/experts)")
     a.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
+    a.add_argument("--allow-stale", action="store_true", help="load a stale model anyway (its answers are marked)")
     a.add_argument("--no-model", action="store_true", help="rules only, no shadow model")
+    a.add_argument("--player", choices=tuple(PLAYERS), default="scripted",
+                   help="scripted (a careful player) or random (uniform actions in a fight, waits included)")
+    a.add_argument("--perturb", action="store_true",
+                   help="redraw every monster's hp, power, armor and statuses inside the model's envelope")
     a.add_argument("--save-dir", type=Path, default=Path("saves/arena"), help="play logs go to DIR/playlogs")
     a.add_argument("--json", action="store_true")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -154,10 +205,10 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             if args.resolver == "experts":
-                model = load_experts_resolver(args.experts or shipped_experts_dir(), content.rules)
+                model = load_experts_resolver(args.experts or shipped_experts_dir(), content.rules, args.allow_stale)
                 where = args.experts or "shipped experts"
             else:
-                model = load_model_resolver(args.model, content.rules)
+                model = load_model_resolver(args.model, content.rules, args.allow_stale)
                 where = args.model or "shipped default"
             model.draft = args.draft  # type: ignore[attr-defined]
             status = f"loaded ({where}, {model.decoder} decoder, draft {args.draft})"
@@ -166,11 +217,12 @@ def run(args: argparse.Namespace) -> int:
                 raise ValueError(f"cannot load the {args.resolver}: {exc}") from exc
             status = f"unavailable ({exc})"
     result = run_arena(content, args.turns, args.seed, args.resolver, args.save_dir, model, status,
-                       progress=not args.quiet)
+                       progress=not args.quiet, player=args.player, perturb=args.perturb)
     if args.json:
         print(json.dumps(result, indent=1))
     else:
-        for key in ("games", "turns_played", "combat_turns", "divergences_per_1000", "fallbacks", "fallback_reasons",
+        for key in ("games", "turns_played", "combat_turns", "divergences_per_1000", "fallbacks", "outside_envelope",
+                    "fallback_reasons",
                     "model_latency_ms", "deaths", "wins", "depth_reached", "win_rate", "games_lost_to_crash"):
             print(f"{key}: {result[key]}")
     return 0

@@ -31,7 +31,9 @@ from safetensors import SafetensorError, safe_open
 from brain.config import ConfigError, GPTConfig, tensor_shapes
 from brain.tokenizer import Tokenizer, TokenizerError
 from game.atomic import write_atomic
+from game.combat.envelope import Envelope, EnvelopeError
 from game.combat.format import FORMAT_VERSION
+from game.combat.sampler import SAMPLERS
 
 if TYPE_CHECKING:
     import torch
@@ -145,6 +147,36 @@ def check_config(config: dict, where: Path, ruleset_id: str | None = None) -> tu
     if not isinstance(config["weights_sha256"], str):
         raise ModelLoadError(f"{where}: weights_sha256: expected a hex string")
     return cfg, tok
+
+
+def model_envelope(config: dict, where: Path) -> Envelope | None:
+    """The envelope a config.json records (None: it records none, a model from before envelopes); ModelLoadError
+    naming the key when the record is malformed."""
+    if "envelope" not in config:
+        return None
+    try:
+        return Envelope.from_json(config["envelope"])
+    except EnvelopeError as exc:
+        raise ModelLoadError(f"{where}: {exc}") from exc
+
+
+def stale_reason(envelope: Envelope | None, ruleset_id: str | None = None) -> str | None:
+    """Why a model's envelope no longer describes what the code draws and the content rules, or None.
+
+    A model is stale when its data came from another version of its sampler (the code's draws changed since),
+    from a sampler the code no longer has, or under another ruleset (`ruleset_id`, when the caller checks it).
+    """
+    if envelope is None:
+        return "it records no envelope (trained before envelopes were recorded)"
+    sampler = SAMPLERS.get(envelope.sampler)
+    if sampler is None:
+        return f"trained on the {envelope.sampler!r} sampler, which the code no longer has"
+    if sampler.version != envelope.sampler_version:
+        return (f"trained on {sampler.name} sampler version {envelope.sampler_version}, the code's {sampler.name} "
+                f"sampler is version {sampler.version}")
+    if ruleset_id is not None and envelope.ruleset_id != ruleset_id:
+        return f"trained under ruleset {envelope.ruleset_id}, the content's is {ruleset_id}"
+    return None
 
 
 STORED_FORMS = ("fp32", "fp16", "int8")

@@ -23,7 +23,7 @@ from pathlib import Path
 from game.combat.format import answer_grammar, encode_answer, encode_input
 from game.combat.rules import resolve
 from game.combat.ruleset import Ruleset
-from game.combat.sampler import Case, sample_edge, sample_iid
+from game.combat.sampler import SAMPLERS, Case
 
 SPLITS = ("train", "val", "test")
 # strikes and multi-step arithmetic are where a small model goes wrong (issue 5)
@@ -40,8 +40,13 @@ def split_of(block: str) -> str:
 class Mix:
     """How the stream draws cases (recorded in the manifest)."""
 
-    edge: float = 0.2  # share of sample_edge cases
+    edge: float = 0.2  # share of the sampler's edged draws
     easy_keep: float = 0.5  # acceptance of an easy case (no strike, < 2 arithmetic events)
+    sampler: str = "wide"  # game.combat.sampler.SAMPLERS: the envelope the data covers
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {self.sampler!r}; expected one of {', '.join(SAMPLERS)}")
 
 
 @dataclass(frozen=True)
@@ -50,13 +55,14 @@ class Example:
     answer: str
     action: str
     rules: tuple[str, ...]  # the rule events that fired, in order
+    case: Case | None = None  # what was drawn (the envelope measures it)
 
 
 def label(case: Case, rules: Ruleset) -> Example:
     state, action, roll = case
     out = resolve(state, action, roll, rules)
     return Example(encode_input(state, action, roll), encode_answer(out.events, out.next_state), action,
-                   tuple(e.rule for e in out.events))
+                   tuple(e.rule for e in out.events), case)
 
 
 def is_hard(ex: Example, outcome_events: int) -> bool:
@@ -69,8 +75,9 @@ def _arith(ex: Example) -> int:
 
 def draw(rng: random.Random, rules: Ruleset, mix: Mix = Mix()) -> Example:
     """One example from the training distribution (any split)."""
+    sampler = SAMPLERS[mix.sampler]
     while True:
-        case = sample_edge(rng, rules) if rng.random() < mix.edge else sample_iid(rng, rules)
+        case = sampler.edge(rng, rules) if rng.random() < mix.edge else sampler.plain(rng, rules)
         ex = label(case, rules)
         if is_hard(ex, _arith(ex)) or rng.random() < mix.easy_keep:
             return ex

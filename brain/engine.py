@@ -28,12 +28,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from brain.checkpoint import ModelLoadError, load_weights
+from brain.checkpoint import ModelLoadError, load_weights, model_envelope, stale_reason
 from brain.config import GPTConfig
 from brain.draft import DRAFTS, Drafter, copy_drafter, rules_drafter
 from brain.fastpath import NumpyDecoder
 from brain.onnxform import ONNX_FILE, OrtDecoder, load_onnx_decoder
 from brain.tokenizer import Roles, Tokenizer
+from game.combat.envelope import OUTSIDE, Envelope
 from game.combat.format import END, SEPARATOR, answer_grammar, encode_input
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Case
@@ -307,26 +308,39 @@ class ModelResolver:
 
     `draft` (brain/draft.py) picks what each model call verifies: "rules" (the default: the fastest, and the
     answer is the same whatever the drafter), "copy" (prompt lookup, no rules needed) or "none".
+    A turn outside the model's envelope (game/combat/envelope.py, recorded in config.json) is not asked of
+    the model: its Resolution is an error naming the field, and the game resolves it with the rules.
     """
 
     name = "model"
 
-    def __init__(self, engine: Engine, rules: Ruleset, config: dict, model_dir: Path, draft: str = "rules") -> None:
+    def __init__(self, engine: Engine, rules: Ruleset, config: dict, model_dir: Path, draft: str = "rules",
+                 envelope: Envelope | None = None, stale: str | None = None) -> None:
         self.engine, self.rules, self.config, self.model_dir = engine, rules, config, model_dir
         self.decoder_note = ""  # why a model.onnx beside the weights was not used, if it was not
         self.draft = draft
+        self.envelope = envelope  # None: a stale model that records none, asked about everything
+        self.stale = stale  # why this model is stale, when it was loaded anyway (allow_stale)
 
     @classmethod
     def load(cls, model_dir: Path | None, rules: Ruleset, threads: int | None = None,
-             draft: str = "rules", check_ruleset: bool = True) -> ModelResolver:
+             draft: str = "rules", check_ruleset: bool = True, allow_stale: bool = False) -> ModelResolver:
         """Load a model directory (None: the shipped default); ModelLoadError says what is wrong.
 
+        A stale model (brain.checkpoint.stale_reason: its data drawn by another sampler version, or under
+        another ruleset) is refused with the reason, unless `allow_stale`: then every answer is marked stale.
         check_ruleset=False skips the global ruleset id: brain/experts.py checks an expert's own constants.
         """
         model_dir = Path(model_dir) if model_dir is not None else shipped_model_dir()
         if draft not in DRAFTS:
             raise ValueError(f"unknown draft {draft!r}; expected one of {', '.join(DRAFTS)}")
-        cfg, tok, config, arrays = load_weights(model_dir, rules.ruleset_id if check_ruleset else None)
+        ruleset = rules.ruleset_id if check_ruleset else None
+        cfg, tok, config, arrays = load_weights(model_dir, None if allow_stale else ruleset)
+        envelope = model_envelope(config, model_dir / "config.json")
+        stale = stale_reason(envelope, ruleset)
+        if stale and not allow_stale:
+            raise ModelLoadError(f"{model_dir}: stale model: {stale}; retrain it (rpg-brain train), or load it "
+                                 "anyway with --allow-stale, which marks every answer as from a stale model")
         engine = Engine.from_arrays(cfg, arrays, tok)
         engine.threads = threads
         if threads and "torch" in sys.modules:
@@ -339,9 +353,21 @@ class ModelResolver:
                 engine.decoder = decoder.name
             except ModelLoadError as exc:  # the numpy decoder does the same job, a little slower
                 note = f"{ONNX_FILE} not used: {exc}"
-        resolver = cls(engine, rules, config, model_dir, draft)
+        resolver = cls(engine, rules, config, model_dir, draft, envelope, stale)
         resolver.decoder_note = note
         return resolver
+
+    def envelopes(self) -> list[tuple[str, Envelope, ModelResolver]]:
+        """(name, envelope, the resolver that answers inside it): the probe and ood suites push past each."""
+        return [] if self.envelope is None else [(self.name, self.envelope, self)]
+
+    def outside(self, case: Case, block: str | None = None) -> str | None:
+        """Why this turn lies outside the model's envelope (the field and its bound), or None."""
+        if self.envelope is None:
+            return None
+        block = encode_input(*case) if block is None else block
+        why = self.envelope.outside(case, len(self.engine.tok.encode(block)))
+        return None if why is None else f"{OUTSIDE}: {why}"
 
     @property
     def decoder(self) -> str:
@@ -365,8 +391,16 @@ class ModelResolver:
         if not cases:
             return []
         if self.draft == "none" and len(cases) > 1:
-            return self._lockstep(cases)
+            out: list[Resolution | None] = [self._declined(c) for c in cases]
+            inside = [i for i, r in enumerate(out) if r is None]
+            for i, res in zip(inside, self._lockstep([cases[i] for i in inside]), strict=True):
+                out[i] = res
+            return [r for r in out if r is not None]
         return [self.resolve_one(case) for case in cases]
+
+    def _declined(self, case: Case, block: str | None = None) -> Resolution | None:
+        why = self.outside(case, block)
+        return None if why is None else Resolution(self.name, "", error=why, stale=self.stale is not None)
 
     def answer(self, case: Case, stats: DecodeStats | None = None) -> str:
         """The model's answer text to one turn, decoded at batch 1 with this resolver's drafter."""
@@ -377,14 +411,17 @@ class ModelResolver:
     def resolve_one(self, case: Case) -> Resolution:
         """One turn at batch 1, drafted: the game's path."""
         start = time.perf_counter()
+        declined = self._declined(case)
+        if declined is not None:
+            return declined
         stats = DecodeStats()
         try:
             text = self.answer(case, stats)
         except ValueError as exc:  # a block too long for the model: the case falls back to the rules
-            return Resolution(self.name, "", error=f"model cannot answer: {exc}")
+            return Resolution(self.name, "", error=f"model cannot answer: {exc}", stale=self.stale is not None)
         ms = (time.perf_counter() - start) * 1000
         res = judge_answer(self.name, case[0], case[1], text, ms)
-        return replace(res, decode=stats.note(self.draft))
+        return replace(res, decode=stats.note(self.draft), stale=self.stale is not None)
 
     def _lockstep(self, cases: Sequence[Case]) -> list[Resolution]:
         blocks = [encode_input(*case) for case in cases]
@@ -394,5 +431,5 @@ class ModelResolver:
         except ValueError as exc:  # a block too long for the model: every case falls back to the rules
             return [Resolution(self.name, "", error=f"model cannot answer: {exc}") for _ in cases]
         ms = (time.perf_counter() - start) * 1000 / len(cases)
-        return [judge_answer(self.name, state, action, text, ms)
+        return [replace(judge_answer(self.name, state, action, text, ms), stale=self.stale is not None)
                 for (state, action, _), text in zip(cases, texts, strict=True)]

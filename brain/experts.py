@@ -26,13 +26,14 @@ from pathlib import Path
 from brain.checkpoint import ModelLoadError
 from brain.engine import ModelResolver
 from game.atomic import write_atomic
+from game.combat.envelope import Envelope, check_case
 from game.combat.format import encode_answer
 from game.combat.rules import resolve
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Case, sample_edge, sample_iid
 from game.combat.state import ACTIONS
 from game.content import ContentError, validate_ruleset
-from game.resolve import Resolution, check_case
+from game.resolve import Resolution
 
 MANIFEST = "experts.json"
 EXPERTS_VERSION = 1
@@ -292,7 +293,8 @@ class ExpertsResolver:
         self.engine = RoutedEngine(self.router, experts)
 
     @classmethod
-    def load(cls, directory: Path, rules: Ruleset, draft: str = "rules", threads: int | None = None) -> ExpertsResolver:
+    def load(cls, directory: Path, rules: Ruleset, draft: str = "rules", threads: int | None = None,
+             allow_stale: bool = False) -> ExpertsResolver:
         directory = Path(directory)
         manifest = read_manifest(directory)
         missing = [n for n in manifest.router.routes if n not in manifest.experts]
@@ -300,7 +302,7 @@ class ExpertsResolver:
             raise ExpertsError(f"{directory / MANIFEST}: no trained expert for route {', '.join(missing)} "
                                f"(rpg-brain train --expert {missing[0]} --experts {directory} --data SHARDS)")
         stale = stale_experts(manifest, rules)
-        if stale:
+        if stale and not allow_stale:
             name, changed = next(iter(stale.items()))
             raise ExpertsError(f"{directory / MANIFEST}: {_stale_text(name, changed)}; retrain with "
                                f"`rpg-brain train --stale --experts {directory} --data SHARDS`")
@@ -308,7 +310,7 @@ class ExpertsResolver:
         for name, e in manifest.experts.items():
             try:  # its constants were checked above: the global ruleset id may differ, by design
                 experts[name] = ModelResolver.load(directory / e.model_dir, rules, threads=threads, draft=draft,
-                                                   check_ruleset=False)
+                                                   check_ruleset=False, allow_stale=allow_stale or name in stale)
             except ModelLoadError as exc:
                 raise ExpertsError(f"expert {name}: {exc}") from exc
         return cls(directory, manifest, experts)
@@ -328,6 +330,10 @@ class ExpertsResolver:
 
     def num_params(self) -> int:
         return sum(m.num_params() for m in self.experts.values())
+
+    def envelopes(self) -> list[tuple[str, Envelope, ModelResolver]]:
+        """Each expert's envelope (its route's share of the data) and the expert."""
+        return [(f"expert {name}", m.envelope, m) for name, m in self.experts.items() if m.envelope is not None]
 
     def resolve_batch(self, cases: Sequence[Case]) -> list[Resolution]:
         out: list[Resolution | None] = [None] * len(cases)
@@ -377,12 +383,31 @@ def train_expert(name: str, data: Path, directory: Path, rules: Ruleset, tc, *, 
     return expert
 
 
+def stale_models(directory: Path, manifest: Manifest) -> dict[str, str]:
+    """Expert name -> why its model is stale (brain.checkpoint.stale_reason: no envelope, or data drawn by
+    another version of its sampler); the constants are stale_experts' part."""
+    from brain.checkpoint import model_envelope, read_config, stale_reason
+
+    out = {}
+    for name, e in manifest.experts.items():
+        where = Path(directory) / e.model_dir
+        try:
+            reason = stale_reason(model_envelope(read_config(where), where / "config.json"))
+        except ModelLoadError as exc:
+            reason = str(exc)
+        if reason:
+            out[name] = reason
+    return out
+
+
 def train_stale(data: Path, directory: Path, rules: Ruleset, tc, dep_n: int = 2000,
                 quiet: bool = False) -> dict[str, Expert]:
-    """Retrain, from their own weights, only the experts whose constants the content changed."""
-    stale = stale_experts(read_manifest(directory), rules)
+    """Retrain, from their own weights, exactly the stale experts: those whose constants the content changed
+    and those whose data another version of their sampler drew."""
+    manifest = read_manifest(directory)
+    stale = {*stale_experts(manifest, rules), *stale_models(directory, manifest)}
     return {name: train_expert(name, data, directory, rules, tc, adapt=True, dep_n=dep_n, quiet=quiet)
-            for name in stale}
+            for name in manifest.experts if name in stale}
 
 
 # ---------------------------------------------------------------- measurement

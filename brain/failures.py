@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from brain.suites import SUITES, Run
+from brain.suites import EVAL_SEED, SUITES, Run
 from brain.suites.chain import CHAIN_SCRIPT, chain, chain_starts
 from brain.suites.metrics import at_boundary, boundary_confusion, label_collapse, token_drift
-from brain.suites.ood import ood_cases
 from brain.suites.order import order_cases, reversed_status_block
 from brain.suites.perturb import (
     PERTURBATIONS,
@@ -27,41 +26,54 @@ from game.combat.ruleset import Ruleset
 from game.resolve import Resolver
 
 __all__ = ["CHAIN_SCRIPT", "PERTURBATIONS", "Answers", "CachingResolver", "PerturbResult", "Record", "all_table",
-           "at_boundary", "boundary_confusion", "chain", "chain_starts", "judge", "label_collapse", "ood_cases",
+           "at_boundary", "boundary_confusion", "chain", "chain_starts", "judge", "label_collapse",
            "order_cases", "perturb", "perturb_suite", "raw_answers", "reversed_status_block", "run_all", "summary",
            "token_drift", "ungated_answers"]
 
 
 def run_all(resolver: Resolver, rules: Ruleset, n: int = 1000, ungated_answer: Answers | None = None,
-            raw_answer: Answers | None = None, chains: int = 10, chain_turns: int = 50, seed: int = 0,
+            raw_answer: Answers | None = None, chains: int = 10, chain_turns: int = 50, seed: int = EVAL_SEED,
             suites: Iterable[str] | None = None) -> dict:
     """Every suite (or only `suites`, then without the metrics) and the three metrics, as `rpg-brain eval
-    --suite all` reports them. One `Run` is shared, so each case is decoded once."""
+    --suite all` reports them. One `Run` is shared, so each case is decoded once; `seed` draws every suite."""
     run = Run(resolver, rules, n, seed, ungated_answer, raw_answer, chains, chain_turns)
     names = list(SUITES) if suites is None else [s for s in SUITES if s in set(suites)]
     out = {name: SUITES[name].results(run) for name in names}
     if suites is not None:
         return out
     rec = run.records
-    out["label_collapse"] = label_collapse(rec["iid"] + rec["edge"] + rec["ood"] + rec["order"])
-    out["token_drift"] = token_drift(rec["iid"] + rec["edge"], rec["chain"])
-    out["boundary_confusion"] = boundary_confusion(rec["iid"] + rec["edge"])
+    held = [r for s in HELD_OUT for r in rec[s]]
+    out["label_collapse"] = label_collapse(held + rec["ood"] + rec["order"])
+    out["token_drift"] = token_drift(held, rec["chain"])
+    out["boundary_confusion"] = boundary_confusion(held)
     return out
+
+
+HELD_OUT = ("iid", "edge", "wide", "crowded", "long")
 
 
 def all_table(result: dict) -> str:
     """The failure-first table of the report."""
     rows = ["| suite | n | next-state exact | notes |", "|---|---|---|---|"]
-    for s in ("iid", "edge", "ood", "order"):
+    for s in HELD_OUT:
         r = result[s]
-        note = ""
-        if s == "order":
-            note = (f"status order reversed: {r['status_reversed_exact']:.2%} exact, "
-                    f"{r['status_reversed_agreement']:.2%} same answer; all 8 actions right for "
-                    f"{r['all_actions_right_share']:.2%} of states")
-        else:
-            note = f"parse fail {r['parse_failures']}, invariant fail {r['invariant_failures']}"
-        rows.append(f"| {s} | {r['n']} | {r['state_exact']:.2%} | {note} |")
+        rows.append(f"| {s} | {r['n']} | {r['state_exact']:.2%} | parse fail {r['parse_failures']}, invariant fail "
+                    f"{r['invariant_failures']}, outside the envelope {r['outside_envelope']}, wrong "
+                    f"{r['wrong']} |")
+    o = result["order"]
+    rows.append(f"| order | {o['n']} | {o['state_exact']:.2%} | status order reversed: "
+                f"{o['status_reversed_exact']:.2%} exact, {o['status_reversed_agreement']:.2%} same answer; all 8 "
+                f"actions right for {o['all_actions_right_share']:.2%} of states |")
+    for name in ("ood", "probe"):
+        r = result[name]
+        per = "; ".join(f"{m}: {v['n']} turns, {v['fallbacks']} fallbacks, {v['silent']} silent"
+                        + (f", unguarded exact {v['unguarded_exact']:.2%}" if v.get("unguarded_exact") is not None
+                           else "")
+                        + (f", {len(v['at_the_format_bound'])} of its fields at the format's bound"
+                           if "at_the_format_bound" in v else "")
+                        for m, v in r["models"].items())
+        rows.append(f"| {name} | {r['n']} | - | {r['silent']} silent answers outside the envelope; "
+                    f"{per or 'no envelope'} |")
     p = result["perturb"]
     pct = lambda v: "not measured" if v is None else f"{v:.2%}"
     rows.append(f"| perturb | {p['n']} | - | gated path rejects {p['gated_rejection_rate']:.2%}; ungated, the model's "
@@ -81,7 +93,9 @@ def all_table(result: dict) -> str:
              "the field's commonest value |",
              f"| token drift | {td['value']:+.3f} | chain off-track share {td.get('chain_first_half', 0):.3f} (turns "
              f"1-25) -> {td.get('chain_second_half', 0):.3f} (26-50); within a block late-minus-early field error "
-             f"{td['block_late_minus_early']:+.4f} |",
-             f"| boundary confusion | {bc['value']:.2f} | error {bc['error_at_boundary']:.2%} at boundaries "
-             f"(n {bc['n_at_boundary']}) vs {bc['error_away']:.2%} away (n {bc['n_away']}) |"]
+             f"{td['block_late_minus_early']:+.4f} ({td.get('late_wrong', 0)} late vs {td.get('early_wrong', 0)} "
+             "early wrong fields) |",
+             f"| boundary confusion | {bc['value']:.2f} | {bc.get('wrong_at_boundary', 0)} wrong of "
+             f"{bc['n_at_boundary']} at boundaries ({bc['error_at_boundary']:.2%}) vs {bc.get('wrong_away', 0)} of "
+             f"{bc['n_away']} away ({bc['error_away']:.2%}) |"]
     return "\n".join(rows)

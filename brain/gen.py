@@ -8,6 +8,7 @@ from pathlib import Path
 
 from brain.data import Mix
 from brain.shards import generate
+from game.combat.sampler import SAMPLERS
 from game.content import load_ruleset
 
 
@@ -15,6 +16,8 @@ def add_arguments(g: argparse.ArgumentParser) -> None:
     g.add_argument("--out", type=Path, default=Path("brain/data"))
     g.add_argument("--n", type=int, default=200_000, help="draws before the split and deduplication")
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--sampler", choices=tuple(SAMPLERS), default="wide",
+                   help="the envelope the data covers: wide (the whole format) or narrow (today's play)")
     g.add_argument("--edge", type=float, default=0.2, help="share of edge-suite cases")
     g.add_argument("--easy-keep", type=float, default=0.5, help="acceptance of an easy case")
     g.add_argument("--workers", type=int, default=None, help="processes drawing shards (default: every core)")
@@ -24,8 +27,9 @@ def add_arguments(g: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     rules = load_ruleset(args.content)
-    m = generate(args.out, args.n, args.seed, rules, Mix(args.edge, args.easy_keep), shard_size=args.shard_size,
-                 workers=args.workers, progress=not args.quiet)  # ShardError: the cli's one handler
+    # ShardError: the cli's one handler
+    m = generate(args.out, args.n, args.seed, rules, Mix(args.edge, args.easy_keep, args.sampler),
+                 shard_size=args.shard_size, workers=args.workers, progress=not args.quiet)
     g = m["gen"]
     per_worker = g["draws_this_run"] / max(1e-9, g["seconds"]) / g["workers"]
     print(json.dumps({"out": str(args.out), "counts": m["counts"], "tokens": m["tokens"],

@@ -24,11 +24,11 @@ from collections import Counter
 from pathlib import Path
 
 from brain.data import split_of
+from game.combat.envelope import check_case
 from game.combat.format import FORMAT_VERSION, FormatError, encode_answer, parse_input
 from game.combat.rules import resolve
 from game.combat.ruleset import Ruleset
 from game.playlog import BadLine, iter_playlog_lines, playlog_files
-from game.resolve import check_case
 
 SPLITS = ("train", "val")
 

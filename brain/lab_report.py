@@ -174,8 +174,10 @@ def experts_section(reports: Path) -> str:
                        lambda x, suite=suite: pct(x["held_out"][suite]["exact"])))
         out.append(row(f"held-out {suite} next-state exact",
                        lambda x, suite=suite: pct(x["held_out"][suite]["state_exact"])))
-    f = lambda key, fmt: (lambda x: fmt(x["failures"][key]))
-    out += [row("ood next-state exact", f("ood_state_exact", pct)),
+    f = lambda key, fmt: (lambda x: fmt(x["failures"][key]) if key in x["failures"] else "not measured")
+    out += [row("wide next-state exact", f("wide_state_exact", pct)),
+            row("silent answers outside the envelope (ood, probe)",
+                lambda x: f"{x['failures'].get('ood_silent', 'n/a')}, {x['failures'].get('probe_silent', 'n/a')}"),
             row("order: status order reversed, exact", f("order_reversed_exact", pct)),
             row("perturbed blocks rejected (gated)", f("perturb_rejected", pct)),
             row("chain: turns on the rules chain", f("chain_on_track", pct)),

@@ -6,6 +6,7 @@ Needs no torch: the rules answer, or the model decoding with numpy or ONNX Runti
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Iterator
 from itertools import islice
@@ -23,10 +24,22 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument("--experts", type=Path, default=None,
                    help="experts directory for --resolver experts (default: brain/models/experts)")
     r.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
-    r.add_argument("--batch", type=int, default=256, help="lines resolved together by the model")
+    r.add_argument("--allow-stale", action="store_true", help="load a stale model anyway (its answers are marked)")
+    r.add_argument("--batch", type=_positive, default=256, help="lines resolved together by the model (at least 1)")
     r.add_argument("--derivation", action="store_true", help="print the whole answer, derivation included")
     r.add_argument("--draft", choices=("rules", "copy", "none"), default="rules",
                    help="what each model call verifies (brain/draft.py); the answers are the same, rules is fastest")
+
+
+def _positive(text: str) -> int:
+    """--batch: a whole number of lines, at least 1 (0 read nothing and answered nothing, with exit code 0)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of lines, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 line, got {value}")
+    return value
 
 
 def _chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
@@ -57,10 +70,15 @@ def _stdin_lines(stream: BinaryIO) -> Iterator[str | Exception]:
 
 def _write_line(text: str) -> None:
     out = getattr(sys.stdout, "buffer", None)  # bytes: an answer never fails on the terminal's encoding
-    if out is None:  # a text stream put in place of stdout (tests, embedding)
-        sys.stdout.write(text + "\n")
-    else:
-        out.write(text.encode("utf-8", "backslashreplace") + b"\n")
+    try:
+        if out is None:  # a text stream put in place of stdout (tests, embedding)
+            sys.stdout.write(text + "\n")
+        else:
+            out.write(text.encode("utf-8", "backslashreplace") + b"\n")
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise _StdoutGone(getattr(exc, "strerror", None) or str(exc)) from None
 
 
 def _stdin_bytes() -> BinaryIO:
@@ -72,7 +90,46 @@ def _stdin_bytes() -> BinaryIO:
     return io.BytesIO(sys.stdin.read().encode("utf-8", "surrogateescape"))  # a text stream put in place of stdin
 
 
+class _StdoutGone(Exception):
+    """stdout is closed (`>&-`) or refuses writes (EBADF): nobody can read an answer."""
+
+
+def _stdout_closed(why: str) -> int:
+    """Say so once on stderr (when there is one) and leave with exit code 2, no traceback; stdout is pointed at
+    /dev/null so that the interpreter's own flush at exit has nothing left to complain about."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout = open(os.devnull, "w")  # lives until the process ends
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError, ValueError):
+            print(f"rpg-brain: resolve: cannot write the answers ({why})", file=sys.stderr)
+    return 2
+
+
 def run(args: argparse.Namespace) -> int:
+    if sys.stdout is None:  # started with stdout closed
+        return _stdout_closed("stdout is closed")
+    try:
+        return _run(args)
+    except BrokenPipeError:
+        raise  # the reader stopped reading (`| head`): rpg-brain's handler leaves quietly
+    except _StdoutGone as exc:
+        return _stdout_closed(str(exc))
+
+
+def _flush() -> None:
+    try:
+        sys.stdout.flush()
+        if hasattr(sys.stdout, "buffer"):
+            sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError) as exc:  # EBADF: stdout is not open for writing; ValueError: it was closed
+        raise _StdoutGone(getattr(exc, "strerror", None) or str(exc)) from None
+
+
+def _run(args: argparse.Namespace) -> int:
     rules = load_ruleset(args.content)
     resolver: Resolver
     if args.resolver == "rules":
@@ -81,14 +138,14 @@ def run(args: argparse.Namespace) -> int:
         from game.resolve import load_experts_resolver, load_model_resolver
 
         try:
-            resolver = (load_experts_resolver(args.experts or shipped_experts_dir(), rules)
-                        if args.resolver == "experts" else load_model_resolver(args.model, rules))
+            resolver = (load_experts_resolver(args.experts or shipped_experts_dir(), rules, args.allow_stale)
+                        if args.resolver == "experts" else load_model_resolver(args.model, rules, args.allow_stale))
         except ValueError as exc:
             raise ValueError(f"cannot load the {args.resolver}: {exc}") from exc
         resolver.draft = args.draft  # type: ignore[attr-defined]
     # the model answers a batch at a time; the rules answer line by line, so streams stay live
     size = 1 if args.resolver == "rules" else args.batch
-    sys.stdout.flush()
+    _flush()
     for chunk in _chunks(_stdin_lines(_stdin_bytes()), size):
         blocks = [x for x in chunk if isinstance(x, str)]
         answers = iter(resolve_blocks(resolver, blocks, rules))
@@ -101,7 +158,5 @@ def run(args: argparse.Namespace) -> int:
                 _write_line(res.raw if args.derivation else encode_output(res.next_state))
             else:
                 _write_line(f"error: {res.error}")
-        sys.stdout.flush()
-        if hasattr(sys.stdout, "buffer"):
-            sys.stdout.buffer.flush()
+        _flush()
     return 0

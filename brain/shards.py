@@ -37,9 +37,10 @@ import numpy as np
 from brain.data import SPLITS, Mix, draw, forced_mask, split_of
 from brain.tokenizer import Roles, Tokenizer
 from game.atomic import write_atomic
+from game.combat.envelope import Bounds, Envelope, extent, merge, widen
 from game.combat.format import FORMAT_VERSION
 from game.combat.ruleset import Ruleset
-from game.combat.sampler import SAMPLER_VERSION, Ranges
+from game.combat.sampler import SAMPLERS
 
 LAYOUT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -50,9 +51,9 @@ class ShardError(ValueError):
     """A data directory that cannot be used: names the file and what was expected."""
 
 
-def sampler_id() -> dict:
-    """What drew the examples: the sampler's version and its ranges (game/combat/sampler.py)."""
-    return {"version": SAMPLER_VERSION, **asdict(Ranges())}
+def sampler_id(name: str) -> dict:
+    """What drew the examples: the named sampler and its version (game/combat/sampler.py)."""
+    return {"name": name, "version": SAMPLERS[name].version}
 
 
 def tokenizer_sha256(tok: Tokenizer) -> str:
@@ -76,25 +77,50 @@ def _init_worker(counter) -> None:
     _W.update(counter=counter, tok=Tokenizer.from_format())
 
 
-def _job(job: tuple[int, int, int, dict, dict]) -> list[tuple]:
-    """Shard `index`: n draws as (split, key, ids, loss, action, rules); the parent deduplicates."""
+def _job(job: tuple[int, int, int, dict, dict]) -> tuple[list[tuple], dict]:
+    """Shard `index`: n draws as (split, key, ids, loss, action, rules), which the parent deduplicates, and the
+    extents of each split's draws by action (duplicates add nothing to an extent)."""
     index, n, seed, rules_d, mix_d = job
     rules, mix, tok = Ruleset(**rules_d), Mix(**mix_d), _W["tok"]
     rng = random.Random(f"gen:{seed}:{index}")
     out = []
+    extents: dict = {s: {} for s in SPLITS}
     for k in range(n):
         ex = draw(rng, rules, mix)
-        prompt = bytes([tok.bos, *tok.encode(ex.block), tok.sep])
+        block = tok.encode(ex.block)
+        prompt = bytes([tok.bos, *block, tok.sep])
         ans = tok.encode(ex.answer)
         open_ = bytes(not f for f in forced_mask([tok.pieces[i] for i in ans]))
-        out.append((split_of(ex.block), _key(prompt), prompt + bytes([*ans, tok.eos]),
+        split = split_of(ex.block)
+        out.append((split, _key(prompt), prompt + bytes([*ans, tok.eos]),
                     bytes(len(prompt)) + open_, ex.action, ex.rules))
+        _extend(extents[split], ex.action, extent(ex.case), len(block), len(prompt) + len(ans) + 1)
         if k % 500 == 499:
             with _W["counter"].get_lock():
                 _W["counter"].value += 500
     with _W["counter"].get_lock():
         _W["counter"].value += n % 500
-    return out
+    return out, extents
+
+
+def _extend(by_action: dict, action: str, values: dict[str, int], input_tokens: int, tokens: int) -> None:
+    """Grow one split's extent of `action` by one example (its fields, its input block and whole length)."""
+    e = by_action.setdefault(action, {"examples": 0, "input_tokens": 0, "tokens": 0, "bounds": {}})
+    e["examples"] += 1
+    e["input_tokens"] = max(e["input_tokens"], input_tokens)
+    e["tokens"] = max(e["tokens"], tokens)
+    widen(e["bounds"], values)
+
+
+def _merge_extents(into: dict, other: dict) -> dict:
+    """Two extents by action in one (`into` grown in place and returned)."""
+    for action, e in other.items():
+        mine = into.setdefault(action, {"examples": 0, "input_tokens": 0, "tokens": 0, "bounds": {}})
+        mine["examples"] += e["examples"]
+        mine["input_tokens"] = max(mine["input_tokens"], e["input_tokens"])
+        mine["tokens"] = max(mine["tokens"], e["tokens"])
+        merge(mine["bounds"], e["bounds"])
+    return into
 
 
 def _key(prompt: bytes) -> int:
@@ -106,12 +132,12 @@ def _key(prompt: bytes) -> int:
 
 def _plan(seed: int, rules: Ruleset, mix: Mix, shard_size: int, tok: Tokenizer) -> dict:
     return {"layout_version": LAYOUT_VERSION, "format_version": FORMAT_VERSION, "ruleset_id": rules.ruleset_id,
-            "tokenizer_sha256": tokenizer_sha256(tok), "sampler": sampler_id(), "seed": seed, "mix": asdict(mix),
-            "shard_size": shard_size}
+            "tokenizer_sha256": tokenizer_sha256(tok), "sampler": sampler_id(mix.sampler), "seed": seed,
+            "mix": asdict(mix), "shard_size": shard_size}
 
 
 def _write_shard(out_dir: Path, index: int, draws: int, plan: dict, rows: dict[str, list[tuple]],
-                 duplicates: int) -> dict:
+                 duplicates: int, extents: dict) -> dict:
     """Write one shard's files (each atomically), then its record: the record means "finished"."""
     record = {"plan": plan, "index": index, "draws": draws, "duplicates": duplicates, "splits": {}}
     for split in SPLITS:
@@ -128,6 +154,7 @@ def _write_shard(out_dir: Path, index: int, draws: int, plan: dict, rows: dict[s
         record["splits"][split] = {
             "examples": len(items), "tokens": len(ids), "files": files,
             "actions": dict(Counter(r[4] for r in items)), "rule_events": dict(Counter(e for r in items for e in r[5])),
+            "extent": extents[split],
         }
     write_atomic(out_dir / f"shard-{index:04d}.json", json.dumps(record, indent=1) + "\n")
     return record
@@ -233,7 +260,7 @@ def generate(out_dir: Path, n: int, seed: int, rules: Ruleset, mix: Mix, shard_s
             for job in todo:
                 while True:
                     try:
-                        rows = it.next(timeout=0.5)
+                        rows, extents = it.next(timeout=0.5)
                         break
                     except mp.TimeoutError:
                         bar.show(counter.value, len(records))
@@ -245,7 +272,7 @@ def generate(out_dir: Path, n: int, seed: int, rules: Ruleset, mix: Mix, shard_s
                         continue
                     seen.add(row[1])
                     by_split[row[0]].append(row)
-                records.append(_write_shard(out_dir, job[0], job[1], plan, by_split, dupes))
+                records.append(_write_shard(out_dir, job[0], job[1], plan, by_split, dupes, extents))
                 bar.show(counter.value, len(records))
         bar.done()
     manifest = _manifest(plan, n, records)
@@ -283,15 +310,18 @@ def _manifest(plan: dict, n: int, records: list[dict]) -> dict:
     tokens = {s: sum(r["splits"][s]["tokens"] for r in records) for s in SPLITS}
     actions = {s: Counter() for s in SPLITS}
     events = {s: Counter() for s in SPLITS}
+    extents: dict = {s: {} for s in SPLITS}
     for r in records:
         for s in SPLITS:
             actions[s].update(r["splits"][s]["actions"])
             events[s].update(r["splits"][s]["rule_events"])
+            _merge_extents(extents[s], r["splits"][s]["extent"])
     return {
         **plan, "vocab_size": len(Tokenizer.from_format()), "draws": n,
         "duplicates_removed": sum(r["duplicates"] for r in records), "counts": counts, "tokens": tokens,
         "actions": {s: dict(sorted(c.items())) for s, c in actions.items()},
         "rule_events": {s: dict(sorted(c.items())) for s, c in events.items()},
+        "extent": extents,
         "shards": {s: [{"examples": r["splits"][s]["examples"], "tokens": r["splits"][s]["tokens"],
                         **r["splits"][s]["files"]} for r in records] for s in SPLITS},
         "split": "sha1(input block) % 100: <90 train, <95 val, else test (brain.data.split_of)",
@@ -313,12 +343,33 @@ def load_manifest(data_dir: Path, rules: Ruleset) -> dict:
     if not isinstance(m, dict) or not isinstance(m.get("shards"), dict) \
             or not all(isinstance(m["shards"].get(s), list) for s in SPLITS):
         raise ShardError(f"{path}: expected an object with \"shards\": {{train, val, test: [...]}}")
+    name = m.get("sampler", {}).get("name") if isinstance(m.get("sampler"), dict) else None
+    if name not in SAMPLERS:
+        raise ShardError(f"{path}: sampler is {m.get('sampler')!r}, expected one of the named samplers "
+                         f"{', '.join(SAMPLERS)} (data of an older gen: regenerate it)")
     expected = {"layout_version": LAYOUT_VERSION, "format_version": FORMAT_VERSION, "ruleset_id": rules.ruleset_id,
-                "tokenizer_sha256": tokenizer_sha256(Tokenizer.from_format()), "sampler": sampler_id()}
+                "tokenizer_sha256": tokenizer_sha256(Tokenizer.from_format()), "sampler": sampler_id(name)}
     for key, want in expected.items():
         if m.get(key) != want:
             raise ShardError(f"{path}: {key} is {m.get(key)!r}, this run needs {want!r} (regenerate the data)")
+    if not isinstance(m.get("extent"), dict) or not isinstance(m["extent"].get("train"), dict):
+        raise ShardError(f"{path}: no extent (the envelope of the data); regenerate the data")
     return m
+
+
+def envelope_of(manifest: dict, actions: Sequence[str] = ()) -> Envelope:
+    """The envelope of a data directory's train split (only `actions`' examples when given: an expert's
+    route): what a model trained on it was trained on, measured by gen."""
+    by_action = manifest["extent"]["train"]
+    chosen = [a for a in by_action if not actions or a in actions]
+    bounds: Bounds = {}
+    for a in chosen:
+        merge(bounds, by_action[a]["bounds"])
+    top = lambda key: max((by_action[a][key] for a in chosen), default=0)
+    sampler = manifest["sampler"]
+    return Envelope.measured(bounds, chosen, top("input_tokens"), sampler["name"], sampler["version"],
+                             manifest["ruleset_id"], sum(by_action[a]["examples"] for a in chosen),
+                             tokens=top("tokens"))
 
 
 class Split:

@@ -31,15 +31,27 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from brain.checkpoint import CONFIG, LOG, OPTIM_JSON, load_model, load_optimizer, save_model, save_optimizer
+from brain.checkpoint import (
+    CONFIG,
+    LOG,
+    OPTIM_JSON,
+    load_model,
+    load_optimizer,
+    model_envelope,
+    save_model,
+    save_optimizer,
+)
 from brain.config import HEAD_WIDTH
 from brain.data import Mix, draw, forced_mask, manifest_hash, split_of, stream
 from brain.engine import Engine
 from brain.model import GPT, GPTConfig
 from brain.muon import MuonAdamW
-from brain.shards import ShardError, Split, load_manifest, routed, shard_batches
+from brain.shards import ShardError, Split, envelope_of, load_manifest, routed, shard_batches
 from brain.tokenizer import Roles, Tokenizer
+from game.combat.envelope import Envelope, extent, widen
 from game.combat.ruleset import Ruleset
+from game.combat.sampler import SAMPLERS
+from game.combat.state import ACTIONS
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     edge: float = 0.2  # Mix.edge
     easy_keep: float = 0.5  # Mix.easy_keep
+    sampler: str = "wide"  # Mix.sampler, for the stream (shards name their own)
     block_size: int = 384
     rope: bool = True  # rotary positions; False: learned absolute positions
     roles: bool = True  # role embeddings (tokenizer.Roles)
@@ -81,6 +94,9 @@ class TrainConfig:
         if self.width is not None and (self.width < HEAD_WIDTH or self.width % HEAD_WIDTH):
             raise ValueError(f"TrainConfig.width: {self.width}, expected a positive multiple of {HEAD_WIDTH} "
                              f"(heads are {HEAD_WIDTH} wide)")
+
+    def mix(self) -> Mix:
+        return Mix(self.edge, self.easy_keep, self.sampler)
 
     def total_steps(self) -> int:
         return self.steps if self.steps is not None else 1500 * self.depth
@@ -163,7 +179,7 @@ def batches(tc: TrainConfig, rules: Ruleset, start: int, rank: int, world: int =
         yield from prefetched(shard_batches(split, tc.batch_size, tc.seed, start, tc.total_steps(), rank, world,
                                             tc.bucket))
         return
-    args = (asdict(rules), asdict(Mix(tc.edge, tc.easy_keep)), tc.batch_size, tc.seed, rank)
+    args = (asdict(rules), asdict(tc.mix()), tc.batch_size, tc.seed, rank)
     indices = range(start, tc.total_steps())
     if tc.workers == 0:
         _init_worker(*args)
@@ -216,6 +232,30 @@ def prefetched(it: Iterator, ahead: int = 4) -> Iterator:
             q.get_nowait()
 
 
+# ---------------------------------------------------------------- the envelope
+
+STREAM_ENVELOPE_N = 20_000
+
+
+def training_envelope(tc: TrainConfig, rules: Ruleset) -> Envelope:
+    """What this run trains on: the shards' envelope as gen measured it (the route's, for an expert), or for the
+    stream the extent of as many draws as the run will see (at most STREAM_ENVELOPE_N), from its own sampler."""
+    if tc.data:
+        return envelope_of(load_manifest(Path(tc.data), rules), tc.actions)
+    tok = Tokenizer.from_format()
+    bounds: dict = {}
+    longest = tokens = 0
+    n = min(STREAM_ENVELOPE_N, tc.total_steps() * tc.batch_size)
+    for ex, _ in zip(stream(tc.seed, "train", rules, tc.mix()), range(n), strict=False):
+        widen(bounds, extent(ex.case))
+        ids = tok.encode(ex.block)
+        longest = max(longest, len(ids))
+        tokens = max(tokens, len(ids) + len(tok.encode(ex.answer)) + 3)
+    sampler = SAMPLERS[tc.sampler]
+    return Envelope.measured(bounds, ACTIONS, longest, sampler.name, sampler.version, rules.ruleset_id, n,
+                             tokens=tokens)
+
+
 # ---------------------------------------------------------------- validation
 
 def val_set(tc: TrainConfig, rules: Ruleset, n: int) -> list[tuple[str, str]]:
@@ -224,7 +264,7 @@ def val_set(tc: TrainConfig, rules: Ruleset, n: int) -> list[tuple[str, str]]:
         if len(split) == 0:
             raise ShardError(f"{Path(tc.data) / 'manifest.json'}: the val split is empty (gen a larger --n)")
         return [split.text(k) for k in range(min(n, len(split)))]
-    it = stream(tc.seed + 1, "val", rules, Mix(tc.edge, tc.easy_keep))
+    it = stream(tc.seed + 1, "val", rules, tc.mix())
     return [(ex.block, ex.answer) for ex, _ in zip(it, range(n), strict=False)]
 
 
@@ -291,6 +331,26 @@ def train_step(model: torch.nn.Module, opt: torch.optim.Optimizer, tc: TrainConf
     return loss.detach(), lr
 
 
+def steady_malloc() -> None:
+    """Fix glibc's mmap threshold so big freed tensors go back to the OS.
+
+    Batches change shape every step (each pads to its longest example), and glibc's dynamic threshold then
+    keeps freed activations in a fragmenting heap: a CPU run of the wide envelope grew by ~2 MB a step (7.9 GB
+    at step 3,900); with the threshold fixed at 128 KB it stays near 250 MB (docs/brain.md). No-op off glibc.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 128 * 1024)
+    mallopt(m_trim_threshold, 128 * 1024)
+
+
 def _fmt_time(s: float) -> str:
     s = int(s)
     return f"{s // 60}m{s % 60:02d}s"
@@ -320,6 +380,7 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
         device = torch.device("cuda")
     if device.type == "cpu":
         torch.set_num_threads(tc.threads)
+        steady_malloc()
     master = rank == 0
     log = (lambda *a: None) if quiet or not master else (lambda *a: print(*a, file=sys.stderr, flush=True))
 
@@ -372,8 +433,11 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
         f"{tc.batch_size}x{world} sequences on {device}{' (DDP)' if ddp else ''}")
     val = val_set(tc, rules, max(tc.val_loss_n, tc.val_n)) if master else []
 
+    envelope = (model_envelope(config, out / CONFIG) if resume else None) or training_envelope(tc, rules)
+
     def checkpoint(step: int, row: dict) -> None:
-        extra = {"train": {"config": asdict(tc), "step": step, "world": world, "last": row, "data_manifest": data_id}}
+        extra = {"train": {"config": asdict(tc), "step": step, "world": world, "last": row, "data_manifest": data_id},
+                 "envelope": envelope.to_json()}
         save_optimizer(out, opt, raw, step, {})
         save_model(out, raw, tok, rules.ruleset_id, extra)
 

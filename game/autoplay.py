@@ -133,6 +133,21 @@ class AutoPlayer:
             lvl.in_bounds(c[0] + dx, c[1] + dy) and not lvl.seen[c[1] + dy][c[0] + dx] for dx, dy in STEPS)) is not None
 
 
+class RandomFighter(AutoPlayer):
+    """Explores like the scripted player, but in a fight picks uniformly among every action it knows, waits
+    and specials on cooldown included: the turns a careful player never plays (docs/evaluation.md, arena)."""
+
+    def fight_action(self, s: GameSession) -> Action:
+        foe = s.foe()
+        choice = self.rng.choice(sorted(s.player.known))
+        if choice == "attack":
+            return Move(foe.x - s.player.x, foe.y - s.player.y)
+        return Wait() if choice == "wait" else Special(choice)
+
+
+PLAYERS: dict[str, type[AutoPlayer]] = {"scripted": AutoPlayer, "random": RandomFighter}
+
+
 def play(s: GameSession, max_actions: int, seed: int = 0) -> GameSession:
     """Run the scripted player until the run ends or max_actions actions were asked for."""
     bot = AutoPlayer(seed)

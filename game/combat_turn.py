@@ -41,8 +41,9 @@ class TurnReport:
 
     @property
     def diverged(self) -> bool:
-        """The model answered and disagreed with the rules (a different state, or an unusable answer)."""
-        return self.model is not None and (not self.model.ok or bool(self.diffs))
+        """The model answered and disagreed with the rules (a different state, or an unusable answer); a turn
+        outside its envelope was not asked of it, so it is no divergence (a fallback when the model is active)."""
+        return self.model is not None and not self.model.declined and (not self.model.ok or bool(self.diffs))
 
     @property
     def model_latency_ms(self) -> float | None:
@@ -103,10 +104,10 @@ def _call_model(model: Resolver, state: CombatState, action: str, roll: int,
         return Resolution(name, "", error=f"model error: {type(got).__name__}: {got}", latency_ms=ms)
     if not isinstance(got, Resolution) or not isinstance(got.raw, str):
         return Resolution(name, "", error=f"model returned {type(got).__name__}, not a Resolution", latency_ms=ms)
-    decode = getattr(got, "decode", "")
+    decode, stale = getattr(got, "decode", ""), getattr(got, "stale", False)
     if got.error:
-        return Resolution(name, got.raw, error=got.error, latency_ms=ms, decode=decode)
-    return replace(judge_answer(name, state, action, got.raw, ms), decode=decode)
+        return Resolution(name, got.raw, error=got.error, latency_ms=ms, decode=decode, stale=stale)
+    return replace(judge_answer(name, state, action, got.raw, ms), decode=decode, stale=stale)
 
 
 def resolve_turn(state: CombatState, action: str, roll: int, rules: RulesResolver,
@@ -151,6 +152,7 @@ def playlog_record(report: TurnReport, seed: int, ruleset_id: str, format_versio
         "active": report.active,
         "fallback": report.fallback,
         "diverged": report.diverged,
+        "model_stale": report.model.stale if report.model is not None else None,
         "latency_ms": round(report.model.latency_ms, 3) if report.model is not None else None,
         "rules_latency_ms": round(report.rules.latency_ms, 4),
     }

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from game.combat.envelope import OUTSIDE, check_case
 from game.combat.format import FormatError, encode_answer, parse_answer, parse_input
 from game.combat.rules import Event, resolve
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Case
 from game.combat.state import CombatState
-from game.combat.validate import check_state, check_transition
+from game.combat.validate import check_transition
 
 # The resolvers a game can play with, in the order the m key cycles them.
 RESOLVERS: tuple[str, ...] = ("rules", "model", "experts")
@@ -35,43 +36,22 @@ class Resolution:
     error: str | None = None
     latency_ms: float = 0.0
     decode: str = ""  # how the model decoded it (calls, drafted and accepted tokens); the debug pane shows it
+    stale: bool = False  # from a model loaded although stale (--allow-stale): every answer says so
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def declined(self) -> bool:
+        """The model was not asked: the turn lies outside its envelope (the rules resolve it; not a divergence)."""
+        return self.error is not None and self.error.startswith(OUTSIDE)
 
 
 class Resolver(Protocol):
     name: str
 
     def resolve_batch(self, cases: Sequence[Case]) -> list[Resolution]: ...
-
-
-def check_case(state: CombatState, action: str, roll: int, rules: Ruleset) -> str | None:
-    """Why a parsed input cannot be resolved under `rules`, or None.
-
-    Problems the format cannot see are written like its own errors: the field, what was expected, what was
-    got (resolve_blocks adds the column): the roll beyond roll_max, a turn against a downed target, a strike
-    too large for the derivation's two digits.
-    """
-    problems = check_state(state)
-    if problems:
-        return "invalid state: " + "; ".join(map(str, problems))
-    if not 1 <= roll <= rules.roll_max:
-        return f"field roll: expected a value in 1..{rules.roll_max} (the ruleset's roll_max), got {roll}"
-    if state.target.hp == 0:
-        return "field B.hp: expected a target above 0 hp (no turn is played against a downed target), got 0"
-    return strike_headroom(state, rules)
-
-
-def strike_headroom(state: CombatState, rules: Ruleset) -> str | None:
-    """The derivation writes two digits: the largest possible strike must fit in 99."""
-    fragile = state.target.status("fragile")
-    top = state.actor.power + rules.roll_max + rules.crit_bonus + (fragile.magnitude if fragile else 0)
-    if top > 99:
-        return (f"field A.power: expected power + roll_max + crit_bonus + B's fragile at most 99 (the derivation "
-                f"writes two digits), got {top}")
-    return None
 
 
 def judge_answer(resolver: str, state: CombatState, action: str, text: str,
@@ -132,23 +112,24 @@ def resolve_blocks(resolver: Resolver, blocks: Sequence[str], rules: Ruleset) ->
     return [r for r in out if r is not None]
 
 
-def load_model_resolver(model_dir: Path | None, rules: Ruleset) -> Resolver:
+def load_model_resolver(model_dir: Path | None, rules: Ruleset, allow_stale: bool = False) -> Resolver:
     """The one door from the game into brain/: imported only when the model is asked for.
 
-    Raises ModelLoadError (a ValueError) with a clear message when the model is
-    missing, corrupt, or was trained on another ruleset.
+    Raises ModelLoadError (a ValueError) with a clear message when the model is missing, corrupt, or stale
+    (trained on another ruleset, or on data another version of its sampler drew), unless `allow_stale`:
+    then every answer is marked stale.
     """
     from brain.engine import ModelResolver  # lazy: keeps torch out of rules-only play
 
-    return ModelResolver.load(model_dir, rules)
+    return ModelResolver.load(model_dir, rules, allow_stale=allow_stale)
 
 
-def load_experts_resolver(experts_dir: Path, rules: Ruleset) -> Resolver:
+def load_experts_resolver(experts_dir: Path, rules: Ruleset, allow_stale: bool = False) -> Resolver:
     """The same door for the composed resolver (brain/experts.py): a router and one small model per route.
 
     Raises ModelLoadError when the directory is bad or an expert is stale (the message names it and the
-    constant that changed).
+    constant or sampler that changed), unless `allow_stale`.
     """
     from brain.experts import ExpertsResolver  # lazy, as above
 
-    return ExpertsResolver.load(experts_dir, rules)
+    return ExpertsResolver.load(experts_dir, rules, allow_stale=allow_stale)

@@ -1,10 +1,12 @@
 """Saves: JSON with a schema version, written atomically, the previous one kept as .bak.
 
-Never pickle. Loading checks the whole structure (every type, range, list length, position on the map,
-the random states) before building anything, so a damaged or hostile file only ever gives a SaveError
-naming the file and the field. `load_newest` offers the newest file that loads among save.json, its
-backup and temp files a kill left behind; unusable ones are renamed aside (`quarantine_file`), untouched.
-A backup is only replaced by a save that loads: `save_game` checks the file it is about to demote.
+Never pickle. Loading reads a save in ONE pass that checks every field (type, range, list length, position on
+the map, the random states, and every body against the legal combat state, game.combat.envelope) while it
+builds the session, so a damaged or hostile file only ever gives a SaveError naming the file and the field.
+`load_newest` offers the newest file that loads among save.json, its backup and temp files a kill left
+behind, newest by the save sequence number each save carries (`save_seq`, never the clock); unusable files
+are renamed aside (`quarantine_file`), untouched. A backup is only replaced by a save that loads, and a save
+never replaces another run's save before that run is kept in <save_dir>/kept/ (`save_game`).
 """
 
 from __future__ import annotations
@@ -16,34 +18,47 @@ import os
 import random
 import stat
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from game.atomic import write_atomic
-from game.combat.state import ACTIONS, CHANNELS, MAX_DIGIT, MAX_TURN, MAX_VALUE, SLOTS, Combatant, CombatState, Status
-from game.combat.validate import check_state
+from game.combat.envelope import combatant_problem
+from game.combat.state import ACTIONS, CHANNELS, MAX_DIGIT, MAX_TURN, MAX_VALUE, SLOTS, Combatant, Status
 from game.content import Content
 from game.dungeon import WALKABLE, WALL, Level, Room
 from game.entities import FloorItem, Monster, Player
-from game.messages import MessageLog
+from game.messages import LIMIT as MESSAGES_LIMIT
+from game.messages import MAX_TAG, MessageLog
+from game.paths import run_file, run_id_problem
 from game.resolve import RESOLVERS
 from game.session import Floor, GameSession
 
-SAVE_VERSION = 2  # 2: the player's progression and worn armour, how long each monster has fled
-OLDEST_READABLE = 1  # a version-1 save loads with no progression yet
+SAVE_VERSION = 3  # 3: save_seq, the save's place in its directory's order; 2: progression, how long monsters fled
+OLDEST_READABLE = 1  # a version-1 save loads with no progression yet; versions 1 and 2 order by turns, then time
 SAVE_NAME = "save.json"
 BACKUP_NAME = SAVE_NAME + ".bak"
-KEPT_DIR = "kept"  # runs set aside when a new game started over them
+KEPT_DIR = "kept"  # runs set aside before another run's save replaced them
 MAX_SAVE_BYTES = 16 * 1024 * 1024  # a full six-depth save is ~100 kB; larger is not a save
 MAX_MAP = (200, 100)  # the content loader's bounds on the dungeon size
-MAX_SEED = 2**63
+SEED_MIN, SEED_MAX = -(2**63), 2**63  # the one seed range: --seed, the title's seed field and a save's seed
+SEED_RANGE = "a whole number between -2**63 and 2**63"
+MAX_SEED = SEED_MAX
 MAX_COUNT = 10**12  # turns, kills and other counters
+MAX_MESSAGE_CHARS = 10_000  # a longer message text is not one the game wrote (it keeps MAX_TEXT of each)
 TILES = frozenset({WALL, *WALKABLE})
 
 
 class SaveError(ValueError):
     pass
+
+
+def seed_problem(seed: object) -> str | None:
+    """Why `seed` cannot seed a run (one a save can hold), or None."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not SEED_MIN <= seed <= SEED_MAX:
+        return f"expected {SEED_RANGE}, got {_short(seed)}"
+    return None
 
 
 def save_path(save_dir: Path) -> Path:
@@ -63,6 +78,14 @@ def _rng(r) -> list:
     return [version, list(state), gauss]
 
 
+# The save sequence number of each session: the one it was loaded with, then the one of its last save.
+_SEQ: weakref.WeakKeyDictionary[GameSession, int] = weakref.WeakKeyDictionary()
+
+
+def save_seq(s: GameSession) -> int:
+    return _SEQ.get(s, 0)
+
+
 def session_to_dict(s: GameSession) -> dict[str, Any]:
     floors = {}
     for depth, f in s.floors.items():
@@ -80,6 +103,7 @@ def session_to_dict(s: GameSession) -> dict[str, Any]:
     p = s.player
     return {
         "save_version": SAVE_VERSION, "ruleset": s.rules.ruleset_id, "saved_at": time.time(),
+        "save_seq": save_seq(s),
         "seed": s.seed, "run_id": s.run_id, "depth": s.depth, "max_depth": s.max_depth, "turns": s.turns,
         "active": s.active,
         "player": {"x": p.x, "y": p.y, "body": _body(p.body), "known": list(p.known), "inventory": list(p.inventory),
@@ -96,54 +120,80 @@ class SaveWriteError(OSError):
     """A save could not be written: the message names the file and the reason."""
 
 
-# Files written or loaded by this process, by identity: only these (or a file that loads) may become the backup.
-_OURS: dict[str, tuple[int, int, int, int]] = {}
+# Files written or loaded by this process, by identity, with the run and the sequence number they hold: only
+# these (or a file that loads) may become the backup, and only these are known to hold no other run.
+_OURS: dict[str, tuple[tuple[int, int, int, int], str, int]] = {}
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def _remember(path: Path) -> None:
+def _remember(path: Path, run_id: str, seq: int) -> None:
     with contextlib.suppress(OSError):
-        _OURS[str(path)] = _identity(path.lstat())
+        _OURS[str(path)] = (_identity(path.lstat()), run_id, seq)
 
 
-def _is_ours(path: Path) -> bool:
+def _ours(path: Path, run_id: str) -> int | None:
+    """The sequence number of `path` when this process wrote or loaded it, unchanged, for run `run_id`."""
+    known = _OURS.get(str(path))
     try:
-        return _OURS.get(str(path)) == _identity(path.lstat())
+        if known is not None and known[0] == _identity(path.lstat()) and known[1] == run_id:
+            return known[2]
     except OSError:
-        return False
+        pass
+    return None
 
 
-def save_game(s: GameSession, save_dir: Path) -> Path:
-    """Write save.json atomically. The file it replaces becomes save.json.bak only if it is a save this
-    game wrote or one that loads; anything else is quarantined, so a good backup is never overwritten
-    by garbage. SaveWriteError (file and reason) when the directory refuses the write."""
+def save_game(s: GameSession, save_dir: Path, kept: list[Path] | None = None) -> Path:
+    """Write save.json atomically; SaveWriteError (file and reason) when the directory refuses the write.
+
+    What it replaces is checked first, unless it is this run's save written or loaded by this process:
+    - a save of ANOTHER run anywhere among the candidates (save.json, the backup, temp files) is kept in
+      <save_dir>/kept/ before anything of it can be overwritten (the copies made are appended to `kept`);
+      when it cannot be kept, nothing is written;
+    - save.json becomes save.json.bak only if it loads; anything else is quarantined, so a good backup is
+      never overwritten by garbage;
+    - the new save's sequence number is above every loadable candidate's, so Continue offers it."""
     path = save_path(save_dir)
-    backup: Path | None = None
     try:
         st = path.lstat()
     except FileNotFoundError:
         st = None
     except OSError as exc:
         raise SaveWriteError(f"{path}: {exc.strerror or exc}") from None
-    if st is not None:
-        if stat.S_ISDIR(st.st_mode):
-            raise SaveWriteError(f"{path}: is a directory, not a save file")
-        if stat.S_ISREG(st.st_mode) and (_is_ours(path) or _loads(path, s.content)):
-            backup = path.with_name(BACKUP_NAME)
-        else:
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise SaveWriteError(f"{path}: is a directory, not a save file")
+    backup: Path | None = None
+    ours = _ours(path, s.run_id) if st is not None else None
+    if ours is not None:
+        backup, seq = path.with_name(BACKUP_NAME), max(save_seq(s), ours) + 1
+    else:
+        found, _ = _survey(save_dir, s.content)
+        seq = max([save_seq(s), *(f.seq for f in found)]) + 1
+        for other in _newest_per_run(f for f in found if f.session.run_id != s.run_id):
             try:
-                quarantine_file(path)
+                copy, written = _keep(other, save_dir, s.content)
             except OSError as exc:
-                raise SaveWriteError(f"{path}: cannot move the unusable old save aside ({exc.strerror or exc})") \
-                    from None
+                raise SaveWriteError(f"{other.path}: holds run {other.session.run_id}, which could not be kept "
+                                     f"({exc.filename or ''}: {exc.strerror or exc}); not saved over it") from None
+            if written and kept is not None:
+                kept.append(copy)
+        if st is not None:
+            if stat.S_ISREG(st.st_mode) and any(f.path == path for f in found):
+                backup = path.with_name(BACKUP_NAME)
+            else:
+                try:
+                    quarantine_file(path)
+                except OSError as exc:
+                    raise SaveWriteError(f"{path}: cannot move the unusable old save aside "
+                                         f"({exc.strerror or exc})") from None
+    _SEQ[s] = seq
     try:
         write_atomic(path, json.dumps(session_to_dict(s), separators=(",", ":")), backup=backup)
     except OSError as exc:
         raise SaveWriteError(f"{path}: {exc.strerror or exc}") from None
-    _remember(path)
+    _remember(path, s.run_id, seq)
     return path
 
 
@@ -152,17 +202,10 @@ def _progress(p: Player) -> dict[str, Any]:
     return {"xp": p.xp, "level": p.level, "worn": p.worn, "power_bonus": p.power_bonus, "armor_bonus": p.armor_bonus}
 
 
-def _loads(path: Path, content: Content) -> bool:
-    try:
-        load_file(path, content)
-    except SaveError:
-        return False
-    return True
-
-
-# ------------------------------------------------------------------ validate
-# Every field is checked for type and range before anything is built from it, so a hostile or damaged
-# file can only ever produce a SaveError naming the field, never another exception.
+# ------------------------------------------------------------------ read: one pass, checking while building
+# Every field is checked for type and range as it is read, and the session is built from the checked values
+# only, so a hostile or damaged file can only ever produce a SaveError naming the field, never another
+# exception, and never a state the rules cannot resolve.
 
 class _Bad(Exception):
     pass
@@ -221,20 +264,31 @@ def _pos(v: Any, where: str, w: int, h: int) -> tuple[int, int]:
     return _int(x, f"{where}[0]", 0, w - 1), _int(y, f"{where}[1]", 0, h - 1)
 
 
-def _check_body(d: Any, where: str) -> None:
+def _body_from(d: Any, where: str, content: Content, living: bool = False) -> Combatant:
+    """A body inside the legal combat state (game.combat.envelope.combatant_problem): one the rules resolve in
+    every turn the game may play with it. `living`: the player's, which must have hp left."""
     d = _obj(d, where, ("hp", "max_hp", "power", "armor", "cooldowns", "statuses"))
-    for k in ("hp", "max_hp", "power", "armor"):
-        _int(d[k], f"{where}.{k}", 0, MAX_VALUE)
-    for i, c in enumerate(_list(d["cooldowns"], f"{where}.cooldowns", len(SLOTS), len(SLOTS))):
-        _int(c, f"{where}.cooldowns[{i}]", 0, MAX_DIGIT)
+    hp, max_hp, power, armor = (_int(d[k], f"{where}.{k}", 0, MAX_VALUE) for k in ("hp", "max_hp", "power", "armor"))
+    cooldowns = tuple(_int(c, f"{where}.cooldowns[{i}]", 0, MAX_DIGIT)
+                      for i, c in enumerate(_list(d["cooldowns"], f"{where}.cooldowns", len(SLOTS), len(SLOTS))))
+    statuses: list[Status | None] = []
     for i, st in enumerate(_list(d["statuses"], f"{where}.statuses", len(CHANNELS), len(CHANNELS))):
-        if st is not None:
-            magnitude, turns = _list(st, f"{where}.statuses[{i}]", 2, 2)
-            _int(magnitude, f"{where}.statuses[{i}][0]", 0, MAX_VALUE)
-            _int(turns, f"{where}.statuses[{i}][1]", 0, MAX_DIGIT)
+        if st is None:
+            statuses.append(None)
+            continue
+        magnitude, turns = _list(st, f"{where}.statuses[{i}]", 2, 2)
+        statuses.append(Status(_int(magnitude, f"{where}.statuses[{i}][0]", 0, MAX_VALUE),
+                               _int(turns, f"{where}.statuses[{i}][1]", 0, MAX_DIGIT)))
+    body = Combatant(hp, max_hp, power, armor, cooldowns, tuple(statuses))
+    problem = combatant_problem(body, content.rules)
+    if problem is not None:
+        raise _Bad(f"{where}: {problem}")
+    if living and hp == 0:
+        raise _Bad(f"{where}.hp: expected a living player (at least 1 hp), got 0")
+    return body
 
 
-def _check_rng(v: Any, where: str) -> None:
+def _rng_from(v: Any, where: str) -> random.Random:
     version, state, gauss = _list(v, where, 3, 3)
     _int(version, f"{where}[0]", 3, 3)
     state = _list(state, f"{where}[1]", 625, 625)
@@ -243,51 +297,99 @@ def _check_rng(v: Any, where: str) -> None:
     _int(state[-1], f"{where}[1][624]", 0, 624)
     if gauss is not None and (not isinstance(gauss, float) or not math.isfinite(gauss)):
         raise _Bad(f"{where}[2]: expected null or a finite number, got {_short(gauss)}")
+    r = random.Random()
+    r.setstate((version, tuple(state), gauss))
+    return r
 
 
-def _check_floor(f: Any, where: str, monsters: set[str], items: set[str]) -> None:
+def _floor_from(f: Any, where: str, content: Content, monsters: set[str], items: set[str]) -> Floor:
     f = _obj(f, where, ("width", "height", "tiles", "seen", "rooms", "up", "down", "monsters", "items"))
     w, h = _int(f["width"], f"{where}.width", 1, MAX_MAP[0]), _int(f["height"], f"{where}.height", 1, MAX_MAP[1])
+    rows = {}
     for name, alphabet in (("tiles", TILES), ("seen", frozenset("01"))):
-        for y, row in enumerate(_list(f[name], f"{where}.{name}", h, h)):
+        rows[name] = _list(f[name], f"{where}.{name}", h, h)
+        for y, row in enumerate(rows[name]):
             if len(_str(row, f"{where}.{name}[{y}]", w, alphabet)) != w:
                 raise _Bad(f"{where}.{name}[{y}]: expected {w} characters, got {len(row)}")
+    rooms = []
     for i, r in enumerate(_list(f["rooms"], f"{where}.rooms", 0, 1000)):
         x, y, rw, rh = _list(r, f"{where}.rooms[{i}]", 4, 4)
-        _int(x, f"{where}.rooms[{i}][0]", 0, w - 1)
-        _int(y, f"{where}.rooms[{i}][1]", 0, h - 1)
-        _int(rw, f"{where}.rooms[{i}][2]", 1, w - x)
-        _int(rh, f"{where}.rooms[{i}][3]", 1, h - y)
-    _pos(f["up"], f"{where}.up", w, h)
-    if f["down"] is not None:
-        _pos(f["down"], f"{where}.down", w, h)
+        x, y = _int(x, f"{where}.rooms[{i}][0]", 0, w - 1), _int(y, f"{where}.rooms[{i}][1]", 0, h - 1)
+        rooms.append(Room(x, y, _int(rw, f"{where}.rooms[{i}][2]", 1, w - x),
+                          _int(rh, f"{where}.rooms[{i}][3]", 1, h - y)))
+    up = _pos(f["up"], f"{where}.up", w, h)
+    down = _pos(f["down"], f"{where}.down", w, h) if f["down"] is not None else None
+    level = Level(w, h, [list(row) for row in rows["tiles"]], rooms, up, down,
+                  [[c == "1" for c in row] for row in rows["seen"]])
+    ms = []
     for i, m in enumerate(_list(f["monsters"], f"{where}.monsters", 0, 1000)):
         at = f"{where}.monsters[{i}]"
         m = _obj(m, at, ("kind", "x", "y", "body", "fight_turn", "in_fight", "awake"))
-        _name(m["kind"], f"{at}.kind", monsters, "monster")
-        _int(m["x"], f"{at}.x", 0, w - 1)
-        _int(m["y"], f"{at}.y", 0, h - 1)
-        _int(m["fight_turn"], f"{at}.fight_turn", 0, MAX_TURN)
-        _bool(m["in_fight"], f"{at}.in_fight")
-        _bool(m["awake"], f"{at}.awake")
-        _check_body(m["body"], f"{at}.body")
+        monster = Monster(_name(m["kind"], f"{at}.kind", monsters, "monster"), _int(m["x"], f"{at}.x", 0, w - 1),
+                          _int(m["y"], f"{at}.y", 0, h - 1), _body_from(m["body"], f"{at}.body", content),
+                          _int(m["fight_turn"], f"{at}.fight_turn", 0, MAX_TURN),
+                          _bool(m["in_fight"], f"{at}.in_fight"), _bool(m["awake"], f"{at}.awake"),
+                          _int(m.get("fled", 0), f"{at}.fled", 0, 1_000_000))
+        if monster.alive:  # a dead one is never fought again; the game drops it after the turn that killed it
+            ms.append(monster)
+    its = []
     for i, it in enumerate(_list(f["items"], f"{where}.items", 0, 1000)):
         at = f"{where}.items[{i}]"
         it = _obj(it, at, ("kind", "x", "y"))
-        _name(it["kind"], f"{at}.kind", items, "item")
-        _int(it["x"], f"{at}.x", 0, w - 1)
-        _int(it["y"], f"{at}.y", 0, h - 1)
+        its.append(FloorItem(_name(it["kind"], f"{at}.kind", items, "item"), _int(it["x"], f"{at}.x", 0, w - 1),
+                             _int(it["y"], f"{at}.y", 0, h - 1)))
+    return Floor(level, ms, its)
 
 
-def check_save(d: Any, content: Content) -> None:
-    """Raise SaveError naming the first field whose type, range or length is wrong; build nothing."""
-    try:
-        _check_save(d, content)
-    except _Bad as exc:
-        raise SaveError(str(exc)) from None
+def _player_from(p: Any, s: GameSession) -> Player:
+    """The player: position on the current depth, body, actions, pack, and what version 2 added (experience,
+    level, worn armour, lasting bonuses; absent in version 1: a fresh level-1 player)."""
+    content, prog = s.content, s.content.player.progression
+    items = {i.name for i in content.items}
+    p = _obj(p, "player", ("x", "y", "body", "known", "inventory"))
+    here = s.floors[s.depth].level
+    x, y = _int(p["x"], "player.x", 0, here.width - 1), _int(p["y"], "player.y", 0, here.height - 1)
+    if here.tiles[y][x] not in WALKABLE:
+        raise _Bad(f"player: standing inside a wall at {x},{y}")
+    known = [_name(a, f"player.known[{i}]", ACTIONS, "action")
+             for i, a in enumerate(_list(p["known"], "player.known", 0, len(ACTIONS)))]
+    inventory = [_name(it, f"player.inventory[{i}]", items, "item")
+                 for i, it in enumerate(_list(p["inventory"], "player.inventory", 0, 100))]
+    player = Player(x, y, _body_from(p["body"], "player.body", content, living=True), known, inventory)
+    player.xp = _int(p.get("xp", 0), "player.xp", 0, 1_000_000)
+    player.level = _int(p.get("level", 1), "player.level", 1, len(prog.xp_levels) + 1)
+    worn = p.get("worn")
+    if worn is not None and (not isinstance(worn, str) or worn not in items or s.item_spec(worn).effect != "armour"):
+        raise _Bad(f"player.worn: expected null or an armour from items.toml, got {_short(worn)}")
+    player.worn = worn
+    player.power_bonus = _int(p.get("power_bonus", 0), "player.power_bonus", -100, 100)
+    player.armor_bonus = _int(p.get("armor_bonus", 0), "player.armor_bonus", -100, 100)
+    return player
 
 
-def _check_save(d: Any, content: Content) -> None:
+def _messages_from(v: Any) -> MessageLog:
+    entries = _list(v, "messages", 0, MESSAGES_LIMIT)
+    for i, m in enumerate(entries):
+        text, tag, style, count = _list(m, f"messages[{i}]", 4, 4)
+        _str(text, f"messages[{i}][0]", MAX_MESSAGE_CHARS)
+        _str(tag, f"messages[{i}][1]", MAX_TAG)
+        _str(style, f"messages[{i}][2]", MAX_TAG)
+        _int(count, f"messages[{i}][3]", 1, MAX_COUNT)
+    return MessageLog.from_json(entries)  # the last messages.SAVED, each cut to messages.MAX_TEXT
+
+
+@dataclass(frozen=True)
+class _Order:
+    """Where a save stands among the others of its directory: its sequence number (version 3), else its
+    turns and then its time (older versions). Never the clock first: a clock stepped back cannot reorder saves."""
+
+    sequenced: bool
+    seq: int
+    turns: int
+    saved_at: float
+
+
+def _session_from(d: Any, content: Content) -> tuple[GameSession, _Order]:
     if not isinstance(d, dict):
         raise _Bad("expected a JSON object at the top level")
     version = d.get("save_version")
@@ -300,131 +402,77 @@ def _check_save(d: Any, content: Content) -> None:
     if not isinstance(d.get("ruleset"), str) or d["ruleset"] != content.rules.ruleset_id:
         raise _Bad(f"saved under ruleset {_short(d.get('ruleset'))}, the content now has {content.rules.ruleset_id}")
     _obj(d, "save", ("saved_at", "seed", "run_id", "depth", "max_depth", "turns", "active", "player", "floors",
-                     "rng", "stats", "messages"))
-    if isinstance(d["saved_at"], bool) or not isinstance(d["saved_at"], (int, float)) \
-            or not 0 <= d["saved_at"] <= 1e11:
-        raise _Bad(f"saved_at: expected a time in seconds, got {_short(d['saved_at'])}")
-    _int(d["seed"], "seed", -MAX_SEED, MAX_SEED)
-    _str(d["run_id"], "run_id", 200)
+                     "rng", "stats", "messages", *(("save_seq",) if version >= 3 else ())))
+    saved_at = d["saved_at"]
+    if isinstance(saved_at, bool) or not isinstance(saved_at, (int, float)) or not 0 <= saved_at <= 1e11:
+        raise _Bad(f"saved_at: expected a time in seconds, got {_short(saved_at)}")
+    seq = _int(d["save_seq"], "save_seq", 0, MAX_COUNT) if version >= 3 else 0
+    if (problem := seed_problem(d["seed"])) is not None:
+        raise _Bad(f"seed: {problem}")
+    if (problem := run_id_problem(d["run_id"])) is not None:  # it names the play log, the morgue, kept copies
+        raise _Bad(f"run_id: {problem}")
+    s = GameSession(content, d["seed"], d["run_id"])
     depths = content.dungeon.depths
-    depth = _int(d["depth"], "depth", 1, depths)
-    _int(d["max_depth"], "max_depth", depth, depths)
-    _int(d["turns"], "turns", 0, MAX_COUNT)
-    _name(d["active"], "active", RESOLVERS, "resolver")
-    floors = _obj(d["floors"], "floors", (str(depth),))
+    s.depth = _int(d["depth"], "depth", 1, depths)
+    s.max_depth = _int(d["max_depth"], "max_depth", s.depth, depths)
+    s.turns = _int(d["turns"], "turns", 0, MAX_COUNT)
+    s.active = _name(d["active"], "active", RESOLVERS, "resolver")
+    floors = _obj(d["floors"], "floors", (str(s.depth),))
     if len(floors) > depths:
         raise _Bad(f"floors: expected at most {depths} floors, got {len(floors)}")
     monsters = {m.name for m in content.monsters}
     items = {i.name for i in content.items}
+    keys = {str(n) for n in range(1, depths + 1)}
     for key, f in floors.items():
-        if key not in {str(n) for n in range(1, depths + 1)}:
+        if key not in keys:
             raise _Bad(f"floors: expected depths 1..{depths} as keys, got {_short(key)}")
-        _check_floor(f, f"floors.{key}", monsters, items)
-    p = _obj(d["player"], "player", ("x", "y", "body", "known", "inventory"))
-    here = floors[str(depth)]
-    x = _int(p["x"], "player.x", 0, here["width"] - 1)
-    y = _int(p["y"], "player.y", 0, here["height"] - 1)
-    if here["tiles"][y][x] not in WALKABLE:
-        raise _Bad(f"player: standing inside a wall at {x},{y}")
-    _check_body(p["body"], "player.body")
-    for i, a in enumerate(_list(p["known"], "player.known", 0, len(ACTIONS))):
-        _name(a, f"player.known[{i}]", ACTIONS, "action")
-    for i, it in enumerate(_list(p["inventory"], "player.inventory", 0, 100)):
-        _name(it, f"player.inventory[{i}]", items, "item")
+        s.floors[int(key)] = _floor_from(f, f"floors.{key}", content, monsters, items)
+    s.player = _player_from(d["player"], s)
+    s.recompute_body()  # power and armour from the progression, inside the content's caps
     rng = _obj(d["rng"], "rng", ("combat", "ai"))
-    _check_rng(rng["combat"], "rng.combat")
-    _check_rng(rng["ai"], "rng.ai")
+    s.combat_rng, s.ai_rng = _rng_from(rng["combat"], "rng.combat"), _rng_from(rng["ai"], "rng.ai")
     st = _obj(d["stats"], "stats", ("combat_turns", "divergences", "fallbacks", "kills"))
-    for k in ("combat_turns", "divergences", "kills"):
-        _int(st[k], f"stats.{k}", 0, MAX_COUNT)
+    s.stats.combat_turns, s.stats.divergences, s.stats.kills = (_int(st[k], f"stats.{k}", 0, MAX_COUNT)
+                                                                for k in ("combat_turns", "divergences", "kills"))
     fallbacks = _obj(st["fallbacks"], "stats.fallbacks", ())
     if len(fallbacks) > 100:
         raise _Bad(f"stats.fallbacks: expected at most 100 reasons, got {len(fallbacks)}")
     for k, v in fallbacks.items():
-        _str(k, "stats.fallbacks (a reason)", 1000)
-        _int(v, f"stats.fallbacks.{k}", 0, MAX_COUNT)
-    for i, m in enumerate(_list(d["messages"], "messages", 0, 1000)):
-        text, tag, style, count = _list(m, f"messages[{i}]", 4, 4)
-        _str(text, f"messages[{i}][0]", 10_000)
-        _str(tag, f"messages[{i}][1]", 40)
-        _str(style, f"messages[{i}][2]", 40)
-        _int(count, f"messages[{i}][3]", 1, MAX_COUNT)
-
-
-# ------------------------------------------------------------------ decode
-
-def _count(v: Any, where: str, lo: int = 0, hi: int = 1_000_000) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise SaveError(f"{where}: expected an integer in {lo}..{hi}, got {v!r}")
-    return v
-
-
-def _progress_from(p: dict, s: GameSession) -> None:
-    """Read what _progress wrote (absent in a version-1 save: a fresh level-1 player), then recompute power and
-    armour from it so that they stay inside the content's caps."""
-    player, prog = s.player, s.content.player.progression
-    player.xp = _count(p.get("xp", 0), "player.xp")
-    player.level = _count(p.get("level", 1), "player.level", 1, len(prog.xp_levels) + 1)
-    worn = p.get("worn")
-    if worn is not None and (not isinstance(worn, str) or worn not in {i.name for i in s.content.items}
-                             or s.item_spec(worn).effect != "armour"):
-        raise SaveError(f"player.worn: expected null or an armour from items.toml, got {worn!r}")
-    player.worn = worn
-    player.power_bonus = _count(p.get("power_bonus", 0), "player.power_bonus", -100, 100)
-    player.armor_bonus = _count(p.get("armor_bonus", 0), "player.armor_bonus", -100, 100)
-    s.recompute_body()
-
-
-
-def _body_from(d: dict, where: str) -> Combatant:
-    body = Combatant(d["hp"], d["max_hp"], d["power"], d["armor"], tuple(d["cooldowns"]),
-                     tuple(None if x is None else Status(x[0], x[1]) for x in d["statuses"]))
-    problems = check_state(CombatState(0, body, body))
-    if problems:
-        raise SaveError(f"{where}: " + "; ".join(str(p).replace("A.", "").replace("B.", "") for p in problems[:3]))
-    return body
-
-
-def _rng_from(data: list) -> random.Random:
-    r = random.Random()
-    r.setstate((data[0], tuple(data[1]), data[2]))
-    return r
+        s.stats.fallbacks[_str(k, "stats.fallbacks (a reason)", 1000)] = _int(v, f"stats.fallbacks.{k[:40]}", 0,
+                                                                               MAX_COUNT)
+    s.messages = _messages_from(d["messages"])
+    s.update_fov()
+    _SEQ[s] = seq
+    return s, _Order(version >= 3, seq, s.turns, float(saved_at))
 
 
 def session_from_dict(d: Any, content: Content) -> GameSession:
     """The session a save describes; SaveError naming the field when any part of it is wrong."""
-    check_save(d, content)
-    s = GameSession(content, d["seed"], d["run_id"])
-    for key, f in d["floors"].items():
-        lvl = Level(f["width"], f["height"], [list(row) for row in f["tiles"]], [Room(*r) for r in f["rooms"]],
-                    tuple(f["up"]), tuple(f["down"]) if f["down"] else None,
-                    [[c == "1" for c in row] for row in f["seen"]])
-        ms = [Monster(m["kind"], m["x"], m["y"], _body_from(m["body"], f"floors.{key}.monsters[{i}].body"),
-                      m["fight_turn"], m["in_fight"], m["awake"],
-                      _count(m.get("fled", 0), f"floors.{key}.monsters[{i}].fled"))
-              for i, m in enumerate(f["monsters"])]
-        s.floors[int(key)] = Floor(lvl, ms, [FloorItem(it["kind"], it["x"], it["y"]) for it in f["items"]])
-    s.depth, s.max_depth, s.turns = d["depth"], d["max_depth"], d["turns"]
-    p = d["player"]
-    s.player = Player(p["x"], p["y"], _body_from(p["body"], "player.body"), list(p["known"]), list(p["inventory"]))
-    _progress_from(p, s)  # version 2: experience, level, worn armour, lasting bonuses (absent in version 1)
-    s.combat_rng, s.ai_rng = _rng_from(d["rng"]["combat"]), _rng_from(d["rng"]["ai"])
-    st = d["stats"]
-    s.stats.combat_turns, s.stats.divergences, s.stats.kills = st["combat_turns"], st["divergences"], st["kills"]
-    s.stats.fallbacks.update(st["fallbacks"])
-    s.messages = MessageLog.from_json(d["messages"])
-    s.active = d["active"]
-    s.update_fov()
-    return s
+    return _decode(d, content)[0]
+
+
+def _decode(d: Any, content: Content) -> tuple[GameSession, _Order]:
+    try:
+        return _session_from(d, content)
+    except _Bad as exc:
+        raise SaveError(str(exc)) from None
 
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number a save can hold")
 
 
-def read_save_json(path: Path) -> Any:
-    """The decoded JSON of one save file; SaveError (file and reason) for anything that is not a
-    regular file of at most MAX_SAVE_BYTES holding JSON. Symlinks are never followed."""
+def _kind(mode: int) -> str:
+    for test, what in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return what
+    return "not a regular file"
+
+
+def read_save_bytes(path: Path) -> bytes:
+    """The bytes of one save file; SaveError (file and reason) for anything that is not a regular file of at
+    most MAX_SAVE_BYTES. Symlinks are never followed; a directory, a pipe or a device is named, never read."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
@@ -432,18 +480,27 @@ def read_save_json(path: Path) -> Any:
     except OSError as exc:
         why = "a symbolic link, not a save file" if path.is_symlink() else (exc.strerror or str(exc))
         raise SaveError(f"{path}: cannot be read ({why})") from None
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
+    try:
+        st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise SaveError(f"{path}: not a regular file")
+            raise SaveError(f"{path}: {_kind(st.st_mode)}, not a save file")
         if st.st_size > MAX_SAVE_BYTES:
             raise SaveError(f"{path}: {st.st_size} bytes, larger than any save ({MAX_SAVE_BYTES})")
-        try:
-            blob = fh.read(MAX_SAVE_BYTES + 1)
-        except OSError as exc:
-            raise SaveError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if len(blob) > MAX_SAVE_BYTES:
+        chunks, size = [], 0
+        while size <= MAX_SAVE_BYTES and (chunk := os.read(fd, 1 << 20)):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise SaveError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    if size > MAX_SAVE_BYTES:
         raise SaveError(f"{path}: larger than any save ({MAX_SAVE_BYTES} bytes)")
+    return b"".join(chunks)
+
+
+def parse_save_json(blob: bytes, path: Path) -> Any:
+    """The decoded JSON of a save's bytes; SaveError (file and reason) when it is not JSON a save can hold."""
     try:
         return json.loads(blob.decode("utf-8"), parse_constant=_reject_constant)
     except RecursionError:
@@ -452,15 +509,43 @@ def read_save_json(path: Path) -> Any:
         raise SaveError(f"{path}: not a readable JSON save ({str(exc)[:200]})") from None
 
 
+def read_save_json(path: Path) -> Any:
+    """The decoded JSON of one save file (read_save_bytes, then parse_save_json)."""
+    return parse_save_json(read_save_bytes(path), path)
+
+
+@dataclass
+class _Found:
+    """A save file that loads: its session, its bytes as read, and its place in the order."""
+
+    path: Path
+    session: GameSession
+    blob: bytes
+    order: _Order
+    rank: int = 0  # among equals, the earlier candidate wins (save.json before its backup)
+
+    @property
+    def seq(self) -> int:
+        return self.order.seq
+
+    def key(self) -> tuple:
+        o = self.order
+        return o.sequenced, o.seq, o.turns, o.saved_at, -self.rank
+
+
+def _open(path: Path, content: Content, rank: int = 0) -> _Found:
+    blob = read_save_bytes(path)
+    try:
+        session, order = _decode(parse_save_json(blob, path), content)
+    except SaveError as exc:
+        raise SaveError(exc if str(exc).startswith(f"{path}: ") else f"{path}: {exc}") from None
+    _remember(path, session.run_id, order.seq)
+    return _Found(path, session, blob, order, rank)
+
+
 def load_file(path: Path, content: Content) -> GameSession:
     """The session saved in one file; SaveError naming the file and the problem."""
-    data = read_save_json(path)
-    try:
-        session = session_from_dict(data, content)
-    except SaveError as exc:
-        raise SaveError(f"{path}: {exc}") from None
-    _remember(path)
-    return session
+    return _open(Path(path), content).session
 
 
 def candidates(save_dir: Path) -> list[Path]:
@@ -486,31 +571,37 @@ class Loaded:
     broken: list[tuple[Path, str]] = field(default_factory=list)  # candidates that did not load, and why
 
 
-def load_newest(save_dir: Path, content: Content) -> Loaded:
-    """The newest save that loads among the candidates; SaveError listing every reason when none does."""
-    good: list[tuple[float, int, Path, GameSession]] = []
+def _survey(save_dir: Path, content: Content) -> tuple[list[_Found], list[tuple[Path, str]]]:
+    """Every candidate that loads, and every other one with the reason."""
+    good: list[_Found] = []
     broken: list[tuple[Path, str]] = []
-    found = candidates(save_dir)
-    for order, path in enumerate(found):
+    for rank, path in enumerate(candidates(save_dir)):
         try:
-            session = load_file(path, content)
+            good.append(_open(path, content, rank))
         except SaveError as exc:
             broken.append((path, str(exc)))
-            continue
-        good.append((_saved_at(path), -order, path, session))
+    return good, broken
+
+
+def _newest_per_run(found) -> list[_Found]:
+    best: dict[str, _Found] = {}
+    for f in found:
+        run = f.session.run_id
+        if run not in best or f.key() > best[run].key():
+            best[run] = f
+    return sorted(best.values(), key=_Found.key, reverse=True)
+
+
+def load_newest(save_dir: Path, content: Content) -> Loaded:
+    """The newest save that loads among the candidates (highest save_seq; saves before version 3 by turns,
+    then saved_at); SaveError listing every reason when none does."""
+    good, broken = _survey(save_dir, content)
     if not good:
-        if not found:
+        if not broken:
             raise SaveError(f"{save_path(save_dir)}: no saved game")
         raise SaveError("; ".join(reason for _, reason in broken))
-    _, _, path, session = max(good, key=lambda g: (g[0], g[1]))
-    return Loaded(session, path, broken)
-
-
-def _saved_at(path: Path) -> float:
-    try:
-        return float(json.loads(path.read_bytes())["saved_at"])  # validated already: a number
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0.0
+    newest = max(good, key=_Found.key)
+    return Loaded(newest.session, newest.path, broken)
 
 
 def load_game(save_dir: Path, content: Content) -> GameSession:
@@ -536,24 +627,65 @@ def quarantine(save_dir: Path) -> Path | None:
     return quarantine_file(path) if os.path.lexists(path) else None
 
 
+def _keep(found: _Found, save_dir: Path, content: Content) -> tuple[Path, bool]:
+    """Copy a loadable save to <save_dir>/kept/<run>.json: the copy, and whether it was written now.
+
+    A kept file is never overwritten by anything but a newer save of the same run: when <run>.json holds
+    something else (another run, a newer state, a file that does not load), the copy gets <run>-<n>.json."""
+    kept_dir = Path(save_dir) / KEPT_DIR
+    run = found.session.run_id
+    n = 0
+    while True:
+        dest = run_file(kept_dir, run, f"-{n}.json" if n else ".json")
+        if not os.path.lexists(dest):
+            break
+        try:
+            there = _open(dest, content)
+        except SaveError:
+            n += 1
+            continue
+        if there.blob == found.blob:
+            return dest, False
+        if there.session.run_id == run and there.key()[:-1] <= found.key()[:-1]:
+            break  # an older state of the same run: this copy replaces it, as a save replaces its predecessor
+        n += 1
+    write_atomic(dest, found.blob)
+    return dest, True
+
+
+def keep_runs(save_dir: Path, content: Content, but: str | None = None) -> list[Path]:
+    """Before a new game (or another run's save) replaces them: copy the newest save of every run found among
+    the candidates, except run `but`, to <save_dir>/kept/ (see _keep). The copies, newest first (unchanged
+    ones included); OSError when one cannot be written."""
+    found, _ = _survey(save_dir, content)
+    return [_keep(f, save_dir, content)[0] for f in _newest_per_run(f for f in found if f.session.run_id != but)]
+
+
 def keep_run(save_dir: Path, content: Content) -> Path | None:
-    """Before a new game replaces it: copy the newest save that loads to <save_dir>/kept/<run>.json.
-
-    A living run is never lost by starting another one; the copy is the path returned (None when there
-    was no loadable save)."""
-    try:
-        loaded = load_newest(save_dir, content)
-    except SaveError:
-        return None
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in loaded.session.run_id)[:100] or "run"
-    dest = Path(save_dir) / KEPT_DIR / f"{safe}.json"
-    write_atomic(dest, loaded.path.read_bytes())
-    return dest
+    """keep_runs for a new game: the copy of the newest run (None when no save loads)."""
+    kept = keep_runs(save_dir, content)
+    return kept[0] if kept else None
 
 
-def delete_save(save_dir: Path) -> None:
-    """Permadeath: the save, its backup and any temp file a kill left go (Continue would offer those)."""
+def delete_save(save_dir: Path, content: Content | None = None, run_id: str | None = None) -> None:
+    """Permadeath: the save, its backup and any temp file a kill left go (Continue would offer those).
+
+    With `run_id` (and `content`), only the files that load as that run go: another run's save left among
+    the candidates, and files that do not load (Continue sets those aside), stay. Only regular files and
+    symlinks are removed: a directory where a save should be is left alone."""
     for p in candidates(save_dir):
+        try:
+            st = p.lstat()
+        except OSError:
+            continue
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+            continue
+        if run_id is not None and content is not None:
+            try:
+                if _open(p, content).session.run_id != run_id:
+                    continue
+            except SaveError:
+                continue
         p.unlink(missing_ok=True)
 
 
@@ -591,6 +723,6 @@ def _seen_map(s: GameSession) -> list[str]:
 
 
 def write_morgue(s: GameSession, save_dir: Path) -> Path:
-    path = Path(save_dir) / "morgue" / f"{s.run_id}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+    path = run_file(Path(save_dir) / "morgue", s.run_id, f"-{time.strftime('%Y%m%d-%H%M%S')}.txt")
     write_atomic(path, morgue_text(s))
     return path

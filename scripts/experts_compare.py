@@ -64,7 +64,8 @@ def measure(name: str, resolver, content, args) -> dict:
     print(f"{name}: held-out {json.dumps(out['held_out'])}", file=sys.stderr, flush=True)
     f = run_all(resolver, rules, n=args.failure_n)
     out["failures"] = {
-        "ood_state_exact": f["ood"]["state_exact"], "order_state_exact": f["order"]["state_exact"],
+        "wide_state_exact": f["wide"]["state_exact"], "ood_silent": f["ood"]["silent"],
+        "probe_silent": f["probe"]["silent"], "order_state_exact": f["order"]["state_exact"],
         "order_reversed_exact": f["order"]["status_reversed_exact"],
         "perturb_rejected": f["perturb"]["gated_rejection_rate"],
         "chain_on_track": f["chain"]["on_track_share"], "chain_never_diverged": f["chain"]["runs_never_diverged"],

@@ -85,3 +85,14 @@ def spawn_adjacent(s: GameSession, kind: str, hp: int | None = None) -> tuple[Mo
 
 def clear_monsters(s: GameSession) -> None:
     s.floor.monsters.clear()
+
+
+def measured_envelope(rules, draws: int = 2000) -> dict:
+    """The envelope record of an untrained test model: what the wide sampler's stream measures over `draws`
+    draws (brain.train.training_envelope, as a run without shards records it)."""
+    from dataclasses import replace
+
+    from brain.train import PRESETS, training_envelope
+
+    tc = replace(PRESETS["tiny"], sampler="wide", steps=1, batch_size=draws)
+    return {"envelope": training_envelope(tc, rules).to_json()}

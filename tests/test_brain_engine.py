@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 import torch
+from fakes import measured_envelope
 
 from brain.checkpoint import CONFIG, WEIGHTS, ModelLoadError, save_model
 from brain.engine import Engine, ModelResolver
@@ -92,7 +93,7 @@ def test_stream_reports_forced_tokens_and_probabilities(tok, rules):
 
 @pytest.fixture()
 def model_dir(tmp_path, tok, rules):
-    save_model(tmp_path / "m", _random_model(tok, 0, scale=1.0), tok, rules.ruleset_id)
+    save_model(tmp_path / "m", _random_model(tok, 0, scale=1.0), tok, rules.ruleset_id, measured_envelope(rules))
     return tmp_path / "m"
 
 

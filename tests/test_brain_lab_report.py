@@ -50,7 +50,7 @@ def test_sweep_section_names_the_knee_and_why_the_default_is_its_size(tmp_path):
     def row(depth, params, iid, p50):
         return {"depth": depth, "width": 32 * depth, "params": params, "weights_mb": params * 4 / 1e6,
                 "steps": 1000 // depth, "train_s": 900.0, "train_pflop": 0.01 * depth, "final_loss": 0.1,
-                "iid": iid, "edge": iid - 0.02, "ood": 0.0, "order": iid, "chain_on_track": iid / 2,
+                "iid": iid, "edge": iid - 0.02, "wide": 0.0, "order": iid, "chain_on_track": iid / 2,
                 "batch1_p50_ms": p50, "batch1_p95_ms": 2 * p50}
 
     rows = [row(1, 21_440, 0.70, 9.0), row(2, 116_864, 0.95, 16.0), row(3, 360_000, 0.90, 40.0)]

@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from fakes import measured_envelope
 
 from brain.bench import bench
 from brain.checkpoint import save_model
@@ -44,7 +45,7 @@ def exported(tmp_path_factory, rules):
     """A depth-1 model directory with its graph (the export takes seconds: once per module)."""
     tok = Tokenizer.from_format()
     where = tmp_path_factory.mktemp("onnx") / "m"
-    save_model(where, _model(tok, 0), tok, rules.ruleset_id)
+    save_model(where, _model(tok, 0), tok, rules.ruleset_id, measured_envelope(rules))
     assert refresh_onnx(where).startswith("wrote")
     return where
 
@@ -101,7 +102,7 @@ def test_drafted_decoding_on_the_graph_gives_the_undrafted_answer(exported, rule
 
 def test_graph_from_other_weights_is_not_used(copy, rules, tmp_path):
     tok = Tokenizer.from_format()
-    save_model(tmp_path / "other", _model(tok, 1), tok, rules.ruleset_id)
+    save_model(tmp_path / "other", _model(tok, 1), tok, rules.ruleset_id, measured_envelope(rules))
     for name in ("model.safetensors", "config.json"):  # retrained weights beside the old graph
         shutil.copyfile(tmp_path / "other" / name, copy / name)
     resolver = ModelResolver.load(copy, rules)

@@ -81,9 +81,9 @@ def test_relations_and_ranges_are_checked_at_load(content_dir, file, old, new, k
 def test_the_largest_accepted_crit_bonus_keeps_every_sampled_block_resolvable(content_dir):
     """The loader's bound is exact: crit_bonus at the limit loads, and `sample` then writes only blocks
     that `resolve` accepts (before, crit_bonus = 99 made sample print blocks resolve rejects)."""
+    from game.combat.envelope import check_case
     from game.combat.format import encode_input, parse_input
     from game.combat.sampler import sample
-    from game.resolve import check_case
 
     rules = load_content().rules
     limit = 99 - Ranges().power - rules.roll_max - Ranges().magnitude

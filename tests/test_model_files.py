@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import safetensors.numpy
 import torch
-from fakes import clear_monsters, spawn_adjacent
+from fakes import clear_monsters, measured_envelope, spawn_adjacent
 
 from brain.checkpoint import CONFIG, WEIGHTS, ModelLoadError, load_weights, save_model, sha256_file
 from brain.cli import main as brain_main
@@ -31,7 +31,8 @@ def good(tmp_path_factory, rules) -> Path:
     tok = Tokenizer.from_format()
     torch.manual_seed(0)
     where = tmp_path_factory.mktemp("model") / "m"
-    save_model(where, GPT(GPTConfig.from_depth(1, len(tok))).eval(), tok, rules.ruleset_id)
+    save_model(where, GPT(GPTConfig.from_depth(1, len(tok))).eval(), tok, rules.ruleset_id,
+               measured_envelope(rules))
     return where
 
 

@@ -17,6 +17,7 @@ from game.tui.app import create_app
 from game.tui.screens import (
     EndScreen,
     GameScreen,
+    HistoryLog,
     HistoryScreen,
     InventoryScreen,
     LookScreen,
@@ -267,7 +268,7 @@ async def test_message_history_scrolls_and_searches(tmp_path):
         await pilot.press("M")
         assert isinstance(app.screen, HistoryScreen)
         await settle(pilot)
-        scroll = app.screen.query_one("#history-scroll", VerticalScroll)
+        scroll = app.screen.query_one("#history-scroll", HistoryLog)
         assert scroll.scroll_y == scroll.max_scroll_y > 0  # opens on the newest lines
         await pilot.press(*"number 7")
         await pilot.pause()

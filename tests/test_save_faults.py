@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -189,16 +188,19 @@ def test_corrupt_save_with_good_backup_offers_the_backup(tmp_path):
 
 @pytest.mark.parametrize("temp_name", ["save.json.tmp", ".save.json.k3x9.tmp"])
 def test_backup_and_a_leftover_temp_offer_the_newer_temp(tmp_path, temp_name):
-    """What a kill between the two renames of the old saves.py left: .bak and a complete temp file."""
-    old, new = _session(10), _session(40)
-    saves.save_game(old, tmp_path)
-    saves.save_game(old, tmp_path)
+    """What a kill between the two renames of the old saves.py left: .bak and a complete temp file (the next
+    save of the same run, so one step further in the save sequence)."""
+    s = _session(10)
+    saves.save_game(s, tmp_path)
+    saves.save_game(s, tmp_path)
     saves.save_path(tmp_path).unlink()
-    time.sleep(0.01)
-    _write(tmp_path / temp_name, json.dumps(saves.session_to_dict(new)))
+    play(s, 30, seed=2)
+    nxt = saves.session_to_dict(s)
+    nxt["save_seq"] += 1
+    _write(tmp_path / temp_name, json.dumps(nxt))
     assert saves.has_save(tmp_path)
     loaded = saves.load_newest(tmp_path, CONTENT)
-    assert loaded.path.name == temp_name and loaded.session.turns == new.turns
+    assert loaded.path.name == temp_name and loaded.session.turns == s.turns
 
 
 def test_nothing_loads_lists_every_reason(tmp_path):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from game import saves
@@ -95,21 +96,26 @@ def test_ci_installs_chromium_then_runs_the_readme_test_command():
 
 async def test_a_new_tab_takes_the_slot_over(tmp_path):
     server = SlotServer([], tmp_path)
-    asked = []
+    loop = asyncio.get_running_loop()
+    ending = []
 
-    class Service:  # the old tab's game: ends a moment after it is asked to quit
-        async def send_meta(self, meta: dict) -> bool:
-            asked.append(meta)
-            asyncio.get_running_loop().call_later(0.1, lambda: (server.open_slots.pop("ab"), old.ended.set()))
-            return True
+    def ends_when_asked(playing: Playing, after: float = 0.1) -> None:  # the old tab's game ends once asked to
+        async def end() -> None:
+            await playing.stop.wait()
+            await asyncio.sleep(after)
+            server.open_slots.pop("ab")
+            playing.ended.set()
+        ending.append(loop.create_task(end()))
 
-    old = server.open_slots["ab"] = Playing(Service())
+    old = server.open_slots["ab"] = Playing()
+    ends_when_asked(old)
     await server.take_over("ab")
-    assert asked == [{"type": "quit"}] and "ab" not in server.open_slots
-    old = server.open_slots["ab"] = Playing()  # its process still starting: asked once it can be
-    asyncio.get_running_loop().call_later(0.2, lambda: setattr(old, "service", Service()))
+    assert old.stop.is_set() and old.ended.is_set() and "ab" not in server.open_slots
+    old = server.open_slots["ab"] = Playing()  # a slow end (its process still starting, or saving): waited for
+    ends_when_asked(old, after=0.5)
+    start = loop.time()
     await server.take_over("ab")
-    assert len(asked) == 2 and "ab" not in server.open_slots
+    assert loop.time() - start >= 0.45 and "ab" not in server.open_slots
     await server.take_over("cd")  # a free slot: nothing to wait for
 
 
@@ -138,6 +144,11 @@ PIXELS = """(async (src) => {
   for (let i = 0; i < d.length; i += 4) { colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
     if (d[i] + d[i + 1] + d[i + 2] > 300) lit++; }
   return [colours.size, lit / (d.length / 4)];
+})"""
+OPEN_WEBSOCKET = """new Promise((done) => {
+  const ws = new WebSocket("%s");
+  ws.onopen = () => { ws.close(); done("open"); };
+  ws.onclose = () => done("refused");
 })"""
 KEYS = {".": ("Period", 190), "n": ("KeyN", 78), "c": ("KeyC", 67), "l": ("KeyL", 76), "j": ("KeyJ", 74),
         "h": ("KeyH", 72), "k": ("KeyK", 75)}
@@ -262,6 +273,23 @@ async def test_browser_plays_and_comes_back(tmp_path):
 
             await wait_for("rpg-tui --serve", server_up)
             devtools = f"http://127.0.0.1:{await wait_for('the DevTools port', devtools_port)}"
+            # a page of another site (another origin: here another port) cannot open a game on this server
+            async def other_site(_: web.Request) -> web.Response:
+                return web.Response(text="<title>elsewhere</title>", content_type="text/html")
+
+            elsewhere = web.Application()
+            elsewhere.router.add_get("/", other_site)
+            runner = web.AppRunner(elsewhere)
+            await runner.setup()
+            other_port = free_port()
+            await web.TCPSite(runner, "127.0.0.1", other_port).start()
+            try:
+                async with tab(http, devtools, f"http://127.0.0.1:{other_port}/") as page:
+                    await wait_for("the other site's page", lambda: page.eval("document.title == 'elsewhere'"))
+                    outcome = await page.eval(OPEN_WEBSOCKET % f"ws://127.0.0.1:{port}/ws/evil")
+                    assert outcome == "refused" and not slot_dir("evil").exists(), outcome
+            finally:
+                await runner.cleanup()
             async with tab(http, devtools, f"{base}/") as page:
                 await page.wait_text("new game")
                 slot = (await page.eval("location.search")).split("slot=")[1]

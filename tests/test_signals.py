@@ -203,3 +203,86 @@ def test_a_crash_exits_non_zero_and_keeps_the_save(tmp_path):
         os.close(master)
     assert rc not in (0, None), out[-1500:]
     assert saves.load_game(save_dir, CONTENT).seed == 5  # the crash handler saved first
+
+
+# The save on the way out takes a second here, so that a second signal can land in the middle of it.
+SLOW_SAVE = """
+import time
+from game import saves
+_real_save = saves.save_game
+def _slow_save(*args, **kwargs):
+    time.sleep(1.0)
+    return _real_save(*args, **kwargs)
+saves.save_game = _slow_save
+"""
+
+
+def test_a_repeated_hangup_never_skips_the_save(tmp_path):
+    """Closing a terminal can deliver SIGHUP twice (the kernel's hang-up and the terminal emulator's own kill):
+    the second one ended the process at once, before the first one's save was written (1 in 391 closes)."""
+    save_dir = tmp_path / "saves"
+    game = Game(save_dir, 91, prelude=SLOW_SAVE)
+    try:
+        assert game.wait_for(b"resolver", 30), game.out[-2000:]
+        game.keys("hl")  # fewer turns than an autosave: only the exit saves
+        time.sleep(0.3)
+        game.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.4)  # the first one's save is under way
+        game.proc.send_signal(signal.SIGHUP)
+    finally:
+        rc = game.finish(timeout=12)
+    assert rc == 128 + signal.SIGHUP
+    assert saves.load_game(save_dir, CONTENT).seed == 91
+
+
+def test_the_terminal_going_away_before_its_hangup_still_saves(tmp_path):
+    """The terminal closes: Textual's input thread reads EIO and ends the app on its own; its on_unmount restored
+    the default SIGHUP action before saving, so the hang-up arriving during that save killed the process unsaved."""
+    save_dir = tmp_path / "saves"
+    game = Game(save_dir, 92, prelude=SLOW_SAVE)
+    try:
+        assert game.wait_for(b"resolver", 30), game.out[-2000:]
+        game.keys("hl")
+        time.sleep(0.3)
+        game.hang_up()
+        time.sleep(0.5)  # the app is ending on its own and saving
+        game.proc.send_signal(signal.SIGHUP)
+    finally:
+        rc = game.finish(timeout=12)
+    assert rc == 128 + signal.SIGHUP
+    assert saves.load_game(save_dir, CONTENT).seed == 92
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTSTP, signal.SIGCONT])
+def test_job_control_signals_while_leaving_cannot_stop_the_save(tmp_path, stop):
+    """A stop (or Textual's resume on SIGCONT, which a hang-up brings along) while the exit's save is pending:
+    Textual's handlers send the process SIGSTOP, and it stayed alive and unsaved, its watchdog stopped too."""
+    save_dir = tmp_path / "saves"
+    game = Game(save_dir, 93, prelude=SLOW_SAVE)
+    try:
+        assert game.wait_for(b"resolver", 30), game.out[-2000:]
+        game.keys("hl")
+        time.sleep(0.3)
+        game.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.4)
+        game.proc.send_signal(stop)
+    finally:
+        rc = game.finish(timeout=12)
+    assert rc == 128 + signal.SIGHUP
+    assert saves.load_game(save_dir, CONTENT).seed == 93
+
+
+def test_a_terminal_gone_without_any_hangup_signal_still_saves_and_ends(tmp_path):
+    """The terminal closes and no SIGHUP reaches the game (here: a game in its own session, as under setsid or a
+    shell that does not pass the hang-up on): it stayed alive, unsaved, for ever."""
+    save_dir = tmp_path / "saves"
+    game = Game(save_dir, 94)
+    try:
+        assert game.wait_for(b"resolver", 30), game.out[-2000:]
+        game.keys("hl")
+        time.sleep(0.3)
+        game.hang_up()
+    finally:
+        rc = game.finish(timeout=12)
+    assert rc == 128 + signal.SIGHUP
+    assert saves.load_game(save_dir, CONTENT).seed == 94

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from game import saves
+
 BIN = Path(sys.executable).parent / "rpg-tui"
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed"),
@@ -68,7 +70,7 @@ def test_installed_game_starts_plays_and_saves(tmp_path):
             time.sleep(0.05)
         assert marker.exists(), "the game did not exit on ctrl+q"
         data = json.loads((save_dir / "save.json").read_text())
-        assert data["seed"] == 7 and data["save_version"] == 2 and data["turns"] > 3
+        assert data["seed"] == 7 and data["save_version"] == saves.SAVE_VERSION and data["turns"] > 3
     finally:
         tmux("kill-session", "-t", session)
 

@@ -1,10 +1,12 @@
 """The suites: every named set of turns a model is judged on, in one registry.
 
 A suite is a name, what it tests, and either
-- `draw(rng, rules) -> Case`: a held-out suite (iid, edge); `held_out` keeps the cases whose input block hashes
-  to the test split, drawn with an evaluation seed no training run uses; or
-- `run(Run) -> dict`: a failure-first suite (perturb, order, ood, chain; docs/evaluation.md), a function of the
-  resolver that fills the shared `Run` (its answer cache and judged records, which the metrics read).
+- `draw(rng, rules) -> Case`: a held-out suite (iid, edge, wide, crowded, long); `held_out` keeps the cases
+  whose input block hashes to the test split, drawn with an evaluation seed no training run uses; or
+- `run(Run) -> dict`: a failure-first suite (perturb, order, ood, probe, chain; docs/evaluation.md), a function
+  of the resolver that fills the shared `Run` (its answer cache and judged records, which the metrics read).
+
+Every suite draws from `Run.seed` (`rpg-brain eval --seed S`), so another seed is another sample of each.
 
 A new suite is one module here that calls `register(Suite(...))`, imported at the bottom of this file;
 `rpg-brain eval --suite NAME` and `brain.failures.run_all` find it in SUITES.
@@ -20,7 +22,7 @@ from brain.data import split_of
 from brain.suites.records import Answers, CachingResolver, Record, judge
 from game.combat.format import encode_input
 from game.combat.ruleset import Ruleset
-from game.combat.sampler import Case, sample_edge, sample_iid
+from game.combat.sampler import Case, sample_crowded, sample_edge, sample_iid, sample_wide
 from game.resolve import Resolver
 
 EVAL_SEED = 20261125  # training seeds are small integers; this one is never used for training
@@ -33,7 +35,7 @@ class Run:
     resolver: Resolver
     rules: Ruleset
     n: int = 1000
-    seed: int = 0
+    seed: int = EVAL_SEED
     ungated_answer: Answers | None = None  # perturb: the model's answer to a block as written (no parser)
     raw_answer: Answers | None = None  # perturb: the bare model writing the format itself
     chains: int = 10
@@ -58,7 +60,7 @@ class Suite:
             return self.run(run)
         from brain.evaluate import evaluate
 
-        cases = held_out(self.name, run.n, run.rules)
+        cases = held_out(self.name, run.n, run.rules, run.seed)
         result = evaluate(run.cached, cases, run.rules)
         run.records[self.name] = judge(run.cached, cases, run.rules)
         return result
@@ -87,9 +89,13 @@ def held_out(suite: str, n: int, rules: Ruleset, seed: int = EVAL_SEED) -> list[
     return out
 
 
-register(Suite("iid", "the training distribution (sampler.sample_iid)", draw=sample_iid))
+register(Suite("iid", "today's play: the narrow sampler's draws (sampler.sample_iid)", draw=sample_iid))
 register(Suite("edge", "deliberate edges: hp 0/1/max, last-turn statuses, stun, cooldowns, lethal hits",
                draw=sample_edge))
+register(Suite("wide", "the whole format, uniformly (sampler.sample_wide)", draw=sample_wide))
+register(Suite("crowded", "crowded boards: 9 to 14 of the 14 status channels (sampler.sample_crowded)",
+               draw=sample_crowded))
 
-# the failure-first suites register themselves; this order is the order of `run_all`'s results
-from brain.suites import ood, order, perturb, chain  # noqa: E402, F401, I001
+# the suites that need brain (long counts tokens) and the failure-first suites register themselves; this order
+# is the order of `run_all`'s results
+from brain.suites import long, ood, probe, order, perturb, chain  # noqa: E402, F401, I001

@@ -50,7 +50,7 @@ def token_drift(records: Sequence[Record], chain_records: Sequence[Record] = ())
         late_n += len(wrong & late)
     n = max(len(records), 1) * third
     block = late_n / n - e / n
-    out: dict[str, float | int] = {"block_late_minus_early": block}
+    out: dict[str, float | int] = {"block_late_minus_early": block, "early_wrong": e, "late_wrong": late_n}
     if chain_records:
         by_run: dict[int, list[bool]] = {}
         run = -1
@@ -81,10 +81,13 @@ def at_boundary(r: Record) -> bool:
 
 def boundary_confusion(records: Sequence[Record]) -> dict[str, float | int]:
     """Error rate at value boundaries divided by the error rate away from them (1.0: no confusion)."""
-    at = [r for r in records if at_boundary(r)]
-    away = [r for r in records if not at_boundary(r)]
-    err_at = sum(not r.exact for r in at) / max(len(at), 1)
-    err_away = sum(not r.exact for r in away) / max(len(away), 1)
+    answered = [r for r in records if not r.answer.declined]  # a turn outside the envelope was not asked
+    at = [r for r in answered if at_boundary(r)]
+    away = [r for r in answered if not at_boundary(r)]
+    wrong_at, wrong_away = sum(not r.exact for r in at), sum(not r.exact for r in away)
+    err_at = wrong_at / max(len(at), 1)
+    err_away = wrong_away / max(len(away), 1)
     ratio = err_at / err_away if err_away else (float("inf") if err_at else 1.0)
-    return {"value": ratio, "error_at_boundary": err_at, "error_away": err_away,
-            "n_at_boundary": len(at), "n_away": len(away)}
+    # near zero errors the ratio says little: the counts say how little
+    return {"value": ratio, "error_at_boundary": err_at, "error_away": err_away, "wrong_at_boundary": wrong_at,
+            "wrong_away": wrong_away, "n_at_boundary": len(at), "n_away": len(away)}

@@ -56,18 +56,25 @@ def _range_checks(side: str, c: Combatant, out: list[Violation]) -> None:
             out.append(Violation(f"{side}.{ch}.magnitude", f"{s.magnitude} outside {limit[0]}..{limit[1]}"))
 
 
+def check_combatant(side: str, c: Combatant) -> list[Violation]:
+    """The format's ranges for one combatant, its fields named `side.field`."""
+    out: list[Violation] = []
+    if not 1 <= c.max_hp <= MAX_VALUE:
+        out.append(Violation(f"{side}.max_hp", f"{c.max_hp} outside 1..{MAX_VALUE}"))
+    for name in ("power", "armor"):
+        if not 0 <= getattr(c, name) <= MAX_VALUE:
+            out.append(Violation(f"{side}.{name}", f"{getattr(c, name)} outside 0..{MAX_VALUE}"))
+    _range_checks(side, c, out)
+    return out
+
+
 def check_state(state: CombatState) -> list[Violation]:
     """Invariants of any single state (used on inputs and loaded saves)."""
     out: list[Violation] = []
     if not 0 <= state.turn <= MAX_TURN:
         out.append(Violation("turn", f"{state.turn} outside 0..{MAX_TURN}"))
     for side, c in (("A", state.actor), ("B", state.target)):
-        if not 1 <= c.max_hp <= MAX_VALUE:
-            out.append(Violation(f"{side}.max_hp", f"{c.max_hp} outside 1..{MAX_VALUE}"))
-        for name in ("power", "armor"):
-            if not 0 <= getattr(c, name) <= MAX_VALUE:
-                out.append(Violation(f"{side}.{name}", f"outside 0..{MAX_VALUE}"))
-        _range_checks(side, c, out)
+        out += check_combatant(side, c)
     return out
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import stat
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +21,10 @@ else:  # pragma: no cover - exercised on older Pythons only
     import tomli as tomllib
 
 FILES = ("rules.toml", "player.toml", "monsters.toml", "items.toml", "dungeon.toml")
+MAX_CONTENT_BYTES = 1024 * 1024  # the content files are a few kB each
+MAX_NAME = 40  # characters of a name (or any other string a table holds) shown in the side panel and the log
+MAX_ABOUT = 300  # characters of an item's flavour line
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1: what a terminal may take as a command
 EFFECTS = ("restore_hp", "cure", "teach", "refresh", "armour", "throw", "blast", "berserk")
 
 
@@ -140,6 +146,19 @@ class _Table:
         v = self.raw(name)
         if not isinstance(v, str) or not v or (one_char and len(v) != 1):
             raise ContentError(self.file, self.key(name), "a single character" if one_char else "a non-empty string", v)
+        return self.text(name, v, max_len=1 if one_char else MAX_NAME)
+
+    def text(self, name: str, v: str, max_len: int) -> str:
+        """A string shown on screen: no control characters (an ESC reaches the terminal and can hide the map),
+        at most `max_len` characters; a glyph also takes exactly one cell."""
+        bad = _CONTROL.search(v)
+        if bad:
+            raise ContentError(self.file, self.key(name), f"text without control characters (found "
+                               f"U+{ord(bad.group()):04X} at character {bad.start() + 1})", v)
+        if len(v) > max_len:
+            raise ContentError(self.file, self.key(name), f"at most {max_len} characters", v[:40] + "...")
+        if max_len == 1 and _cells(v) != 1:
+            raise ContentError(self.file, self.key(name), "a character one cell wide (a map cell)", v)
         return v
 
     def bool(self, name: str, default: bool) -> bool:
@@ -188,19 +207,52 @@ def default_content_dir() -> Path:
 
 
 def _read(directory: Path, name: str) -> _Table:
+    """One content file: a regular file (a FIFO would block the game's start for ever, a device would never
+    end) of at most MAX_CONTENT_BYTES holding TOML. ContentError names the file and what it found instead."""
     path = directory / name
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO opens at once, then fstat says so
     except FileNotFoundError:
         raise ContentError(path, "(file)", "a TOML file (not found)") from None
-    except IsADirectoryError:
-        raise ContentError(path, "(file)", "a TOML file (found a directory)") from None
     except OSError as exc:  # unreadable: permissions, a dangling link, an I/O error
         raise ContentError(path, "(file)", f"a readable TOML file ({exc.strerror or exc})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ContentError(path, "(file)", "a TOML file (found a directory)")
+        if not stat.S_ISREG(mode):
+            raise ContentError(path, "(file)", f"a regular TOML file (found {_file_kind(mode)})")
+        blob = b""
+        while len(blob) <= MAX_CONTENT_BYTES and (chunk := os.read(fd, 1 << 16)):
+            blob += chunk
+    except OSError as exc:
+        raise ContentError(path, "(file)", f"a readable TOML file ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    if len(blob) > MAX_CONTENT_BYTES:
+        raise ContentError(path, "(file)", f"a TOML file of at most {MAX_CONTENT_BYTES} bytes")
+    try:
+        data = tomllib.loads(blob.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
         raise ContentError(path, "(syntax)", f"valid TOML ({str(exc)[:200]})") from None
     return _Table(path, "", data)
+
+
+def _file_kind(mode: int) -> str:
+    for test, what in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character "
+                       "device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return what
+    return "something that is not a file"
+
+
+def _cells(ch: str) -> int:
+    """Terminal cells one character takes (Rich's measure; 1 when Rich is not there, headless tools)."""
+    try:
+        from rich.cells import cell_len
+    except ImportError:  # pragma: no cover - rich is installed with the game
+        return 1
+    return cell_len(ch)
 
 
 def _colour(t: _Table, name: str) -> str:
@@ -315,6 +367,7 @@ def _item(t: _Table, depths: int, ranges: Ranges) -> ItemSpec:
     about = t.raw("about", "")
     if not isinstance(about, str):
         raise ContentError(t.file, t.key("about"), "a string", about)
+    t.text("about", about, MAX_ABOUT)
     return ItemSpec(t.str("name"), t.str("glyph", one_char=True), _colour(t, "color"), effect, value,
                     t.pair("depths", 1, depths), t.float("weight", 0.0, 1000.0), reach, cost, about)
 

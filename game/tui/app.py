@@ -18,6 +18,7 @@ from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.command import CommandListItem, CommandPalette, SimpleProvider
+from textual.markup import escape
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import ThemeProvider
@@ -28,7 +29,7 @@ from game.combat.format import encode_input
 from game.combat.sampler import sample_iid
 from game.combat.state import CombatState
 from game.content import Content, load_content
-from game.paths import available_models, default_save_dir, shipped_experts_dir, shipped_model_dir
+from game.paths import available_models, default_save_dir, run_file, shipped_experts_dir, shipped_model_dir
 from game.playlog import PlayLogWriter
 from game.resolve import Resolver, load_experts_resolver, load_model_resolver
 from game.session import GameSession
@@ -49,6 +50,7 @@ class RpgApp(App):
     busy: reactive[bool] = reactive(False)  # a turn is being resolved off the UI thread
     model_status: reactive[str] = reactive("off (m loads it)")
     game_version: reactive[int] = reactive(0)  # bumped when the session changed outside a turn
+    web = False  # rpg-tui --web (a tab of --serve): no prompt may name a path on the server
 
     def __init__(self, content: Content, seed: int, save_dir: Path, resolver: str = "rules",
                  model_loader: Callable[[], Resolver] | None = None, new_game: bool = False,
@@ -71,7 +73,11 @@ class RpgApp(App):
         self._signals: dict[int, object] = {}  # signal -> the handler it had before the game
         self._loop = None
         self._exit_code: int | None = None  # 128 + signal once a signal asked the game to leave
-        self._saved_for_exit = False
+        self._saved_for_exit = False  # the exit's save is done (or was declined): the watchdog only ends the process
+        # held while a turn changes the session and while a save is written: the exit watchdog saves from its own
+        # thread, so a save never sees half a turn and two saves never interleave
+        self.turn_lock = threading.RLock()
+        self._unmounting = False  # on_unmount has begun: the terminal watch stops
         self.save_error: str | None = None  # why the last save failed (file and reason), None after a good one
         self._quit_unsaved = False
         self._size_notice: TooSmallScreen | None = None
@@ -109,30 +115,87 @@ class RpgApp(App):
                 self._signals[sig] = signal.signal(sig, self._on_signal)
             except (ValueError, OSError):
                 pass  # not the main thread, or a platform without this signal
+        if signal.SIGHUP in self._signals:
+            threading.Thread(target=self._watch_terminal, name="rpg-terminal-watch", daemon=True).start()
+
+    def _watch_terminal(self, fd: int = 0) -> None:
+        """The terminal went away (its other side closed: POLLHUP on stdin) but no SIGHUP came, or none reached
+        this process (a shell that does not pass it on, a game started in its own session): act as if it had.
+        Without this the game stayed alive, unsaved, on a dead terminal (Textual's input thread just reads EOF)."""
+        import select
+
+        try:
+            if not os.isatty(fd) or not hasattr(select, "poll"):
+                return
+            poller = select.poll()
+            poller.register(fd, 0)  # no input events: only POLLHUP / POLLERR / POLLNVAL, which are always reported
+            while not self._unmounting:
+                if poller.poll(500):
+                    if not self._unmounting and self._exit_code is None:
+                        os.kill(os.getpid(), signal.SIGHUP)
+                    return
+        except (OSError, ValueError):
+            return
 
     def _on_signal(self, signum: int, frame: object = None) -> None:
         """SIGTERM, SIGHUP, SIGINT: save, then leave with 128 + the signal's number, whatever the terminal does.
 
         The save runs on the event loop (between turns); a watchdog thread saves itself if the loop does not
         get to it, and ends the process SIGNAL_GRACE_S after the save if Textual's shutdown blocks (its
-        writer thread waits on a terminal nobody reads: the hang seen with SIGHUP)."""
-        if self._exit_code is not None:  # a second signal while leaving: leave now
-            os._exit(self._exit_code)
+        writer thread waits on a terminal nobody reads: the hang seen with SIGHUP).
+
+        A repeated signal never skips the save: closing a terminal often delivers SIGHUP twice (the kernel's
+        hang-up and the terminal emulator's own kill), and the second one used to end the process at once,
+        before the first one's save was written. It leaves at once only when the save is done."""
+        if self._exit_code is not None:
+            if self._saved_for_exit:
+                os._exit(self._exit_code)
+            return  # the save is under way (the watchdog ends the process after it)
         self._exit_code = 128 + signum
+        self._hold_still()
         threading.Thread(target=self._watchdog, name="rpg-exit-watchdog", daemon=True).start()
         with contextlib.suppress(RuntimeError):  # the loop is closed: the watchdog does it all
             self._loop.call_soon_threadsafe(lambda: self.call_later(self._leave_on_signal))
+
+    @staticmethod
+    def _hold_still() -> None:
+        """Leaving on a signal: from now on no job-control signal may stop the process before its save. When a
+        terminal goes away the hang-up comes with SIGCONT (and a shell or the kernel may send the stop signals
+        of a background job, SIGTTIN / SIGTTOU): Textual's SIGCONT handler restarts application mode on the dead
+        terminal (tcsetattr, a new writer thread) and its SIGTSTP / SIGTTOU handlers send SIGSTOP, and a
+        stopped process stays alive, unsaved, for ever, its watchdog stopped with it."""
+        for name in ("SIGTSTP", "SIGTTIN", "SIGTTOU"):
+            sig = getattr(signal, name, None)
+            if sig is not None:
+                with contextlib.suppress(ValueError, OSError):
+                    signal.signal(sig, signal.SIG_IGN)
+        sigcont = getattr(signal, "SIGCONT", None)
+        if sigcont is not None:
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(sigcont, signal.SIG_DFL)  # continue, and nothing else
+
+    @property
+    def signal_exit_code(self) -> int | None:
+        """128 + the number of the signal that asked the game to leave, or None."""
+        return self._exit_code
 
     def _watchdog(self) -> None:
         start = time.monotonic()
         while not self._saved_for_exit and time.monotonic() - start < SIGNAL_SAVE_WAIT_S + self.time_limit_s:
             time.sleep(0.05)
-        if not self._saved_for_exit and not self.busy:  # the loop is stuck: save from here, between turns
-            with contextlib.suppress(Exception):
-                self.save_game()
-            with contextlib.suppress(Exception):
-                if self.session is not None and self.session.playlog is not None:
-                    self.session.playlog.close()
+        # The loop is stuck: save from here, once no turn is changing the session. Not `busy`: a turn worker
+        # that finished sets it back through the (stuck) loop, so it stays True, and the run went unsaved.
+        if not self._saved_for_exit and self.turn_lock.acquire(timeout=self.time_limit_s + 1.0):
+            try:
+                if not self._saved_for_exit:
+                    with contextlib.suppress(Exception):
+                        self._write_save()
+                    with contextlib.suppress(Exception):
+                        if self.session is not None and self.session.playlog is not None:
+                            self.session.playlog.close()
+                    self._saved_for_exit = True
+            finally:
+                self.turn_lock.release()
         time.sleep(SIGNAL_GRACE_S)
         os._exit(self._exit_code or 1)
 
@@ -140,10 +203,12 @@ class RpgApp(App):
         if self.busy:  # a turn being resolved in a worker finishes before the save (bounded by the time limit)
             await self.workers.wait_for_complete()
             self.busy = False
-        self.save_game()
+        if not self._saved_for_exit:  # the watchdog may have saved already
+            with self.turn_lock:
+                self.save_game()
+                self._saved_for_exit = True
         if self.session is not None and self.session.playlog is not None:
             self.session.playlog.close()
-        self._saved_for_exit = True
         self.exit(return_code=self._exit_code or 0)
 
     def _handle_exception(self, error: Exception) -> None:
@@ -155,16 +220,25 @@ class RpgApp(App):
         super()._handle_exception(error)
 
     def on_unmount(self) -> None:
+        self._unmounting = True
+        # Every exit that did not save yet saves here: a browser tab closing (textual-serve sends "quit", which
+        # exits without action_quit), and a terminal that went away (Textual's input thread reads EIO and
+        # ends the app before, or without, any SIGHUP). ctrl+q and the signals have saved already (or chose not
+        # to). A turn still being resolved is waited for (at most the model's time limit).
+        # The signal handlers stay ours until this save is written: restored first (as before), a SIGHUP landing
+        # during the save took the default action and killed the process with the run unsaved.
+        if not self._saved_for_exit and self.turn_lock.acquire(timeout=self.time_limit_s + 1.0):
+            try:
+                if not self._saved_for_exit:
+                    self._write_save()
+                    self._saved_for_exit = True
+            finally:
+                self.turn_lock.release()
+        if self.session is not None and self.session.playlog is not None:
+            self.session.playlog.close()
         for sig, previous in self._signals.items():
             with contextlib.suppress(ValueError, OSError, TypeError):
                 signal.signal(sig, previous)
-        # a browser tab closing (textual-serve sends "quit", which exits without action_quit) must save too;
-        # ctrl+q and the signals have saved already (or chose not to); a turn still being resolved leaves the
-        # last autosave
-        if not self._saved_for_exit and not self.busy:
-            self.save_game()
-        if self.session is not None and self.session.playlog is not None:
-            self.session.playlog.close()
 
     def on_resize(self) -> None:
         self.check_size()
@@ -198,7 +272,13 @@ class RpgApp(App):
         s = self.session
         if s.playlog is not None:
             s.playlog.close()
-        s.playlog = PlayLogWriter(self.save_dir / "playlogs" / f"{s.run_id}.jsonl", on_error=self._playlog_failed)
+        s.playlog = None
+        try:  # the run id came from a save file: checked there, and again here, before it names a file
+            path = run_file(self.save_dir / "playlogs", s.run_id, ".jsonl")
+        except ValueError as exc:
+            s.messages.add(f"This run has no play log ({exc}).", "warn")
+            return
+        s.playlog = PlayLogWriter(path, on_error=self._playlog_failed)
 
     def _playlog_failed(self, reason: str) -> None:
         # may run in a turn worker: only touch the message log, which the next refresh draws
@@ -214,16 +294,16 @@ class RpgApp(App):
             self.push_screen(screen)
 
     def _keep_living_run(self) -> str | None:
-        """A new game never silently replaces a living run: the newest save that loads is copied to
-        <save_dir>/kept/ first (docs/game.md). The message for the log, or None when there was none."""
+        """A new game never silently replaces a living run: the newest save of every run that loads is copied
+        to <save_dir>/kept/ first (docs/game.md). The message for the log, or None when there was none."""
         try:
-            kept = saves.keep_run(self.save_dir, self.content)
+            kept = saves.keep_runs(self.save_dir, self.content)
         except OSError as exc:
             return f"The previous run could not be kept ({exc.filename}: {exc.strerror or exc}); it stays in " \
-                   f"{saves.save_path(self.save_dir)} until this run's second save."
-        if kept is None:
+                   f"{saves.save_path(self.save_dir)}, and this run is not saved over it."
+        if not kept:
             return None
-        return f"Your previous run was kept in {kept}; rpg-tui --load {kept} continues it."
+        return " ".join(f"Your previous run was kept in {k}; rpg-tui --load {k} continues it." for k in kept)
 
     def start_new(self, seed: int) -> None:
         self.seed = seed
@@ -286,30 +366,50 @@ class RpgApp(App):
         for path, reason in broken:
             if not os.path.lexists(path):
                 continue
+            why = f" ({reason.removeprefix(str(path) + ': ')})" if reason else ""
+            if not (path.is_symlink() or path.is_file()):  # a directory, a pipe: not a file the game made
+                lines.append(f"{path} cannot be used{why}; it is not a file and was left where it is.")
+                continue
             try:
                 aside = saves.quarantine_file(path)
             except OSError as exc:
                 lines.append(f"{path} cannot be used and could not be moved aside ({exc.strerror or exc}).")
                 continue
-            why = f" ({reason.removeprefix(str(path) + ': ')})" if reason else ""
             lines.append(f"{path.name} cannot be used{why}; it was moved aside, untouched, to {aside}.")
         return lines
 
     def save_game(self) -> Path | None:
-        """Write the save; a refusal (file and reason) goes to the log and `save_error`, never a crash."""
+        """Write the save; a refusal (file and reason) goes to the log and `save_error`, never a crash.
+        Between turns only (None while a turn is being resolved)."""
+        if self.session is None or self.busy:
+            return None
+        return self._write_save()
+
+    def _write_save(self) -> Path | None:
+        """The save itself, from the event loop or the exit watchdog: one at a time, never during a turn
+        (`turn_lock`). Another run's save that this one would replace is kept first (saves.save_game)."""
         s = self.session
-        if s is None or s.over or self.busy:
+        if s is None or s.over:
             return None
-        try:
-            path = saves.save_game(s, self.save_dir)
-        except saves.SaveWriteError as exc:
-            self.save_error = str(exc)
-            s.messages.add(f"Could not save: {exc}. Play goes on; ctrl+p, Save to another directory, "
-                           "picks another place.", "warn")
-            self.refresh_game()
-            return None
+        kept: list[Path] = []
+        with self.turn_lock:
+            try:
+                path = saves.save_game(s, self.save_dir, kept)
+            except saves.SaveWriteError as exc:
+                self.save_error = str(exc)
+                s.messages.add(f"Could not save: {exc}. Play goes on; ctrl+p, Save to another directory, "
+                               "picks another place.", "warn")
+                self._refresh_soon()
+                return None
+        for k in kept:
+            s.messages.add(f"Another run's save was in {self.save_dir}; it was kept in {k} before this run was "
+                           f"saved there (rpg-tui --load {k} continues it).", "info")
         self.save_error = None
         return path
+
+    def _refresh_soon(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self.refresh_game()
 
     def save_elsewhere(self, directory: Path) -> None:
         """Point saves and play logs at another directory and save there now."""
@@ -323,14 +423,18 @@ class RpgApp(App):
         self.refresh_game()
 
     def end_run(self) -> None:
+        """Permadeath: this run's saves go (never another run's), the morgue file and the run history are
+        written; each step is tried on its own, and none of them can crash the end screen."""
         s = self.session
+        with contextlib.suppress(OSError):
+            saves.delete_save(self.save_dir, self.content, s.run_id)
         try:
-            saves.delete_save(self.save_dir)
             self.last_morgue = saves.write_morgue(s, self.save_dir)
-            runs.record_run(s, self.save_dir)
             where = str(self.last_morgue)
-        except OSError as exc:
-            where = f"not written ({exc.filename}: {exc.strerror or exc})"
+        except (OSError, ValueError) as exc:
+            where = f"not written ({getattr(exc, 'filename', None) or ''}: {getattr(exc, 'strerror', None) or exc})"
+        with contextlib.suppress(OSError):
+            runs.record_run(s, self.save_dir)
         self.push_screen(EndScreen(s, where))
 
     def back_to_title(self) -> None:
@@ -350,7 +454,7 @@ class RpgApp(App):
         if self.save_error is not None and not self._quit_unsaved:
             self._quit_unsaved = True
             self.notify(f"Not saved: {self.save_error}\nctrl+p: Save to another directory. "
-                        "ctrl+q again quits without saving.", severity="error", timeout=10)
+                        "ctrl+q again quits without saving.", severity="error", timeout=10, markup=False)
             return
         self._saved_for_exit = True  # saved, or the player chose to leave unsaved: on_unmount leaves it be
         self.exit()
@@ -433,7 +537,7 @@ class RpgApp(App):
         where = Path(path) if path else self.save_dir / "screenshots"
         where.mkdir(parents=True, exist_ok=True)
         saved = self.save_screenshot(filename, str(where), time_format)
-        self.notify(f"Screenshot saved to {saved}", timeout=6)
+        self.notify(f"Screenshot saved to {saved}", timeout=6, markup=False)
         if self.session is not None:
             self.session.messages.add(f"Screenshot saved to {saved}.", "info")
             self.refresh_game()
@@ -469,18 +573,21 @@ class RpgApp(App):
             yield SystemCommand("Help", "Every key (?)", lambda: self.push_screen(HelpScreen()))
             yield SystemCommand("Message history", "The whole log of the run, searchable (M)", screen.action_history)
             yield SystemCommand("Save game", "Write the save now", self._palette_save)
-            yield SystemCommand("Save to another directory…", "Saves and play logs go to a directory you type",
-                                self._ask_save_dir)
+            if not self.web:
+                yield SystemCommand("Save to another directory…", "Saves and play logs go to a directory you type",
+                                    self._ask_save_dir)
             yield SystemCommand("Inventory", "Use an item (i)", screen.action_inventory)
             yield SystemCommand("Save and quit", "ctrl+q", self.action_quit)
-            for path in self.list_models():
-                yield SystemCommand(f"Use model {path.name}", f"Load {path} and resolve with it",
+            for path in self.list_models():  # directory names: the palette reads titles and help as markup
+                yield SystemCommand(f"Use model {escape(path.name)}", f"Load {escape(str(path))} and resolve with it",
                                     partial(self.switch_model, path))
         if isinstance(screen, TitleScreen):
             yield SystemCommand("New game", "Start a new run (n)", screen.action_new)
             yield SystemCommand("Continue", "Load the saved game (c)", screen.action_continue)
 
     def _ask_save_dir(self) -> None:
+        if self.web:
+            return
         def chosen(directory: str | None) -> None:
             if directory:
                 self.save_elsewhere(Path(directory))

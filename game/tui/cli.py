@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -13,6 +14,21 @@ def _version() -> str:
         return version("rpg-tui")
     except PackageNotFoundError:
         return "unknown"
+
+
+MAX_TIME_LIMIT_S = 600.0  # a model slower than this per turn is not playable; larger values overflowed thread waits
+
+
+def _seconds(text: str) -> float:
+    """--time-limit: a finite number of seconds above 0 and at most MAX_TIME_LIMIT_S (inf, nan, 1e10 and
+    negative numbers are an argparse error, not a crash at the first model turn)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_TIME_LIMIT_S):
+        raise argparse.ArgumentTypeError(f"expected seconds above 0 and at most {MAX_TIME_LIMIT_S:g}, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,13 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--new", action="store_true", help="start a new game at once, without the title screen "
                    "(a living saved run is kept in SAVE_DIR/kept/ first)")
     p.add_argument("--load", metavar="FILE", help="continue the run saved in FILE (e.g. one kept in SAVE_DIR/kept/)")
-    p.add_argument("--time-limit", type=float, default=2.0, metavar="S",
+    p.add_argument("--time-limit", type=_seconds, default=2.0, metavar="S",
                    help="seconds the model may take per turn before the rules answer is applied")
     p.add_argument("--list-models", action="store_true", help="list the models found and exit")
     p.add_argument("--serve", action="store_true", help="serve the game to web browsers (needs rpg-tui[serve]): "
                    "each tab its own game, saved under SAVE_DIR/web/<slot>")
     p.add_argument("--host", default="127.0.0.1", help="with --serve: the address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="with --serve: the port (default: 8000)")
+    p.add_argument("--max-games", type=int, default=8, metavar="N", help="with --serve: games (browser tabs) "
+                   "played at once; a tab past that is told so (default: 8)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME", help="with --serve: a host name "
+                   "the browser may use besides IP addresses, localhost and this machine's name (repeatable)")
+    p.add_argument("--web", action="store_true", help="set by --serve on each tab's game: no command that asks "
+                   "for a directory, and the game saves and exits when the server is gone")
     p.add_argument("--version", action="version", version=f"rpg-tui {_version()}")
     return p
 
@@ -43,10 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.time_limit <= 0:
-        parser.error("--time-limit must be a positive number of seconds")
-    if args.seed is not None and not -(2**63) <= args.seed <= 2**63:
-        parser.error("--seed must be between -2**63 and 2**63")
+    if args.seed is not None:
+        from game.saves import SEED_RANGE, seed_problem  # the one seed range (the title's field, saves)
+
+        if seed_problem(args.seed) is not None:
+            parser.error(f"--seed must be {SEED_RANGE}, not {args.seed}")
     if args.new and args.load:
         parser.error("--new and --load exclude each other")
     resolver = args.resolver or ("model" if args.model else "rules")
@@ -70,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(seed=args.seed, resolver=resolver, save_dir=args.save_dir, new_game=args.new,
                      model_dir=args.model, content=content, time_limit_s=args.time_limit, experts_dir=args.experts)
     app.load_path = args.load
+    app.web = args.web
+    if args.web:
+        leave_when_orphaned()
     try:
         app.run()
     except Exception:  # a crash outside Textual's own handler (the driver, the terminal): say so, exit non-zero
@@ -77,8 +103,27 @@ def main(argv: list[str] | None = None) -> int:
 
         traceback.print_exc()
         return 1
-    # Textual sets 1 when it caught a crash; a signal leaves 128 + its number (after the save)
-    return app.return_code or 0
+    # Textual sets 1 when it caught a crash; a signal leaves 128 + its number (after the save), also when the
+    # terminal closing ended the app (Textual's input thread reads EIO) before the hang-up signal was handled
+    return app.signal_exit_code or app.return_code or 0
+
+
+def leave_when_orphaned(interval_s: float = 0.5) -> None:
+    """--web: the server that started this game is its parent. Once it is gone (even killed with SIGKILL) nobody
+    reads the game any more: SIGHUP itself, on which the game saves and exits (RpgApp._on_signal)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    parent = int(os.environ.get("RPG_TUI_SERVER_PID") or os.getppid())  # set by the server: it may die first
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        os.kill(os.getpid(), getattr(signal, "SIGHUP", signal.SIGTERM))
+
+    threading.Thread(target=watch, name="rpg-server-watch", daemon=True).start()
 
 
 def run_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -88,6 +133,8 @@ def run_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         parser.error("--new does not go with --serve: each tab starts at the title screen of its own slot")
     if not 0 < args.port < 65536:
         parser.error(f"--port must be 1-65535, not {args.port}")
+    if args.max_games < 1:
+        parser.error(f"--max-games must be at least 1, not {args.max_games}")
     if importlib.util.find_spec("textual_serve") is None:
         print("rpg-tui: --serve needs textual-serve, which is not installed: pip install 'rpg-tui[serve]'",
               file=sys.stderr)
@@ -106,7 +153,8 @@ def run_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if args.experts:
         game_args.append(f"--experts={Path(args.experts).resolve()}")
     try:
-        serve(game_args, Path(args.save_dir) if args.save_dir else default_save_dir(), args.host, args.port)
+        serve(game_args, Path(args.save_dir) if args.save_dir else default_save_dir(), args.host, args.port,
+              max_games=args.max_games, allow_hosts=args.allow_host, time_limit_s=args.time_limit)
     except OSError as exc:  # the port is taken, the host is not an address of this machine, ...
         print(f"rpg-tui: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2

@@ -21,11 +21,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from game.combat.envelope import check_case
 from game.combat.format import FormatError, encode_answer, parse_answer, parse_input
 from game.combat.rules import resolve
 from game.combat.ruleset import Ruleset
 from game.combat.validate import diff, involved_rules
-from game.resolve import check_case
 
 Stream = Callable[[str], Iterator[tuple[str, float, bool]]]
 _NUMBER = re.compile(r"\d+")

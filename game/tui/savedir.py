@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -26,7 +27,7 @@ class SaveDirScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             if self.problem:
-                yield Static(f"The last save failed: {self.problem}", id="savedir-problem")
+                yield Static(Text(f"The last save failed: {self.problem}"), id="savedir-problem")  # a path: not markup
             yield Static("Save to another directory (Enter saves there, Esc cancels):")
             yield Input(self.current, placeholder="directory", id="savedir")
 

@@ -6,12 +6,19 @@ from __future__ import annotations
 from functools import partial
 from typing import ClassVar
 
+from rich.cells import cell_len, chop_cells
+from rich.markup import escape
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.screen import ModalScreen, Screen
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.widgets import Footer, Input, Static
 
 from game import actions as act
@@ -19,6 +26,7 @@ from game import activities
 from game.content import Content
 from game.items import stacks, words
 from game.runs import RunsError, load_runs, ranked
+from game.saves import SEED_RANGE, seed_problem
 from game.session import GameSession
 from game.tui.widgets import (
     SPECIAL_KEY,
@@ -49,14 +57,17 @@ DIR_WORDS = {(-1, 0): "west", (1, 0): "east", (0, -1): "north", (0, 1): "south",
 
 
 def help_text(content: Content) -> str:
-    """Every key, what each special action does with its numbers, and the glyphs, from content/."""
+    """Every key, what each special action does with its numbers, and the glyphs, from content/.
+
+    Markup: every piece that comes from a content file (names, glyphs) is escaped, so a monster named
+    `rat [/]` is shown as written instead of ending the help (MarkupError)."""
     helps = special_help(content.rules)
     cds = {slot: content.rules.cooldown_of(slot) for slot in SPECIAL_KEY}
-    specials = "\n".join(f"  {key} {words(slot):<13} {helps[slot]} (cd {cds[slot]})"
+    specials = "\n".join(escape(f"  {key} {words(slot):<13} {helps[slot]} (cd {cds[slot]})")
                          for slot, key in SPECIAL_KEY.items())
-    monsters = "  ".join(f"{m.glyph} {m.name}" for m in content.monsters)
+    monsters = "  ".join(escape(f"{m.glyph} {m.name}") for m in content.monsters)
     kinds = {"[": "armour", "!": "potion", "?": "scroll"}
-    items = "  ".join(sorted({f"{i.glyph} {kinds.get(i.glyph, i.name)}" for i in content.items}))
+    items = "  ".join(sorted({escape(f"{i.glyph} {kinds.get(i.glyph, i.name)}") for i in content.items}))
     return f"""[b]Moving and fighting[/b]  (arrows scroll this help, Esc closes it)
   arrows, h j k l y u b n, numpad    move; bump a monster to attack it
   shift+direction, H J K L Y U B N   run until something interesting
@@ -116,7 +127,7 @@ class TitleScreen(SizedScreen):
             yield Static(id="title-menu")
             yield Static("seed (Tab to edit, Enter to start):", id="seed-label")
             yield Input(str(self.app.seed), placeholder="seed", id="seed", type="integer")
-            yield Static(self.notice, id="title-notice")
+            yield Static(Text(self.notice), id="title-notice")  # notices name files: never markup
         yield Footer()
 
     def on_mount(self) -> None:
@@ -141,17 +152,17 @@ class TitleScreen(SizedScreen):
 
     def show_notice(self, text: str) -> None:
         self.notice = text
-        self.query_one("#title-notice", Static).update(text)
+        self.query_one("#title-notice", Static).update(Text(text))
         self.refresh_menu()
 
     def _seed(self) -> int | None:
         raw = self.query_one("#seed", Input).value.strip()
         try:
-            seed = int(raw) if raw else self.app.seed
+            seed: int | None = int(raw) if raw else self.app.seed
         except ValueError:
             seed = None
-        if seed is None or not -(2**63) <= seed <= 2**63:  # the range a save holds (game.saves.MAX_SEED)
-            self.show_notice(f"Seed must be a whole number between -2**63 and 2**63, got {raw[:40]!r}.")
+        if seed is None or seed_problem(seed) is not None:  # the one seed range, the one --seed is checked against
+            self.show_notice(f"Seed must be {SEED_RANGE}, got {raw[:40]!r}.")
             return None
         return seed
 
@@ -275,12 +286,14 @@ class GameScreen(SizedScreen):
             app.busy = True
             self.run_worker(partial(self._work, action), thread=True, group="turn", exit_on_error=True)
         else:
-            s.perform(action)
+            with app.turn_lock:  # an exit's save (the watchdog's thread) never sees half a turn
+                s.perform(action)
             self.after_action()
 
     def _work(self, action: act.Action) -> None:
         try:
-            self.session.perform(action)
+            with self.app.turn_lock:
+                self.session.perform(action)
         finally:
             self.app.call_from_thread(self._work_done)
 
@@ -436,6 +449,67 @@ class LookScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
+class HistoryLog(ScrollView, can_focus=False):
+    """The message history's rows, drawn line by line (Line API): opening it and each search key cost the rows
+    in view and one pass over the text to find matches, not the whole run laid out again (a Static holding
+    every message took seconds per key with a long log). A message longer than the width wraps onto more rows."""
+
+    DEFAULT_CSS = "HistoryLog { scrollbar-gutter: stable; }"
+    HIT = Style.parse("bold black on #ffd060")
+
+    def __init__(self, lines: list[str], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.lines = lines
+        self.lowered = [line.lower() for line in lines]
+        self.query = ""
+        self.rows: list[tuple[int, str]] = []  # (message index, the part of it on this row)
+        self.first_row: list[int] = []  # message index -> its first row
+        self._width = -1
+
+    def on_mount(self) -> None:
+        self.anchor()  # opens on the newest messages, and stays there as the rows are laid out, until scrolled
+
+    def layout_rows(self) -> None:
+        width = self.scrollable_content_region.width
+        if width == self._width or width <= 0:
+            return
+        self._width = width
+        rows: list[tuple[int, str]] = []
+        first: list[int] = []
+        for i, line in enumerate(self.lines):
+            first.append(len(rows))
+            if len(line) <= width // 2 or cell_len(line) <= width:
+                rows.append((i, line))
+            else:
+                rows.extend((i, part) for part in chop_cells(line, width))
+        self.rows, self.first_row = rows, first
+        self.virtual_size = Size(width, len(rows))
+
+    def on_resize(self) -> None:
+        self.layout_rows()
+
+    def search(self, query: str) -> int:
+        """Highlight the messages holding `query` (lower case); how many do."""
+        self.query = query
+        self.refresh()
+        return sum(query in line for line in self.lowered) if query else 0
+
+    def matching_rows(self) -> list[int]:
+        return [self.first_row[i] for i, line in enumerate(self.lowered) if self.query and self.query in line]
+
+    def render_line(self, y: int) -> Strip:
+        self.layout_rows()
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        row = scroll_y + y
+        if row >= len(self.rows):
+            return Strip.blank(width, base)
+        i, text = self.rows[row]
+        style = base + self.HIT if self.query and self.query in self.lowered[i] else base
+        return Strip([Segment(text, style)], cell_len(text)).crop_extend(scroll_x, scroll_x + width, base)
+
+
 class HistoryScreen(ModalScreen[None]):
     """`M`: every message of the run, scrollable, with a search box (Enter jumps to the next match)."""
 
@@ -456,30 +530,22 @@ class HistoryScreen(ModalScreen[None]):
         with Vertical(id="history-box"):
             yield Static(id="history-title")
             yield Input(placeholder="search", id="history-search")
-            with VerticalScroll(id="history-scroll"):
-                yield Static(id="history")
+            yield HistoryLog(self.lines(), id="history-scroll")
         yield Footer()
 
     def on_mount(self) -> None:
         self.show()
-        self.call_after_refresh(self.query_one("#history-scroll", VerticalScroll).scroll_end, animate=False)
 
     def lines(self) -> list[str]:
         return [m.render() for m in self.session.messages.items]
 
     def show(self) -> None:
         q = self.query_text.lower()
-        t = Text()
-        matches = 0
-        for line in self.lines():
-            hit = bool(q) and q in line.lower()
-            matches += hit
-            t.append(line + "\n", "bold black on #ffd060" if hit else "")
+        matches = self.query_one(HistoryLog).search(q)
         title = "History: arrows, PgUp/PgDn scroll · type to search · Enter: next match · Esc"
         if q:
             title = f"{matches} lines match {self.query_text!r} (Enter: next match, Esc closes)"
-        self.query_one("#history-title", Static).update(title)
-        self.query_one("#history", Static).update(t)
+        self.query_one("#history-title", Static).update(Text(title))  # the search text is the player's: not markup
 
     @on(Input.Changed, "#history-search")
     def search_changed(self, event: Input.Changed) -> None:
@@ -488,21 +554,22 @@ class HistoryScreen(ModalScreen[None]):
 
     @on(Input.Submitted, "#history-search")
     def next_match(self) -> None:
-        q = self.query_text.lower()
-        if not q:
-            return
-        scroll = self.query_one("#history-scroll", VerticalScroll)
-        rows = [i for i, line in enumerate(self.lines()) if q in line.lower()]
-        after = [i for i in rows if i > scroll.scroll_y]
+        log = self.query_one(HistoryLog)
+        rows = log.matching_rows()
+        after = [i for i in rows if i > log.scroll_y]
         if rows:
-            scroll.scroll_to(y=(after or rows)[0], animate=False)
+            log.release_anchor()
+            log.scroll_to(y=(after or rows)[0], animate=False)
 
     def action_line(self, direction: int) -> None:
-        self.query_one("#history-scroll", VerticalScroll).scroll_relative(y=direction, animate=False)
+        log = self.query_one(HistoryLog)
+        log.release_anchor()
+        log.scroll_relative(y=direction, animate=False)
 
     def action_page(self, direction: int) -> None:
-        scroll = self.query_one("#history-scroll", VerticalScroll)
-        scroll.scroll_relative(y=direction * max(1, scroll.size.height - 1), animate=False)
+        log = self.query_one(HistoryLog)
+        log.release_anchor()
+        log.scroll_relative(y=direction * max(1, log.size.height - 1), animate=False)
 
 
 class RunsScreen(ModalScreen[None]):
