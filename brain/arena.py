@@ -17,12 +17,12 @@ from pathlib import Path
 
 from game.autoplay import PLAYERS
 from game.combat.envelope import OUTSIDE, Envelope, power_cap
+from game.combat.judge import Resolver
 from game.combat.sampler import FORMAT
 from game.combat.state import CHANNELS, Combatant, Status
 from game.content import Content
 from game.measure import percentile
 from game.playlog import PlayLogWriter
-from game.resolve import Resolver
 from game.session import GameSession
 
 
@@ -39,6 +39,7 @@ class ArenaTally:
     unfinished: int = 0
     crashes: list[str] = field(default_factory=list)
     depths: list[int] = field(default_factory=list)
+    won_turns: list[int] = field(default_factory=list)  # how long each won run took, in player turns
 
     def add(self, s: GameSession) -> None:
         self.games += 1
@@ -51,6 +52,8 @@ class ArenaTally:
         self.wins += s.won
         self.unfinished += not s.over
         self.depths.append(s.max_depth)
+        if s.won:
+            self.won_turns.append(s.turns)
 
 
 def _pct(xs: list[float], q: float) -> float | None:
@@ -87,7 +90,7 @@ def perturbed(body: Combatant, envs: list[Envelope], rng, power_top: int) -> Com
 
 def run_arena(content: Content, turns: int, seed: int, active: str, save_dir: Path,
               model: Resolver | None, model_status: str = "", progress: bool = True,
-              max_game_turns: int = 3000, player: str = "scripted", perturb: bool = False) -> dict:
+              max_game_turns: int = 30000, player: str = "scripted", perturb: bool = False) -> dict:
     """Play games until `turns` player turns were spent in total; return the JSON summary.
 
     `player`: game.autoplay.PLAYERS (scripted, random). `perturb`: every monster's body redrawn inside the
@@ -105,8 +108,8 @@ def run_arena(content: Content, turns: int, seed: int, active: str, save_dir: Pa
         run_id = f"arena-{active}-{seed}-{game}"
         writer = PlayLogWriter(logs / f"{run_id}.jsonl")
         s = GameSession.new(content, game_seed, run_id=run_id, playlog=writer)
-        s.model, s.model_status = model, model_status
-        s.set_active(active)
+        s.resolvers.use(model, model_status, kind="experts" if active == "experts" else "model")
+        s.resolvers.set_active(active)
         # the session's stats keep only recent latencies; the arena wants them all
         s.stats.latencies = deque()
         bot = PLAYERS[player](game_seed)
@@ -156,7 +159,10 @@ def run_arena(content: Content, turns: int, seed: int, active: str, save_dir: Pa
         "games_lost_to_crash": len(tally.crashes),
         "crashes": tally.crashes,
         "depth_reached": {"max": max(tally.depths, default=0),
-                          "mean": round(sum(tally.depths) / max(len(tally.depths), 1), 2)},
+                          "mean": round(sum(tally.depths) / max(len(tally.depths), 1), 2),
+                          "median": percentile(tally.depths, 0.5)},
+        "won_run_turns": {"median": percentile(tally.won_turns, 0.5), "min": min(tally.won_turns, default=None),
+                          "max": max(tally.won_turns, default=None)},
         "win_rate": {active: round(tally.wins / finished, 3) if finished else None},
         "playlogs": str(logs),
         "seconds": round(time.perf_counter() - started, 1),
@@ -184,7 +190,10 @@ def add_arguments(a: argparse.ArgumentParser) -> None:
     a.add_argument("--allow-stale", action="store_true", help="load a stale model anyway (its answers are marked)")
     a.add_argument("--no-model", action="store_true", help="rules only, no shadow model")
     a.add_argument("--player", choices=tuple(PLAYERS), default="scripted",
-                   help="scripted (a careful player) or random (uniform actions in a fight, waits included)")
+                   help="scripted (a careful player), reckless (never rests, never uses an item) or random "
+                        "(uniform actions in a fight, waits included)")
+    a.add_argument("--game-turns", type=int, default=30000,
+                   help="a game still running after this many player turns is cut short (counted unfinished)")
     a.add_argument("--perturb", action="store_true",
                    help="redraw every monster's hp, power, armor and statuses inside the model's envelope")
     a.add_argument("--save-dir", type=Path, default=Path("saves/arena"), help="play logs go to DIR/playlogs")
@@ -196,33 +205,31 @@ def add_arguments(a: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from game.content import load_content
-    from game.paths import shipped_experts_dir
 
     content = load_content(args.content)
     model, status = None, "off (--no-model)"
     if not args.no_model:
-        from game.resolve import load_experts_resolver, load_model_resolver
+        from brain.experts import load_learned
 
         try:
-            if args.resolver == "experts":
-                model = load_experts_resolver(args.experts or shipped_experts_dir(), content.rules, args.allow_stale)
-                where = args.experts or "shipped experts"
-            else:
-                model = load_model_resolver(args.model, content.rules, args.allow_stale)
-                where = args.model or "shipped default"
-            model.draft = args.draft  # type: ignore[attr-defined]
+            path = args.experts if args.resolver == "experts" else args.model
+            model = load_learned("experts" if args.resolver == "experts" else "model", path, content.rules,
+                                 draft=args.draft, allow_stale=args.allow_stale)
+            where = path or f"shipped {'experts' if args.resolver == 'experts' else 'default'}"
             status = f"loaded ({where}, {model.decoder} decoder, draft {args.draft})"
         except ValueError as exc:
             if args.resolver != "rules":
                 raise ValueError(f"cannot load the {args.resolver}: {exc}") from exc
             status = f"unavailable ({exc})"
     result = run_arena(content, args.turns, args.seed, args.resolver, args.save_dir, model, status,
-                       progress=not args.quiet, player=args.player, perturb=args.perturb)
+                       progress=not args.quiet, player=args.player, perturb=args.perturb,
+                       max_game_turns=args.game_turns)
     if args.json:
         print(json.dumps(result, indent=1))
     else:
         for key in ("games", "turns_played", "combat_turns", "divergences_per_1000", "fallbacks", "outside_envelope",
                     "fallback_reasons",
-                    "model_latency_ms", "deaths", "wins", "depth_reached", "win_rate", "games_lost_to_crash"):
+                    "model_latency_ms", "deaths", "wins", "depth_reached", "won_run_turns", "win_rate",
+                    "games_lost_to_crash"):
             print(f"{key}: {result[key]}")
     return 0

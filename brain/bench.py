@@ -20,12 +20,13 @@ from pathlib import Path
 from brain.checkpoint import WEIGHTS
 from brain.draft import DRAFTS
 from brain.engine import DecodeStats, ModelResolver, has_torch
-from brain.evaluate import held_out
+from brain.experts import ExpertsResolver
+from brain.paths import shipped_model_dir
+from brain.suites import held_out
 from game.combat.format import encode_input
+from game.combat.judge import judge_answer
 from game.combat.ruleset import Ruleset
 from game.measure import percentile
-from game.paths import shipped_model_dir
-from game.resolve import judge_answer
 
 # A fresh interpreter that loads the model as the game does, timed in three parts: the game's own
 # imports, the model's imports (numpy, safetensors, onnxruntime where installed), and the load proper
@@ -73,10 +74,9 @@ def drafter_latency(res: ModelResolver, cases: list) -> dict[str, dict]:
     rows: dict[str, list[tuple[float, DecodeStats]]] = {d: [] for d in DRAFTS}
     for case in cases:
         for d, got in rows.items():
-            res.draft = d
             stats = DecodeStats()
             t = time.perf_counter()
-            text = res.answer(case, stats)
+            text = res.answer(case, stats, draft=d)
             judge_answer(res.name, case[0], case[1], text, 0.0)
             got.append(((time.perf_counter() - t) * 1000, stats))
     out: dict[str, dict] = {}
@@ -102,8 +102,8 @@ def draft_identity(model_dir: Path | None, rules: Ruleset, n: int) -> dict:
         for case in held_out(suite, n, rules):
             answers = {}
             for d in DRAFTS:
-                res.draft, stats = d, DecodeStats()
-                answers[d] = res.answer(case, stats)
+                stats = DecodeStats()
+                answers[d] = res.answer(case, stats, draft=d)
                 row["calls"][d] += stats.calls
             for d in row["different"]:
                 row["different"][d] += answers[d] != answers["none"]
@@ -131,7 +131,6 @@ def bench(model_dir: Path | None, rules: Ruleset, n: int = 200, big_batch: int =
         res.resolve_batch([case])
     # the game's path (its decoder, each drafter, parse, invariants), then the other decoders undrafted
     drafts = drafter_latency(res, cases)
-    res.draft = "rules"
     others = [b for b in ("onnx", "numpy", "torch") if b != res.engine.decoder and b in res.engine.backends()]
     lat: dict[str, list[float]] = {"fast_forward": drafts["rules"].pop("times"),
                                    **{f"fast_forward_{b}": [] for b in others}}
@@ -150,20 +149,18 @@ def bench(model_dir: Path | None, rules: Ruleset, n: int = 200, big_batch: int =
             res.engine.generate([block], fast_forward=False)
             lat["lockstep"].append((time.perf_counter() - t) * 1000)
     big = held_out("iid", big_batch, rules, seed=8)
-    res.draft = "none"  # lockstep batches (torch), as eval decoded before drafting
     t = time.perf_counter()
-    res.resolve_batch(big)
+    res.resolve_batch(big, draft="none")  # lockstep batches (torch), as eval decoded before drafting
     big_s = time.perf_counter() - t
     big2_s = None
     if torch is not None:
         torch.set_num_threads(2)
         t = time.perf_counter()
-        res.resolve_batch(big)
+        res.resolve_batch(big, draft="none")
         big2_s = time.perf_counter() - t
         torch.set_num_threads(1)
-    res.draft = "rules"  # one drafted turn after another: what eval and the arena do now
     t = time.perf_counter()
-    res.resolve_batch(big)
+    res.resolve_batch(big, draft="rules")  # one drafted turn after another: what eval and the arena do now
     drafted_s = time.perf_counter() - t
     return {
         "model": str(model_dir), "params": res.num_params(),
@@ -184,6 +181,44 @@ def bench(model_dir: Path | None, rules: Ruleset, n: int = 200, big_batch: int =
     }
 
 
+# ---------------------------------------------------------------- any resolver, and the experts
+
+def bench_resolver(resolver, rules: Ruleset, n: int = 200) -> dict:
+    """Batch-1 latency on the game's path, as `rpg-brain export` measures every form."""
+    lat = batch1_latency(resolver, rules, n)
+    return {"batch1_n": n, "batch1_p50_ms": lat["p50"], "batch1_p95_ms": lat["p95"]}
+
+
+def bench_experts(directory: Path, rules: Ruleset, n: int = 200) -> dict:
+    """`rpg-brain bench --resolver experts`: load time, size (every expert together) and batch-1 latency."""
+    loads = []
+    for _ in range(3):
+        t = time.perf_counter()
+        res = ExpertsResolver.load(directory, rules, threads=1)
+        loads.append(time.perf_counter() - t)
+    params = res.num_params()
+    return {"experts": str(directory), "params": params, "fp32_bytes": 4 * params,
+            "int8_bytes_est": params,  # one byte a parameter; brain/export.py's per-row scales not counted
+            "weights_mb": sum((m.model_dir / WEIGHTS).stat().st_size for m in res.experts.values()) / 1e6,
+            "per_expert_params": {k: m.num_params() for k, m in res.experts.items()},
+            "decoder": res.decoder, "load_s": min(loads), **bench_resolver(res, rules, n)}
+
+
+def batch1_latency(resolver, rules: Ruleset, n: int = 100) -> dict[str, float]:
+    """Batch-1 p50/p95 in ms of any resolver on the game's path (resolve_batch of one case: decode, parse,
+    invariants), after a warm-up: every form in `rpg-brain export`, the experts."""
+    cases = held_out("iid", n, rules, seed=7)
+    for case in cases[:5]:
+        resolver.resolve_batch([case])
+    times = []
+    for case in cases:
+        t = time.perf_counter()
+        resolver.resolve_batch([case])
+        times.append((time.perf_counter() - t) * 1000)
+    return {"p50": percentile(times, 0.5), "p95": percentile(times, 0.95)}
+
+
+
 # ------------------------------------------------------------------ the `rpg-brain bench` stage
 
 def add_arguments(b: argparse.ArgumentParser) -> None:
@@ -199,12 +234,11 @@ def add_arguments(b: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from brain.paths import shipped_experts_dir
     from game.content import load_ruleset
-    from game.paths import shipped_experts_dir
 
     try:
         if args.resolver == "experts":
-            from brain.experts import bench_experts
 
             result = bench_experts(args.experts or shipped_experts_dir(), load_ruleset(args.content), n=args.n)
         elif args.identity:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from game.combat.state import CHANNELS, SLOTS
+
 # (low, high): far above anything trained here (the shipped model: 2 layers, width 64, context 384), far below
 # an allocation that hurts (the numpy KV cache at the bounds is n_layer * block_size * n_embd * 8 bytes = 256 MB);
 # a context under 64 tokens cannot hold one input block.
@@ -19,6 +21,10 @@ BOUNDS = {"vocab_size": (1, 1024), "block_size": (64, 1024), "n_layer": (1, 32),
 MAX_PARAMS = 50_000_000  # 200 MB of fp32
 MAX_HEAD_DIM = 128
 HEAD_WIDTH = 32  # the dials (GPTConfig.from_depth) keep every head this wide
+# The longest next-state block in tokens (turn, two sides with every status) plus END, plus the longest event:
+# when fewer positions than this are left in the context, the derivation must stop (the decoders' rule).
+_STATUS_TOKENS = sum(2 if ch == "stun" else 5 for ch in CHANNELS)
+RESERVE = 3 + 2 * (5 + len(SLOTS) + _STATUS_TOKENS) + 1 + 7
 
 
 class ConfigError(ValueError):

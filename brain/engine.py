@@ -29,28 +29,23 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from brain.checkpoint import ModelLoadError, load_weights, model_envelope, stale_reason
-from brain.config import GPTConfig
+from brain.config import RESERVE, GPTConfig
 from brain.draft import DRAFTS, Drafter, copy_drafter, rules_drafter
 from brain.fastpath import NumpyDecoder
 from brain.onnxform import ONNX_FILE, OrtDecoder, load_onnx_decoder
+from brain.paths import shipped_model_dir
 from brain.tokenizer import Roles, Tokenizer
 from game.combat.envelope import OUTSIDE, Envelope
 from game.combat.format import END, SEPARATOR, answer_grammar, encode_input
+from game.combat.judge import Resolution, judge_answer
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Case
-from game.combat.state import CHANNELS, SLOTS
-from game.paths import shipped_model_dir
-from game.resolve import Resolution, judge_answer
 
 if TYPE_CHECKING:
     from brain.model import GPT
 
 __all__ = ["DecodeStats", "Engine", "ModelLoadError", "ModelResolver", "has_torch"]
 
-# The longest next-state block in tokens (turn, two sides with every status) plus END, plus
-# the longest event: when fewer positions than this are left, the derivation must stop.
-_STATUS_TOKENS = sum(2 if ch == "stun" else 5 for ch in CHANNELS)
-RESERVE = 3 + 2 * (5 + len(SLOTS) + _STATUS_TOKENS) + 1 + 7
 _STOP = frozenset({SEPARATOR, " " + SEPARATOR})
 
 
@@ -234,14 +229,18 @@ class Engine:
                 stats.calls += 1
                 stats.drafted += len(draft)
             k = 0
+            left = False  # the model (or the grammar) left the draft: what follows is fed to the next call
             while True:
                 allowed = self._room(allowed, base + k)
-                if len(allowed) == 1:
-                    (piece,), prob, forced = allowed, 1.0, True
+                forced = len(allowed) == 1  # no model call for a forced token, drafted or not
+                if forced:
+                    (piece,), prob = allowed, 1.0
+                elif left:
+                    break  # a choice: the next call answers it
                 else:
-                    (piece, prob), forced = self._choose(rows[k], allowed), False
-                drafted = k < len(draft) and piece == draft[k]
-                if stats is not None:
+                    piece, prob = self._choose(rows[k], allowed)
+                drafted = not left and k < len(draft) and piece == draft[k]
+                if stats is not None and not left:
                     stats.accepted += drafted
                     stats.rejected += k < len(draft) and not drafted
                 yield piece, prob, forced
@@ -249,23 +248,15 @@ class Engine:
                     return
                 answer.append(piece)
                 allowed = grammar.send(piece)
-                if drafted:
-                    k += 1
-                    continue
-                # the model (or the grammar) left the draft here: keep what was accepted, go on from this token
-                dec.truncate(cache, base + k)
-                for t in chunk[:len(pending) + k]:
-                    self.roles.step(state, t)
-                fed, pending = base + k, [self.tok.id_of(piece)]
-                while len(allowed) == 1:  # fast-forward: no model call for a forced token
-                    (piece,) = allowed
-                    yield piece, 1.0, True
-                    if piece == END:
-                        return
-                    answer.append(piece)
+                if left:
                     pending.append(self.tok.id_of(piece))
-                    allowed = grammar.send(piece)
-                break
+                elif drafted:
+                    k += 1
+                else:  # keep what was accepted, go on from this token
+                    dec.truncate(cache, base + k)
+                    for t in chunk[:len(pending) + k]:
+                        self.roles.step(state, t)
+                    fed, pending, left = base + k, [self.tok.id_of(piece)], True
 
     def generate_raw(self, block: str, max_new: int = 160) -> str:
         """Ungated and unconstrained: the text fed as is, greedy over the whole vocabulary until <eos>.
@@ -377,38 +368,43 @@ class ModelResolver:
     def num_params(self) -> int:
         return sum(int(a.size) for a in self.engine.arrays.values())
 
-    def drafter(self, case: Case, block: str) -> Drafter | None:
-        if self.draft == "rules":
+    def drafter(self, case: Case, block: str, draft: str | None = None) -> Drafter | None:
+        """The drafter `draft` (default: this resolver's) for one turn."""
+        draft = draft or self.draft
+        if draft == "rules":
             try:
                 return rules_drafter(case, self.rules, self.engine.pieces)
             except ValueError:  # a case the rules refuse has no draft; the model still answers
                 return None
-        if self.draft == "copy":
+        if draft == "copy":
             return copy_drafter(self.engine.pieces(block))
         return None
 
-    def resolve_batch(self, cases: Sequence[Case]) -> list[Resolution]:
+    def resolve_batch(self, cases: Sequence[Case], draft: str | None = None) -> list[Resolution]:
+        """Each case at batch 1 with the drafter `draft` (default: this resolver's); undrafted ("none") batches
+        decode in lockstep (torch) instead."""
         if not cases:
             return []
-        if self.draft == "none" and len(cases) > 1:
+        if (draft or self.draft) == "none" and len(cases) > 1:
             out: list[Resolution | None] = [self._declined(c) for c in cases]
             inside = [i for i, r in enumerate(out) if r is None]
             for i, res in zip(inside, self._lockstep([cases[i] for i in inside]), strict=True):
                 out[i] = res
             return [r for r in out if r is not None]
-        return [self.resolve_one(case) for case in cases]
+        return [self.resolve_one(case, draft) for case in cases]
 
     def _declined(self, case: Case, block: str | None = None) -> Resolution | None:
         why = self.outside(case, block)
         return None if why is None else Resolution(self.name, "", error=why, stale=self.stale is not None)
 
-    def answer(self, case: Case, stats: DecodeStats | None = None) -> str:
-        """The model's answer text to one turn, decoded at batch 1 with this resolver's drafter."""
+    def answer(self, case: Case, stats: DecodeStats | None = None, draft: str | None = None) -> str:
+        """The model's answer text to one turn, decoded at batch 1 with the drafter `draft` (default: this
+        resolver's); the text is the same whichever drafter (brain/draft.py), only the calls differ."""
         block = encode_input(*case)
-        return "".join(p for p, _, _ in self.engine.generate_stream(block, drafter=self.drafter(case, block),
+        return "".join(p for p, _, _ in self.engine.generate_stream(block, drafter=self.drafter(case, block, draft),
                                                                     stats=stats))
 
-    def resolve_one(self, case: Case) -> Resolution:
+    def resolve_one(self, case: Case, draft: str | None = None) -> Resolution:
         """One turn at batch 1, drafted: the game's path."""
         start = time.perf_counter()
         declined = self._declined(case)
@@ -416,12 +412,12 @@ class ModelResolver:
             return declined
         stats = DecodeStats()
         try:
-            text = self.answer(case, stats)
+            text = self.answer(case, stats, draft)
         except ValueError as exc:  # a block too long for the model: the case falls back to the rules
             return Resolution(self.name, "", error=f"model cannot answer: {exc}", stale=self.stale is not None)
         ms = (time.perf_counter() - start) * 1000
         res = judge_answer(self.name, case[0], case[1], text, ms)
-        return replace(res, decode=stats.note(self.draft), stale=self.stale is not None)
+        return replace(res, decode=stats.note(draft or self.draft), stale=self.stale is not None)
 
     def _lockstep(self, cases: Sequence[Case]) -> list[Resolution]:
         blocks = [encode_input(*case) for case in cases]

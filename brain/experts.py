@@ -10,7 +10,7 @@ An expert is stale when one of its own constants differs from the current conten
 constant leaves it valid although the global ruleset id changed. Loading checks each expert's constants
 instead of the global id (the single model keeps the global check), and refuses a stale expert by name.
 
-This module imports no torch; training (`train_expert`, `train_stale`) imports brain.train when called.
+This module imports no torch; brain/train.py trains experts (`train_expert`, `train_stale`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,12 +27,12 @@ from brain.engine import ModelResolver
 from game.atomic import write_atomic
 from game.combat.envelope import Envelope, check_case
 from game.combat.format import encode_answer
+from game.combat.judge import Resolution
 from game.combat.rules import resolve
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Case, sample_edge, sample_iid
 from game.combat.state import ACTIONS
 from game.content import ContentError, validate_ruleset
-from game.resolve import Resolution
 
 MANIFEST = "experts.json"
 EXPERTS_VERSION = 1
@@ -351,36 +350,21 @@ class ExpertsResolver:
         return [r for r in out if r is not None]
 
 
-# ---------------------------------------------------------------- training
+def load_learned(kind: str, path: Path | None, rules: Ruleset, *, draft: str = "rules", threads: int | None = None,
+                 allow_stale: bool = False) -> ModelResolver | ExpertsResolver:
+    """The single model (`kind` "model") or the experts ("experts") at `path` (None: the shipped one), as every
+    stage loads them; ValueError saying which could not be loaded and why."""
+    from brain.paths import shipped_experts_dir
 
-def train_expert(name: str, data: Path, directory: Path, rules: Ruleset, tc, *, adapt: bool = False,
-                 dep_n: int = 2000, quiet: bool = False) -> Expert:
-    """Train (or, adapt=True, fine-tune from its own weights) one expert on its route's share of the shards,
-    measure its constants under `rules`, and write it into the manifest."""
-    from brain.train import train
-
-    directory = Path(directory)
-    manifest = read_manifest(directory) if (directory / MANIFEST).exists() else Manifest(DEFAULT_ROUTER, {})
-    if name not in manifest.router.routes:
-        raise ExpertsError(f"unknown expert {name!r}; the router has {', '.join(manifest.router.routes)}")
-    actions = manifest.router.routes[name]
-    old = manifest.experts.get(name)
-    model_dir = old.model_dir if old is not None else name
-    out = directory / model_dir
-    if adapt and old is None:
-        raise ExpertsError(f"{directory / MANIFEST}: expert {name} has no weights to retrain from")
-    tc = replace(tc, data=str(data), actions=actions, init=str(out) if adapt else tc.init, adapt=adapt or tc.adapt)
-    t0 = time.time()
-    row = train(tc, out, rules, quiet=quiet)
-    seconds = time.time() - t0
-    deps = dependencies(actions, rules, n=dep_n)
-    constants = constants_of(rules, deps)
-    trained = {"steps": row.get("step"), "batch_size": tc.batch_size, "examples": row.get("examples"),
-               "tokens": row.get("tokens"), "seconds": round(seconds, 2), "val_exact": row.get("val_exact"),
-               "adapted": adapt}
-    expert = Expert(name, actions, model_dir, constants, constants_hash(constants), rules.ruleset_id, trained)
-    write_manifest(directory, Manifest(manifest.router, {**manifest.experts, name: expert}))
-    return expert
+    if kind not in ("model", "experts"):
+        raise ValueError(f"unknown learned resolver {kind!r}; expected model or experts")
+    try:
+        if kind == "experts":
+            return ExpertsResolver.load(path or shipped_experts_dir(), rules, draft=draft, threads=threads,
+                                        allow_stale=allow_stale)
+        return ModelResolver.load(path, rules, threads=threads, draft=draft, allow_stale=allow_stale)
+    except ValueError as exc:
+        raise ValueError(f"cannot load the {kind}: {exc}") from exc
 
 
 def stale_models(directory: Path, manifest: Manifest) -> dict[str, str]:
@@ -400,38 +384,3 @@ def stale_models(directory: Path, manifest: Manifest) -> dict[str, str]:
     return out
 
 
-def train_stale(data: Path, directory: Path, rules: Ruleset, tc, dep_n: int = 2000,
-                quiet: bool = False) -> dict[str, Expert]:
-    """Retrain, from their own weights, exactly the stale experts: those whose constants the content changed
-    and those whose data another version of their sampler drew."""
-    manifest = read_manifest(directory)
-    stale = {*stale_experts(manifest, rules), *stale_models(directory, manifest)}
-    return {name: train_expert(name, data, directory, rules, tc, adapt=True, dep_n=dep_n, quiet=quiet)
-            for name in manifest.experts if name in stale}
-
-
-# ---------------------------------------------------------------- measurement
-
-def bench_resolver(resolver, rules: Ruleset, n: int = 200) -> dict:
-    """Batch-1 latency on the game's path, as `rpg-brain export` measures every form."""
-    from brain.export import batch1_latency
-
-    lat = batch1_latency(resolver, rules, n)
-    return {"batch1_n": n, "batch1_p50_ms": lat["p50"], "batch1_p95_ms": lat["p95"]}
-
-
-def bench_experts(directory: Path, rules: Ruleset, n: int = 200) -> dict:
-    """`rpg-brain bench --resolver experts`: load time, size (every expert together) and batch-1 latency."""
-    from brain.checkpoint import WEIGHTS
-
-    loads = []
-    for _ in range(3):
-        t = time.perf_counter()
-        res = ExpertsResolver.load(directory, rules, threads=1)
-        loads.append(time.perf_counter() - t)
-    params = res.num_params()
-    return {"experts": str(directory), "params": params, "fp32_bytes": 4 * params,
-            "int8_bytes_est": params,  # one byte a parameter; brain/export.py's per-row scales not counted
-            "weights_mb": sum((m.model_dir / WEIGHTS).stat().st_size for m in res.experts.values()) / 1e6,
-            "per_expert_params": {k: m.num_params() for k, m in res.experts.items()},
-            "decoder": res.decoder, "load_s": min(loads), **bench_resolver(res, rules, n)}

@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
 
+from brain.bench import batch1_latency
 from brain.checkpoint import (
     CONFIG,
     STORED_FORMS,
@@ -30,10 +30,10 @@ from brain.checkpoint import (
     write_json,
 )
 from brain.engine import ModelResolver
-from brain.evaluate import evaluate, held_out
 from brain.onnxform import ONNX_FILE
+from brain.suites import held_out
+from brain.suites.score import evaluate
 from game.combat.ruleset import Ruleset
-from game.measure import percentile
 
 FORMS = (*STORED_FORMS, "onnx")
 
@@ -61,20 +61,6 @@ def differing(a: ModelResolver, b: ModelResolver, cases: list) -> list[int]:
     text and its error; latency and decode notes always differ)."""
     return [i for i, c in enumerate(cases) if (x := a.resolve_one(c)).raw != (y := b.resolve_one(c)).raw
             or x.error != y.error]
-
-
-def batch1_latency(resolver, rules: Ruleset, n: int = 100) -> dict[str, float]:
-    """Batch-1 p50/p95 in ms of any resolver on the game's path (resolve_batch of one case: decode, parse,
-    invariants), after a warm-up; the experts' bench uses it too."""
-    cases = held_out("iid", n, rules, seed=7)
-    for case in cases[:5]:
-        resolver.resolve_batch([case])
-    times = []
-    for case in cases:
-        t = time.perf_counter()
-        resolver.resolve_batch([case])
-        times.append((time.perf_counter() - t) * 1000)
-    return {"p50": percentile(times, 0.5), "p95": percentile(times, 0.95)}
 
 
 def export_forms(model_dir: Path, out: Path, rules: Ruleset, n: int = 1000, latency_n: int = 100) -> list[dict]:
@@ -140,8 +126,8 @@ def add_arguments(ex: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from brain.paths import shipped_model_dir
     from game.content import load_ruleset
-    from game.paths import shipped_model_dir
 
     rows = export_forms(args.model or shipped_model_dir(), args.out, load_ruleset(args.content), n=args.n)
     table = forms_table(rows)

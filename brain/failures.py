@@ -22,8 +22,8 @@ from brain.suites.perturb import (
     ungated_answers,
 )
 from brain.suites.records import Answers, CachingResolver, Record, judge, summary
+from game.combat.judge import Resolver
 from game.combat.ruleset import Ruleset
-from game.resolve import Resolver
 
 __all__ = ["CHAIN_SCRIPT", "PERTURBATIONS", "Answers", "CachingResolver", "PerturbResult", "Record", "all_table",
            "at_boundary", "boundary_confusion", "chain", "chain_starts", "judge", "label_collapse",

@@ -19,16 +19,15 @@ from brain.config import GPTConfig
 _EPS = 1e-5
 
 
-def single_thread_blas() -> bool:
-    """Ask numpy's BLAS for one thread; True if there was a BLAS to tell.
+def single_thread_blas() -> None:
+    """Ask numpy's BLAS for one thread.
 
     Its worker threads spin while they wait; on a busy 2-core machine that made
     batch-1 decoding 2-3x slower (docs/brain.md). OPENBLAS_NUM_THREADS only works
     before numpy loads, which the game does not control, so threadpoolctl asks the
     loaded library directly (for the whole process: the game decodes one turn at a time).
     """
-    original = threadpool_limits(limits=1, user_api="blas").get_original_num_threads()
-    return any(n is not None for n in (original.values() if isinstance(original, dict) else [original]))
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def _gelu(h: np.ndarray) -> np.ndarray:
@@ -54,7 +53,7 @@ class NumpyDecoder:
 
     def __init__(self, cfg: GPTConfig, arrays: dict[str, np.ndarray]) -> None:
         """cfg and the arrays brain/checkpoint.load_weights checked (or a torch model's state dict as numpy)."""
-        self.blas_single = single_thread_blas()
+        single_thread_blas()
         self.cfg = cfg
         sd = {k: np.asarray(v, np.float32) for k, v in arrays.items()}
         self.wte = sd["wte.weight"]

@@ -21,11 +21,12 @@ import torch
 from brain.checkpoint import load_model, save_model
 from brain.data import read_split, stream
 from brain.engine import ModelResolver
-from brain.evaluate import evaluate, held_out
+from brain.paths import shipped_model_dir
+from brain.suites import held_out
+from brain.suites.score import evaluate
 from brain.train import TrainConfig, collate, encode_example, make_optimizer, train_step
 from game.combat.format import parse_input
 from game.combat.ruleset import Ruleset
-from game.paths import shipped_model_dir
 
 
 @dataclass(frozen=True)

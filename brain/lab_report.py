@@ -12,8 +12,8 @@ from pathlib import Path
 
 from brain.failures import all_table, run_all
 from brain.train import PRESETS
+from game.combat.judge import Resolver
 from game.combat.ruleset import Ruleset
-from game.resolve import Resolver
 
 
 def _pct(v: float | None) -> str:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from brain.config import RESERVE
 from brain.model import GPT, KVCache
 from game.combat.format import END, answer_grammar
 
@@ -68,8 +69,6 @@ def token_mask(engine: Engine, allowed: frozenset[str], device: torch.device) ->
 @torch.inference_mode()
 def generate_lockstep(engine: Engine, blocks: Sequence[str]) -> list[str]:
     """Greedy constrained answers for several input blocks at once."""
-    from brain.engine import RESERVE
-
     model = engine.model
     tok, dev, T = engine.tok, next(model.parameters()).device, engine.cfg.block_size
     prompts = [engine.prompt(b) for b in blocks]

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from game.combat.format import encode_output
+from game.combat.judge import Resolver, RulesResolver, resolve_blocks
 from game.content import load_ruleset
-from game.paths import shipped_experts_dir
-from game.resolve import Resolver, RulesResolver, resolve_blocks
 
 
 def add_arguments(r: argparse.ArgumentParser) -> None:
@@ -135,14 +134,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.resolver == "rules":
         resolver = RulesResolver(rules)
     else:
-        from game.resolve import load_experts_resolver, load_model_resolver
+        from brain.experts import load_learned
 
-        try:
-            resolver = (load_experts_resolver(args.experts or shipped_experts_dir(), rules, args.allow_stale)
-                        if args.resolver == "experts" else load_model_resolver(args.model, rules, args.allow_stale))
-        except ValueError as exc:
-            raise ValueError(f"cannot load the {args.resolver}: {exc}") from exc
-        resolver.draft = args.draft  # type: ignore[attr-defined]
+        resolver = load_learned(args.resolver, args.experts if args.resolver == "experts" else args.model, rules,
+                                draft=args.draft, allow_stale=args.allow_stale)
     # the model answers a batch at a time; the rules answer line by line, so streams stay live
     size = 1 if args.resolver == "rules" else args.batch
     _flush()

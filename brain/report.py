@@ -12,10 +12,12 @@ import json
 import random
 import time
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 
 from brain.checkpoint import CONFIG, LOG, WEIGHTS
 from brain.data import Mix, draw, split_of
+from brain.paths import shipped_model_dir
 from game.combat.ruleset import Ruleset
 
 
@@ -58,7 +60,7 @@ def _curve(rows: list[dict], width: int = 60, height: int = 12, key: str = "loss
 
 
 def render(model_dir: Path, rules: Ruleset, evals: dict[str, dict], bench: dict | None, data: dict) -> str:
-    from brain.evaluate import summary_table
+    from brain.suites.score import summary_table
 
     config = json.loads((model_dir / CONFIG).read_text())
     read = lambda p: [json.loads(line) for line in p.read_text().splitlines() if line.strip()] if p.exists() else []
@@ -148,6 +150,47 @@ def render(model_dir: Path, rules: Ruleset, evals: dict[str, dict], bench: dict 
     return "\n".join(out) + "\n"
 
 
+def write_report(model_dir: Path | None, rules: Ruleset, n: int = 2000, out_dir: Path = Path("brain/reports"),
+                 content: Path | None = None) -> Path:
+    from brain.bench import bench
+    from brain.engine import ModelResolver
+    from brain.suites import held_out
+    from brain.suites.score import evaluate
+
+    model_dir = Path(model_dir) if model_dir else shipped_model_dir()
+    resolver = ModelResolver.load(model_dir, rules)
+    evals = {s: evaluate(resolver, held_out(s, n, rules), rules) for s in ("iid", "edge")}
+    b = bench(model_dir, rules, content=content)
+    config = json.loads((model_dir / CONFIG).read_text())
+    tc = config.get("train", {}).get("config", {})
+    mix = Mix(tc.get("edge", 0.2), tc.get("easy_keep", 0.5))
+    data = data_stats(rules, mix) | {"mix": asdict(mix)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = "default.md" if model_dir.resolve() == shipped_model_dir().resolve() else f"{model_dir.name}.md"
+    path = out_dir / name
+    from brain.failures import raw_answers, ungated_answers
+    from brain.lab_report import (
+        converge_section,
+        experts_section,
+        failure_section,
+        forms_section,
+        loop_section,
+        sweep_section,
+    )
+
+    failures, failure_result = failure_section(resolver, rules, n // 2, lambda bl: ungated_answers(resolver, bl),
+                                               lambda bl: raw_answers(resolver, bl))
+    extra = "\n".join([failures, converge_section(out_dir), sweep_section(out_dir), forms_section(out_dir),
+                       loop_section(out_dir), experts_section(out_dir)])
+    path.write_text(render(model_dir, rules, evals, b, data) + "\n" + extra)
+    slim = {k: {kk: vv for kk, vv in v.items() if kk != "examples"} for k, v in evals.items()}
+    failure_slim = {k: ({kk: vv for kk, vv in v.items() if kk != "examples"} if isinstance(v, dict) else v)
+                    for k, v in failure_result.items()}
+    (out_dir / (path.stem + ".json")).write_text(json.dumps({"eval": slim, "bench": b, "data": data,
+                                                             "failure_first": failure_slim}, indent=1) + "\n")
+    return path
+
+
 # ------------------------------------------------------------------ the `rpg-brain report` stage
 
 def add_arguments(rp: argparse.ArgumentParser) -> None:
@@ -160,7 +203,6 @@ def add_arguments(rp: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from brain.ship import write_report
     from game.content import load_ruleset
 
     torch.set_num_threads(args.threads)

@@ -17,15 +17,14 @@ from typing import TYPE_CHECKING
 
 from brain.checkpoint import CONFIG, LOG, WEIGHTS, load_model, read_config, write_json
 from brain.data import Mix, manifest_hash
+from brain.paths import shipped_experts_dir, shipped_model_dir
 from game.atomic import write_atomic
 from game.combat.format import FORMAT_VERSION
 from game.combat.ruleset import Ruleset
-from game.paths import shipped_experts_dir, shipped_model_dir
 
 if TYPE_CHECKING:
     from brain.engine import ModelResolver
 
-REPORT_NAME = "report.md"
 INIT_LOG = "train_log.phase1.jsonl"  # the run a second phase started from
 
 
@@ -46,8 +45,9 @@ def _data_manifest(config: dict, rules: Ruleset) -> dict:
 
 def ship(run: Path, to: Path, rules: Ruleset, n: int = 2000, log=print) -> dict:
     from brain.engine import ModelResolver
-    from brain.evaluate import evaluate, held_out
     from brain.onnxexport import refresh_onnx
+    from brain.suites import held_out
+    from brain.suites.score import evaluate
 
     load_model(run, rules.ruleset_id)  # refuses a broken or foreign run before anything is copied
     to.mkdir(parents=True, exist_ok=True)
@@ -99,47 +99,6 @@ def ship_int8(to: Path, fp32: ModelResolver, cases: list, rules: Ruleset, log=pr
         staging.rename(where)
         log(f"int8 form shipped to {where}: the same answer on all {len(cases)} held-out turns")
     return {"dir": where.name, "n": len(cases), "different": different, "shipped": not different}
-
-
-def write_report(model_dir: Path | None, rules: Ruleset, n: int = 2000, out_dir: Path = Path("brain/reports"),
-                 content: Path | None = None) -> Path:
-    from brain.bench import bench
-    from brain.engine import ModelResolver
-    from brain.evaluate import evaluate, held_out
-    from brain.report import data_stats, render
-
-    model_dir = Path(model_dir) if model_dir else shipped_model_dir()
-    resolver = ModelResolver.load(model_dir, rules)
-    evals = {s: evaluate(resolver, held_out(s, n, rules), rules) for s in ("iid", "edge")}
-    b = bench(model_dir, rules, content=content)
-    config = json.loads((model_dir / CONFIG).read_text())
-    tc = config.get("train", {}).get("config", {})
-    mix = Mix(tc.get("edge", 0.2), tc.get("easy_keep", 0.5))
-    data = data_stats(rules, mix) | {"mix": asdict(mix)}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    name = "default.md" if model_dir.resolve() == shipped_model_dir().resolve() else f"{model_dir.name}.md"
-    path = out_dir / name
-    from brain.failures import raw_answers, ungated_answers
-    from brain.lab_report import (
-        converge_section,
-        experts_section,
-        failure_section,
-        forms_section,
-        loop_section,
-        sweep_section,
-    )
-
-    failures, failure_result = failure_section(resolver, rules, n // 2, lambda bl: ungated_answers(resolver, bl),
-                                               lambda bl: raw_answers(resolver, bl))
-    extra = "\n".join([failures, converge_section(out_dir), sweep_section(out_dir), forms_section(out_dir),
-                       loop_section(out_dir), experts_section(out_dir)])
-    path.write_text(render(model_dir, rules, evals, b, data) + "\n" + extra)
-    slim = {k: {kk: vv for kk, vv in v.items() if kk != "examples"} for k, v in evals.items()}
-    failure_slim = {k: ({kk: vv for kk, vv in v.items() if kk != "examples"} if isinstance(v, dict) else v)
-                    for k, v in failure_result.items()}
-    (out_dir / (path.stem + ".json")).write_text(json.dumps({"eval": slim, "bench": b, "data": data,
-                                                             "failure_first": failure_slim}, indent=1) + "\n")
-    return path
 
 
 # ------------------------------------------------------------------ the `rpg-brain ship` stage

@@ -30,9 +30,10 @@ import torch
 
 from brain.checkpoint import WEIGHTS
 from brain.engine import ModelResolver
-from brain.evaluate import evaluate, held_out
 from brain.failures import run_all
 from brain.model import GPT
+from brain.suites import held_out
+from brain.suites.score import evaluate
 from brain.tokenizer import Tokenizer
 from brain.train import PRESETS, TrainConfig, batches, make_optimizer, train, train_step
 from game.combat.ruleset import Ruleset
@@ -40,7 +41,7 @@ from game.measure import percentile
 
 
 def seconds_per_step(tc: TrainConfig, rules: Ruleset, steps: int = 6) -> tuple[float, float]:
-    """Time real training steps of this depth (after one warm-up); also the mean tokens per step."""
+    """Time real training steps of this size (the mean of the second half); also the mean tokens per step."""
     torch.set_num_threads(tc.threads)
     tok = Tokenizer.from_format()
     model = GPT(tc.model_config(len(tok))).train()
@@ -53,7 +54,8 @@ def seconds_per_step(tc: TrainConfig, rules: Ruleset, steps: int = 6) -> tuple[f
         train_step(model, opt, probe, i, x, y, r)
         times.append(time.perf_counter() - t)
         tokens.append(x.numel())
-    return sum(times[1:]) / len(times[1:]), sum(tokens) / len(tokens)
+    settled = times[len(times) // 2:]  # the first steps grow the heap and are slower than the rest
+    return sum(settled) / len(settled), sum(tokens) / len(tokens)
 
 
 def sweep(depths: list[int], minutes: float, out: Path, rules: Ruleset, n: int = 500,
@@ -262,9 +264,10 @@ def converge(sizes: list[tuple[int, int]], data: Path, budget_s: float, out: Pat
         result["smallest"] = min(good, key=lambda r: r["params"])["size"] if good else None
         (out / "sweep.json").write_text(json.dumps(result, indent=1) + "\n")
 
+    schedule = f"its schedule, fitted to {budget_s:g} s," if fit_schedule else f"the schedule ({max_steps} steps)"
     for depth, width in sizes:
         log(f"{depth}x{width}: training until val exact stalls for {patience} evals of {eval_every} steps, "
-            f"the schedule ends ({max_steps} steps) or {budget_s:g} s")
+            f"{schedule} ends, or {budget_s:g} s")
     if jobs <= 1:
         for args in plan:
             record(converge_one(*args))
@@ -296,7 +299,7 @@ def converge_one(size: tuple[int, int], data: Path, budget_s: float, out: Path, 
                  log_every=math.gcd(base.log_every, eval_every), ckpt_every=max_steps, val_n=val_n,
                  val_loss_n=min(base.val_loss_n, val_n), init=None, workers=0)
     if fit_schedule:  # the steps that fit the budget, validation included (about 5% of a run on this CPU)
-        per_step, _ = seconds_per_step(tc, rules, steps=10)
+        per_step, _ = seconds_per_step(tc, rules, steps=30)
         steps = max(eval_every, int(0.93 * budget_s / per_step) // eval_every * eval_every)
         tc = replace(tc, steps=steps, ckpt_every=steps, warmup=min(tc.warmup, steps // 10))
         budget_s *= 1.5  # the plan is the limit; the budget only guards against a much slower machine
@@ -358,6 +361,7 @@ def add_arguments(sw: argparse.ArgumentParser) -> None:
     sw.add_argument("--preset", choices=tuple(PRESETS), default="default",
                     help="--sizes: the recipe (batch, lr, optimizer) every size trains with")
     sw.add_argument("--max-steps", type=int, default=200_000, help="--sizes: length of the lr schedule")
+    sw.add_argument("--threads", type=int, default=None, help="--sizes: torch CPU threads (default: the preset's)")
     sw.add_argument("--fit-schedule", action="store_true",
                     help="--sizes: plan each size's schedule from a timing probe to end inside --budget-s (equal "
                          "training time, every size annealed; the CPU's curve)")
@@ -404,7 +408,8 @@ def _run_converge(args: argparse.Namespace, rules: Ruleset) -> int:
         if getattr(args, flag) <= 0:
             raise ValueError(f"--{flag.replace('_', '-')}: {getattr(args, flag)}, expected a positive number")
     result = converge(sizes, args.data, args.budget_s, out, rules, n=args.n or 2000, eval_every=args.eval_every,
-                      patience=args.patience, val_n=args.val_n, base=PRESETS[args.preset], max_steps=args.max_steps,
+                      patience=args.patience, val_n=args.val_n, max_steps=args.max_steps,
+                      base=replace(PRESETS[args.preset], threads=args.threads or PRESETS[args.preset].threads),
                       jobs=args.jobs, fit_schedule=args.fit_schedule,
                       log=lambda msg: print(msg, file=sys.stderr, flush=True))
     result["command"] = "rpg-brain " + " ".join(getattr(args, "argv", sys.argv[1:]))

@@ -35,15 +35,31 @@ from brain.checkpoint import (
     CONFIG,
     LOG,
     OPTIM_JSON,
+    ModelLoadError,
     load_model,
     load_optimizer,
     model_envelope,
+    read_config,
     save_model,
     save_optimizer,
 )
 from brain.config import HEAD_WIDTH
 from brain.data import Mix, draw, forced_mask, manifest_hash, split_of, stream
 from brain.engine import Engine
+from brain.experts import (
+    DEFAULT_ROUTER,
+    MANIFEST,
+    Expert,
+    ExpertsError,
+    Manifest,
+    constants_hash,
+    constants_of,
+    dependencies,
+    read_manifest,
+    stale_experts,
+    stale_models,
+    write_manifest,
+)
 from brain.model import GPT, GPTConfig
 from brain.muon import MuonAdamW
 from brain.shards import ShardError, Split, envelope_of, load_manifest, routed, shard_batches
@@ -172,10 +188,12 @@ def _batch(index: int) -> tuple[np.ndarray, np.ndarray]:
     return collate(rows, w["tok"])
 
 
-def batches(tc: TrainConfig, rules: Ruleset, start: int, rank: int, world: int = 1):
-    """Batches start, start+1, ... of this rank: from the shards, or drawn in a helper process (or inline)."""
+def batches(tc: TrainConfig, rules: Ruleset, start: int, rank: int, world: int = 1, manifest: dict | None = None):
+    """Batches start, start+1, ... of this rank: from the shards (their manifest, loaded here unless given), or
+    drawn in a helper process (or inline)."""
     if tc.data:
-        split = routed(Split(Path(tc.data), "train", load_manifest(Path(tc.data), rules)), tc.actions)
+        manifest = manifest or load_manifest(Path(tc.data), rules)
+        split = routed(Split(Path(tc.data), "train", manifest), tc.actions)
         yield from prefetched(shard_batches(split, tc.batch_size, tc.seed, start, tc.total_steps(), rank, world,
                                             tc.bucket))
         return
@@ -237,11 +255,11 @@ def prefetched(it: Iterator, ahead: int = 4) -> Iterator:
 STREAM_ENVELOPE_N = 20_000
 
 
-def training_envelope(tc: TrainConfig, rules: Ruleset) -> Envelope:
+def training_envelope(tc: TrainConfig, rules: Ruleset, manifest: dict | None = None) -> Envelope:
     """What this run trains on: the shards' envelope as gen measured it (the route's, for an expert), or for the
     stream the extent of as many draws as the run will see (at most STREAM_ENVELOPE_N), from its own sampler."""
     if tc.data:
-        return envelope_of(load_manifest(Path(tc.data), rules), tc.actions)
+        return envelope_of(manifest or load_manifest(Path(tc.data), rules), tc.actions)
     tok = Tokenizer.from_format()
     bounds: dict = {}
     longest = tokens = 0
@@ -258,9 +276,9 @@ def training_envelope(tc: TrainConfig, rules: Ruleset) -> Envelope:
 
 # ---------------------------------------------------------------- validation
 
-def val_set(tc: TrainConfig, rules: Ruleset, n: int) -> list[tuple[str, str]]:
+def val_set(tc: TrainConfig, rules: Ruleset, n: int, manifest: dict | None = None) -> list[tuple[str, str]]:
     if tc.data:  # the first n of the data's val split (checked against the manifest like the train split)
-        split = routed(Split(Path(tc.data), "val", load_manifest(Path(tc.data), rules)), tc.actions)
+        split = routed(Split(Path(tc.data), "val", manifest or load_manifest(Path(tc.data), rules)), tc.actions)
         if len(split) == 0:
             raise ShardError(f"{Path(tc.data) / 'manifest.json'}: the val split is empty (gen a larger --n)")
         return [split.text(k) for k in range(min(n, len(split)))]
@@ -331,29 +349,97 @@ def train_step(model: torch.nn.Module, opt: torch.optim.Optimizer, tc: TrainConf
     return loss.detach(), lr
 
 
-def steady_malloc() -> None:
-    """Fix glibc's mmap threshold so big freed tensors go back to the OS.
+TRIM_EVERY = 100  # steps between returns of freed heap memory to the OS (CPU runs)
 
-    Batches change shape every step (each pads to its longest example), and glibc's dynamic threshold then
-    keeps freed activations in a fragmenting heap: a CPU run of the wide envelope grew by ~2 MB a step (7.9 GB
-    at step 3,900); with the threshold fixed at 128 KB it stays near 250 MB (docs/brain.md). No-op off glibc.
-    """
+
+def heap_trimmer() -> Callable[[], object] | None:
+    """glibc's malloc_trim, or None off glibc.
+
+    Batches change shape every step (each pads to its longest example, and the loss keeps a different number of
+    tokens), so freed activations fragment glibc's heap: a CPU run of the wide envelope grew by ~2 MB a step
+    (7.9 GB at step 3,900). Trimming every TRIM_EVERY steps keeps it under ~2.5 GB for about 5% of the step
+    time; a fixed small mmap threshold also bounded it but made every step 1.7x slower (docs/brain.md)."""
     import ctypes
     import ctypes.util
 
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    mallopt(m_mmap_threshold, 128 * 1024)
-    mallopt(m_trim_threshold, 128 * 1024)
+        return None
 
 
 def _fmt_time(s: float) -> str:
     s = int(s)
     return f"{s // 60}m{s % 60:02d}s"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where this process trains: its device, and its rank among `world` processes (DDP under torchrun)."""
+
+    device: torch.device
+    rank: int = 0
+    world: int = 1
+    ddp: bool = False
+
+    @property
+    def master(self) -> bool:
+        return self.rank == 0
+
+
+def place(tc: TrainConfig) -> Place:
+    """The device (CUDA when there is one) and, under torchrun, the process group (nccl on GPU, gloo on CPU)."""
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        device = torch.device("cpu")
+        if torch.cuda.is_available():
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(device)
+        where = Place(device, dist.get_rank(), dist.get_world_size(), ddp=True)
+    else:
+        where = Place(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+    if where.device.type == "cpu":
+        torch.set_num_threads(tc.threads)
+    return where
+
+
+def start(tc: TrainConfig, out: Path, rules: Ruleset, tok: Tokenizer, where: Place
+          ) -> tuple[GPT, torch.optim.Optimizer]:
+    """A fresh model (or one from `tc.init`, a second phase) and its optimizer; an empty log in `out`."""
+    torch.manual_seed(tc.seed)
+    if tc.init:
+        model, _, _ = load_model(Path(tc.init), None if tc.adapt else rules.ruleset_id)
+    else:
+        model = GPT(tc.model_config(len(tok)))
+    model.to(where.device).train()
+    if where.master:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / LOG).write_text("")
+    return model, make_optimizer(model, tc)
+
+
+def recipe_of(out: Path, tc: TrainConfig) -> TrainConfig:
+    """The recipe of the run in `out`, with this machine's helpers (workers, threads)."""
+    saved = TrainConfig(**read_config(out)["train"]["config"])
+    return replace(saved, workers=tc.workers, threads=tc.threads, actions=tuple(saved.actions))
+
+
+def resume_run(tc: TrainConfig, out: Path, rules: Ruleset, where: Place) -> tuple[GPT, torch.optim.Optimizer, dict]:
+    """The run in `out` at its last checkpoint: its model, optimizer and config.json; log rows past the
+    checkpoint are dropped (they will be redone)."""
+    model, _, config = load_model(out, rules.ruleset_id)
+    model.to(where.device).train()
+    opt = make_optimizer(model, tc)
+    meta = load_optimizer(out, opt, model)
+    step = config["train"]["step"]
+    if meta["step"] != step:
+        raise ModelLoadError(f"{out / OPTIM_JSON}: step {meta['step']} but {CONFIG} has {step} "
+                             "(interrupted write); cannot resume")
+    if where.master and (out / LOG).exists():
+        kept = [line for line in (out / LOG).read_text().splitlines()
+                if line.strip() and json.loads(line)["step"] <= step]
+        (out / LOG).write_text("".join(line + "\n" for line in kept))
+    return model, opt, config
 
 
 def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quiet: bool = False,
@@ -364,100 +450,62 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
     `stop` is asked at every log row (val_exact in it at eval steps): a reason ends the run there, with a
     checkpoint, and is written into the row as "stop" (brain/sweep.py's convergence sweep; not under DDP).
     """
-    ddp = "RANK" in os.environ and "WORLD_SIZE" in os.environ
-    if ddp and stop is not None:
+    if stop is not None and "RANK" in os.environ:
         raise ValueError("train(stop=...) decides on rank 0 alone: not under DDP")
-    rank, world = 0, 1
-    device = torch.device("cpu")
-    if ddp:
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-        rank, world = dist.get_rank(), dist.get_world_size()
-        if torch.cuda.is_available():
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-            torch.cuda.set_device(device)
-    elif torch.cuda.is_available():
-        device = torch.device("cuda")
-    if device.type == "cpu":
-        torch.set_num_threads(tc.threads)
-        steady_malloc()
-    master = rank == 0
-    log = (lambda *a: None) if quiet or not master else (lambda *a: print(*a, file=sys.stderr, flush=True))
-
-    tok = Tokenizer.from_format()
+    if resume:
+        tc = recipe_of(out, tc)
     if tc.actions and not tc.data:
         raise ShardError("an expert (TrainConfig.actions) trains from token shards: give --data")
-    if tc.data:  # refuse foreign data before anything is built or written
-        load_manifest(Path(tc.data), rules)
-    start = 0
+    # the data first: foreign shards are refused before anything is built or written
+    manifest = load_manifest(Path(tc.data), rules) if tc.data else None
+    data_id = manifest_hash({k: v for k, v in manifest.items() if k != "gen"}) if manifest else None
+    where = place(tc)
+    log = (lambda *a: None) if quiet or not where.master else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    tok = Tokenizer.from_format()
     if resume:
-        model, _, config = load_model(out, rules.ruleset_id)
-        saved = TrainConfig(**config["train"]["config"])
-        # the run's recipe, this machine's helpers
-        tc = replace(saved, workers=tc.workers, threads=tc.threads, actions=tuple(saved.actions))
-        model.to(device).train()
-        opt = make_optimizer(model, tc)
-        meta = load_optimizer(out, opt, model)
-        start = config["train"]["step"]
-        if master and (out / LOG).exists():  # drop log rows past the checkpoint: they will be redone
-            kept = [line for line in (out / LOG).read_text().splitlines()
-                    if line.strip() and json.loads(line)["step"] <= start]
-            (out / LOG).write_text("".join(line + "\n" for line in kept))
-        if meta["step"] != start:
-            from brain.checkpoint import ModelLoadError
-            raise ModelLoadError(f"{out / OPTIM_JSON}: step {meta['step']} but {CONFIG} has {start} "
-                                 "(interrupted write); cannot resume")
-    else:
-        torch.manual_seed(tc.seed)
-        if tc.init:
-            model, _, _ = load_model(Path(tc.init), None if tc.adapt else rules.ruleset_id)
-            model.to(device).train()
-        else:
-            model = GPT(tc.model_config(len(tok))).to(device).train()
-        opt = make_optimizer(model, tc)
-        if master:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / LOG).write_text("")
-    data_id = None
-    if tc.data:  # the shards' identity: a resumed run must read the very same data
-        data_id = manifest_hash({k: v for k, v in load_manifest(Path(tc.data), rules).items() if k != "gen"})
-        if resume and config["train"].get("data_manifest") != data_id:
+        model, opt, config = resume_run(tc, out, rules, where)
+        first = config["train"]["step"]
+        if config["train"].get("data_manifest") != data_id:
             raise ShardError(f"{Path(tc.data) / 'manifest.json'}: not the data this run was trained on "
                              f"(manifest hash {data_id}, the checkpoint has {config['train'].get('data_manifest')})")
+        envelope = model_envelope(config, out / CONFIG) or training_envelope(tc, rules, manifest)
+    else:
+        first = 0
+        model, opt = start(tc, out, rules, tok, where)
+        envelope = training_envelope(tc, rules, manifest)
     raw = model
-    if ddp:
-        ids = [device.index] if device.type == "cuda" else None
-        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    if where.ddp:
+        model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[where.device.index] if where.device.type == "cuda" else None)
     total = tc.total_steps()
     log(f"model: depth {tc.depth}, width {raw.cfg.n_embd}, {raw.num_params():,} params; {total} steps of "
-        f"{tc.batch_size}x{world} sequences on {device}{' (DDP)' if ddp else ''}")
-    val = val_set(tc, rules, max(tc.val_loss_n, tc.val_n)) if master else []
-
-    envelope = (model_envelope(config, out / CONFIG) if resume else None) or training_envelope(tc, rules)
+        f"{tc.batch_size}x{where.world} sequences on {where.device}{' (DDP)' if where.ddp else ''}")
+    val = val_set(tc, rules, max(tc.val_loss_n, tc.val_n), manifest) if where.master else []
 
     def checkpoint(step: int, row: dict) -> None:
-        extra = {"train": {"config": asdict(tc), "step": step, "world": world, "last": row, "data_manifest": data_id},
-                 "envelope": envelope.to_json()}
+        extra = {"train": {"config": asdict(tc), "step": step, "world": where.world, "last": row,
+                           "data_manifest": data_id}, "envelope": envelope.to_json()}
         save_optimizer(out, opt, raw, step, {})
         save_model(out, raw, tok, rules.ruleset_id, extra)
 
+    trim = heap_trimmer() if where.device.type == "cpu" else None
     row: dict = {}
-    t0 = time.time()
-    tokens = 0
+    t0 = last_t = time.time()
+    tokens = last_tokens = 0
     reason = None
-    last_t, last_tokens = t0, 0
-    for step, (x, y, r) in enumerate(batches(tc, rules, start, rank, world), start=start):
-        x, y, r = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device), torch.from_numpy(r).to(device)
+    for step, (x, y, r) in enumerate(batches(tc, rules, first, where.rank, where.world, manifest), start=first):
+        x, y, r = (torch.from_numpy(a).to(where.device) for a in (x, y, r))
         loss, lr = train_step(model, opt, tc, step, x, y, r)
-        tokens += x.numel() * world
+        tokens += x.numel() * where.world
         done = step + 1
-        if master and (done % tc.log_every == 0 or done in (total, until)):
+        if trim is not None and done % TRIM_EVERY == 0:
+            trim(0)
+        if where.master and (done % tc.log_every == 0 or done in (total, until)):
             now = time.time()
             tps = (tokens - last_tokens) / max(1e-9, now - last_t)
             last_t, last_tokens = now, tokens
-            rate = (done - start) / (now - t0)
             row = {"step": done, "loss": round(loss.item(), 5), "lr": lr, "tok_s": round(tps),
-                   "elapsed_s": round(now - t0, 1), "examples": done * tc.batch_size * world,
+                   "elapsed_s": round(now - t0, 1), "examples": done * tc.batch_size * where.world,
                    "tokens": tokens}
             if done % tc.eval_every == 0 or done in (total, until):
                 row |= validate(raw, tok, val, tc.val_n)
@@ -468,15 +516,56 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
                 f.write(json.dumps(row) + "\n")
             extra = "".join(f" {k} {row[k]:.4f}" for k in ("val_loss", "val_exact") if k in row)
             log(f"step {done}/{total} loss {loss.item():.4f} lr {lr:.2e} tok/s {tps:,.0f} "
-                f"eta {_fmt_time((total - done) / rate)}{extra}")
-        if master and (done % tc.ckpt_every == 0 or done in (total, until) or reason):
+                f"eta {_fmt_time((total - done) * (now - t0) / (done - first))}{extra}")
+        if where.master and (done % tc.ckpt_every == 0 or done in (total, until) or reason):
             checkpoint(done, row)
         if done == until or reason:
             break
-    if ddp:
+    if where.ddp:
         dist.barrier()
         dist.destroy_process_group()
     return row
+
+
+# ---------------------------------------------------------------- experts
+
+def train_expert(name: str, data: Path, directory: Path, rules: Ruleset, tc: TrainConfig, *, adapt: bool = False,
+                 dep_n: int = 2000, quiet: bool = False) -> Expert:
+    """Train (or, adapt=True, fine-tune from its own weights) one expert on its route's share of the shards,
+    measure its constants under `rules`, and write it into the manifest."""
+    directory = Path(directory)
+    manifest = read_manifest(directory) if (directory / MANIFEST).exists() else Manifest(DEFAULT_ROUTER, {})
+    if name not in manifest.router.routes:
+        raise ExpertsError(f"unknown expert {name!r}; the router has {', '.join(manifest.router.routes)}")
+    actions = manifest.router.routes[name]
+    old = manifest.experts.get(name)
+    model_dir = old.model_dir if old is not None else name
+    out = directory / model_dir
+    if adapt and old is None:
+        raise ExpertsError(f"{directory / MANIFEST}: expert {name} has no weights to retrain from")
+    tc = replace(tc, data=str(data), actions=actions, init=str(out) if adapt else tc.init, adapt=adapt or tc.adapt)
+    t0 = time.time()
+    row = train(tc, out, rules, quiet=quiet)
+    seconds = time.time() - t0
+    deps = dependencies(actions, rules, n=dep_n)
+    constants = constants_of(rules, deps)
+    trained = {"steps": row.get("step"), "batch_size": tc.batch_size, "examples": row.get("examples"),
+               "tokens": row.get("tokens"), "seconds": round(seconds, 2), "val_exact": row.get("val_exact"),
+               "adapted": adapt}
+    expert = Expert(name, actions, model_dir, constants, constants_hash(constants), rules.ruleset_id, trained)
+    write_manifest(directory, Manifest(manifest.router, {**manifest.experts, name: expert}))
+    return expert
+
+
+def train_stale(data: Path, directory: Path, rules: Ruleset, tc: TrainConfig, dep_n: int = 2000,
+                quiet: bool = False) -> dict[str, Expert]:
+    """Retrain, from their own weights, exactly the stale experts: those whose constants the content changed
+    and those whose data another version of their sampler drew."""
+    manifest = read_manifest(directory)
+    stale = {*stale_experts(manifest, rules), *stale_models(directory, manifest)}
+    return {name: train_expert(name, data, directory, rules, tc, adapt=True, dep_n=dep_n, quiet=quiet)
+            for name in manifest.experts if name in stale}
+
 
 
 # ---------------------------------------------------------------- the `rpg-brain train` stage
@@ -540,9 +629,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _train_experts(args: argparse.Namespace, tc: TrainConfig) -> int:
     """`train --expert NAME` (one expert on its route's share of --data) or `train --stale` (every stale one)."""
-    from brain.experts import train_expert, train_stale
+    from brain.paths import shipped_experts_dir
     from game.content import load_ruleset
-    from game.paths import shipped_experts_dir
 
     if args.data is None:
         raise ValueError("--expert and --stale train from token shards: give --data DIR (rpg-brain gen)")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from game import clock
 from game.actions import Action, Ascend, Descend, Impossible, Move, Wait
 from game.dungeon import STAIRS_DOWN, STAIRS_UP
 from game.narrate import a_an
@@ -40,6 +41,7 @@ def _steps(s: GameSession, next_step: NextStep, verb: str) -> None:
     if why:
         raise Impossible(f"Not while a monster is near: {why}")
     taken, hp, reason = 0, s.player.body.hp, f"{verb} long enough."
+    hunger = clock.hunger_word(s)
     while taken < LIMIT and not s.over:
         step = next_step(taken)
         if isinstance(step, str):
@@ -52,6 +54,8 @@ def _steps(s: GameSession, next_step: NextStep, verb: str) -> None:
             reason = "blocked."
             break
         why = danger(s) or ("You are hurt." if s.player.body.hp < hp else None)
+        if not why and clock.hunger_word(s) != hunger:
+            why = f"you are {clock.hunger_word(s).lower() or 'fed'}."
         if why:
             reason = why
             break
@@ -93,7 +97,8 @@ def explore(s: GameSession) -> None:
         here = (p.x, p.y)
         if taken and s.items_at(*here):
             s.explored_items.add((s.depth, *here))
-            return "there is something here (g picks it up)."
+            return "there is something here (your pack is full)." if s.settings.auto_pickup else \
+                "there is something here (g picks it up)."
         if taken and here == lvl.down:
             return "you found the stairs down (> takes them)."
         items = {(i.x, i.y) for i in s.floor.items if lvl.seen[i.y][i.x]
@@ -109,11 +114,14 @@ def explore(s: GameSession) -> None:
 
 
 def travel_to_stairs(s: GameSession, down: bool) -> None:
+    """Walk to the known stairs. On depth 1 the `<` is the way out of the dungeon: `<` walks there too, and says
+    that it is sealed (the way on is down)."""
     lvl, p = s.level, s.player
-    goal = lvl.down if down else (lvl.up if s.depth > 1 else None)
+    goal = lvl.down if down else lvl.up
     word = "down" if down else "up"
     if goal is None or not lvl.seen[goal[1]][goal[0]]:
         raise Impossible(f"You know of no stairs {word} on this level (o explores).")
+    way_out = not down and s.depth == 1
 
     def step(taken: int) -> Action | str:
         if (p.x, p.y) == goal:
@@ -123,7 +131,8 @@ def travel_to_stairs(s: GameSession, down: bool) -> None:
 
     _steps(s, step, "Travelling")
     if (p.x, p.y) == goal and not s.over:
-        s.messages.add(f"You reach the stairs {word} ({'>' if down else '<'} takes them).", "info")
+        s.messages.add("You reach the way out of the dungeon (<): it is sealed behind you; the way on is down (>)."
+                       if way_out else f"You reach the stairs {word} ({'>' if down else '<'} takes them).", "info")
 
 
 def _rested(s: GameSession) -> bool:
@@ -134,7 +143,9 @@ def _rested(s: GameSession) -> bool:
 def rest(s: GameSession) -> None:
     if _rested(s):
         raise Impossible("You are rested already.")
-    _steps(s, lambda taken: "" if _rested(s) else Wait(), "Resting")
+    if clock.starving(s):
+        raise Impossible("You are starving: resting heals nothing. Eat something first.")
+    _steps(s, lambda taken: "" if _rested(s) else Wait(quiet=True), "Resting")
     b = s.player.body
     if not s.over and b.hp >= b.max_hp and not any(b.cooldowns):
         s.messages.add(f"You are rested (HP {b.hp}/{b.max_hp}).", "info")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from game.combat.state import SLOTS
+from game import tactics
 from game.content.loader import MonsterSpec
 from game.entities import Monster, out_of_combat_tick
 from game.narrate import a_an
@@ -100,22 +100,5 @@ def _rest(m: Monster) -> None:
 
 
 def choose_action(s: GameSession, m: Monster, spec: MonsterSpec) -> str:
-    b = m.body
-    usable = {}
-    for action, weight in spec.actions.items():
-        if weight <= 0 or (action in SLOTS and b.cooldown(action) > 0):
-            continue
-        if action == "heal" and b.hp > 0.6 * b.max_hp:
-            continue
-        if action == "cleanse" and not any(b.has(c) for c in ("poison", "burn", "fragile")):
-            continue
-        if action == "guard" and b.has("shield"):
-            continue
-        if action == "brace" and b.has("thorns"):
-            continue
-        if action in ("ignite", "poison_strike") and s.player.body.has("burn" if action == "ignite" else "poison"):
-            continue
-        usable[action] = weight
-    if not usable:
-        return "attack"
-    return s.ai_rng.choices(list(usable), weights=list(usable.values()))[0]
+    """The monster's action this turn, by its tactic (game/tactics.py)."""
+    return tactics.choose(s, m, spec)

@@ -72,8 +72,3 @@ def _keep_copy(src: Path, dst: Path) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-
-
-def copy_atomic(src: Path | str, dst: Path | str) -> None:
-    """dst becomes a complete copy of src or stays as it was (for shipping model files)."""
-    write_atomic(dst, Path(src).read_bytes())

@@ -18,9 +18,9 @@ import weakref
 from dataclasses import dataclass, field, replace
 
 from game.combat.format import encode_input
+from game.combat.judge import Resolution, Resolver, RulesResolver, judge_answer
 from game.combat.state import CombatState
 from game.combat.validate import FieldDiff, diff, involved_rules
-from game.resolve import Resolution, Resolver, RulesResolver, judge_answer
 
 
 @dataclass

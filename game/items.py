@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from game.actions import Impossible
+from game import progression
 from game.combat.state import SLOTS
 from game.content.loader import ItemSpec
+from game.exceptions import Impossible
 
 if TYPE_CHECKING:
     from game.session import GameSession
@@ -38,7 +39,9 @@ def describe(spec: ItemSpec) -> str:
         "armour": lambda: f"Armour: wear it for +{v} armour (one suit at a time; the old one goes back to the pack).",
         "throw": lambda: f"Thrown at the nearest foe in sight within {spec.reach} tiles: {v} damage less its armour.",
         "blast": lambda: f"Every monster within {spec.reach} tiles takes {v} damage, less its armour. You are spared.",
-        "berserk": lambda: f"Double-edged: +{v} power for good, but -{spec.cost} armour for good.",
+        "berserk": lambda: f"Double-edged: +{v} power for good, but -{spec.cost} armour for good (refused at the "
+                           "power cap).",
+        "food": lambda: f"Food: {v} turns of it (a stomach holds at most a full day's worth).",
     }[spec.effect]()
     return f"{text} {spec.about}".strip()
 
@@ -81,7 +84,7 @@ def _armour(s: GameSession, spec: ItemSpec) -> str:
     p.worn = spec.name
     if old is not None:
         p.inventory.append(old)
-    s.recompute_body()
+    progression.recompute_body(s)
     tail = f" and put the {old} in your pack" if old else ""
     return f"You put on the {spec.name}{tail} (armour {p.body.armor})."
 
@@ -115,27 +118,37 @@ def _blast(s: GameSession, spec: ItemSpec) -> str:
     hit = _in_reach(s, spec.reach)
     if not hit:
         raise Impossible(f"No monster within {spec.reach} tiles: the {spec.name} would be wasted.")
-    parts = [f"the {m.kind} {_hurt(m, spec.value)}" for m in hit]
-    return f"The {spec.name} erupts: {', '.join(parts)}."
+    parts = [f"the {m.kind} takes {_hurt(m, spec.value)}" for m in hit]
+    return f"The {spec.name} erupts in thunder: {_and(parts)}."
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def _berserk(s: GameSession, spec: ItemSpec) -> str:
     p = s.player
-    p.power_bonus += spec.value
+    gain = min(spec.value, progression.room(s)["power"])
+    if gain <= 0:
+        raise Impossible(f"You are as strong as you can grow (power {p.body.power}, the cap): the {spec.name} "
+                         "would only cost you armour.")
+    power = p.body.power
+    p.power_bonus += gain
     p.armor_bonus -= spec.cost
-    s.recompute_body()
-    return f"Rage floods you: power {p.body.power}, armour {p.body.armor}."
+    progression.recompute_body(s)
+    capped = f" (+{gain}: the cap)" if gain < spec.value else ""
+    return f"Rage floods you: power {power} -> {p.body.power}{capped}, armour {p.body.armor}."
+
+
+def _food(s: GameSession, spec: ItemSpec) -> str:
+    p, full = s.player, s.content.player.hunger.full
+    if p.food >= full - spec.value // 4:
+        raise Impossible(f"You are too full to eat the {spec.name}.")
+    p.food = min(full, p.food + spec.value)
+    return f"You eat the {spec.name}. You feel {'full' if p.food >= full else 'fed'}."
 
 
 EFFECTS: dict[str, Callable[[GameSession, ItemSpec], str]] = {
     "restore_hp": _restore_hp, "cure": _cure, "teach": _teach, "refresh": _refresh,
-    "armour": _armour, "throw": _throw, "blast": _blast, "berserk": _berserk,
+    "armour": _armour, "throw": _throw, "blast": _blast, "berserk": _berserk, "food": _food,
 }
-
-
-def stacks(inventory: list[str]) -> list[tuple[str, int]]:
-    """The pack as stacks (name, count) in the order first picked up: one letter per stack."""
-    counts: dict[str, int] = {}
-    for name in inventory:
-        counts[name] = counts.get(name, 0) + 1
-    return list(counts.items())

@@ -44,28 +44,3 @@ def default_save_dir() -> Path:
         return root / "saves"
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "rpg-tui"
-
-
-def user_models_dir() -> Path:
-    """Models a player trained themselves (listed beside the shipped one)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "rpg-tui" / "models"
-
-
-def shipped_model_dir() -> Path:
-    return Path(__file__).resolve().parents[1] / "brain" / "models" / "default"
-
-
-def shipped_experts_dir() -> Path:
-    """The composed resolver's experts directory (brain/experts.py); none is shipped yet."""
-    return Path(__file__).resolve().parents[1] / "brain" / "models" / "experts"
-
-
-def available_models() -> list[Path]:
-    """The shipped model and its int8 form (when present) and every model directory under the user's models dir."""
-    shipped = shipped_model_dir()
-    found = [d for d in (shipped, shipped.with_name(shipped.name + "-int8")) if d.is_dir()]
-    user = user_models_dir()
-    if user.is_dir():
-        found += sorted(p for p in user.iterdir() if p.is_dir())
-    return found

@@ -6,8 +6,18 @@ import random
 
 from game.combat.state import Combatant
 from game.content import Content
+from game.content.loader import MonsterSpec
 from game.dungeon import generate
 from game.entities import Floor, FloorItem, Monster
+
+
+def monster_pool(content: Content, depth: int) -> list[MonsterSpec]:
+    """The monsters that live on `depth` (the boss aside: it is placed once, in the last room)."""
+    return [m for m in content.monsters if m.depths[0] <= depth <= m.depths[1] and not m.boss]
+
+
+def monster_of(spec: MonsterSpec, x: int, y: int) -> Monster:
+    return Monster(spec.name, x, y, Combatant(spec.hp, spec.hp, spec.power, spec.armor))
 
 
 def build_floor(content: Content, seed: int, depth: int) -> Floor:
@@ -29,18 +39,19 @@ def build_floor(content: Content, seed: int, depth: int) -> Floor:
         return None
 
     monsters: list[Monster] = []
-    pool = [m for m in content.monsters if m.depths[0] <= depth <= m.depths[1] and not m.boss]
+    pool = monster_pool(content, depth)
     bosses = [m for m in content.monsters if m.boss and m.depths[0] <= depth <= m.depths[1]]
     lo, hi = d.monsters_per_depth
     for _ in range(rng.randint(lo, hi) if pool else 0):
-        spec = rng.choice(pool)
+        spec = rng.choices(pool, weights=[m.weight for m in pool])[0] if sum(m.weight for m in pool) > 0 \
+            else rng.choice(pool)
         cell = free_cell(spawn_rooms)
         if cell:
-            monsters.append(Monster(spec.name, *cell, Combatant(spec.hp, spec.hp, spec.power, spec.armor)))
+            monsters.append(monster_of(spec, *cell))
     for spec in bosses:
         cell = free_cell([level.rooms[-1]])
         if cell:
-            monsters.append(Monster(spec.name, *cell, Combatant(spec.hp, spec.hp, spec.power, spec.armor)))
+            monsters.append(monster_of(spec, *cell))
     items: list[FloorItem] = []
     item_pool = [i for i in content.items if i.depths[0] <= depth <= i.depths[1] and i.weight > 0]
     lo, hi = d.items_per_depth

@@ -31,11 +31,17 @@ from game.dungeon import WALKABLE, WALL, Level, Room
 from game.entities import FloorItem, Monster, Player
 from game.messages import LIMIT as MESSAGES_LIMIT
 from game.messages import MAX_TAG, MessageLog
+from game.pack import INVENTORY_LIMIT, LETTERS
 from game.paths import run_file, run_id_problem
+from game.progression import recompute_body
 from game.resolve import RESOLVERS
 from game.session import Floor, GameSession
+from game.settings import Settings
+from game.stats import Tally
 
-SAVE_VERSION = 3  # 3: save_seq, the save's place in its directory's order; 2: progression, how long monsters fled
+# 4: hunger, stable pack letters, boons chosen at level-ups, settings, combat statistics per resolver;
+# 3: save_seq, the save's place in its directory's order; 2: progression, how long monsters fled
+SAVE_VERSION = 4
 OLDEST_READABLE = 1  # a version-1 save loads with no progression yet; versions 1 and 2 order by turns, then time
 SAVE_NAME = "save.json"
 BACKUP_NAME = SAVE_NAME + ".bak"
@@ -111,7 +117,9 @@ def session_to_dict(s: GameSession) -> dict[str, Any]:
         "floors": floors,
         "rng": {"combat": _rng(s.combat_rng), "ai": _rng(s.ai_rng)},
         "stats": {"combat_turns": s.stats.combat_turns, "divergences": s.stats.divergences,
-                  "fallbacks": dict(s.stats.fallbacks), "kills": s.stats.kills},
+                  "fallbacks": dict(s.stats.fallbacks), "kills": s.stats.kills,
+                  "by_resolver": {k: v.to_json() for k, v in s.stats.by_resolver.items()}},
+        "settings": s.settings.to_json(),
         "messages": s.messages.to_json(),
     }
 
@@ -198,8 +206,10 @@ def save_game(s: GameSession, save_dir: Path, kept: list[Path] | None = None) ->
 
 
 def _progress(p: Player) -> dict[str, Any]:
-    """What save version 2 added for the player: experience, level, worn armour, lasting bonuses."""
-    return {"xp": p.xp, "level": p.level, "worn": p.worn, "power_bonus": p.power_bonus, "armor_bonus": p.armor_bonus}
+    """What save version 2 added for the player (experience, level, worn armour, lasting bonuses), and version 4
+    (pack letters, boons chosen and still to choose, food)."""
+    return {"xp": p.xp, "level": p.level, "worn": p.worn, "power_bonus": p.power_bonus, "armor_bonus": p.armor_bonus,
+            "letters": dict(p.letters), "training": dict(p.training), "unspent": p.unspent, "food": p.food}
 
 
 # ------------------------------------------------------------------ read: one pass, checking while building
@@ -341,7 +351,7 @@ def _floor_from(f: Any, where: str, content: Content, monsters: set[str], items:
     return Floor(level, ms, its)
 
 
-def _player_from(p: Any, s: GameSession) -> Player:
+def _player_from(p: Any, s: GameSession, version: int = SAVE_VERSION) -> Player:
     """The player: position on the current depth, body, actions, pack, and what version 2 added (experience,
     level, worn armour, lasting bonuses; absent in version 1: a fresh level-1 player)."""
     content, prog = s.content, s.content.player.progression
@@ -364,7 +374,57 @@ def _player_from(p: Any, s: GameSession) -> Player:
     player.worn = worn
     player.power_bonus = _int(p.get("power_bonus", 0), "player.power_bonus", -100, 100)
     player.armor_bonus = _int(p.get("armor_bonus", 0), "player.armor_bonus", -100, 100)
+    if len(set(inventory)) > INVENTORY_LIMIT:
+        raise _Bad(f"player.inventory: expected at most {INVENTORY_LIMIT} kinds of item, got {len(set(inventory))}")
+    _v4_player(p, player, s, version)
     return player
+
+
+def _v4_player(p: dict, player: Player, s: GameSession, version: int) -> None:
+    """What version 4 added: pack letters, boons, food. An older save gets its level-ups as boons to choose, a
+    fresh stomach and letters in pack order."""
+    prog, hunger = s.content.player.progression, s.content.player.hunger
+    if version < 4:
+        player.unspent, player.food = player.level - 1, hunger.start
+        return
+    for key in ("letters", "training", "unspent", "food"):
+        if key not in p:
+            raise _Bad(f"player: missing field {key!r}")
+    letters = _obj(p["letters"], "player.letters", ())
+    used: set[str] = set()
+    for name, letter in letters.items():
+        if name not in player.inventory:
+            raise _Bad(f"player.letters: {_short(name)} is not in the pack")
+        if not isinstance(letter, str) or letter not in LETTERS or letter in used:
+            raise _Bad(f"player.letters.{name[:40]}: expected a letter from {LETTERS!r} used once, got "
+                       f"{_short(letter)}")
+        used.add(letter)
+    player.letters = dict(letters)
+    training = _obj(p["training"], "player.training", ())
+    for name, times in training.items():
+        if name not in prog.boons:
+            raise _Bad(f"player.training: expected boons from player.toml ({', '.join(prog.boons)}), got "
+                       f"{_short(name)}")
+        player.training[name] = _int(times, f"player.training.{name}", 0, len(prog.xp_levels))
+    player.unspent = _int(p["unspent"], "player.unspent", 0, len(prog.xp_levels))
+    if sum(player.training.values()) + player.unspent > player.level - 1:
+        raise _Bad(f"player.unspent: boons chosen and to choose exceed the level-ups of level {player.level}")
+    player.food = _int(p["food"], "player.food", 0, hunger.full)
+
+
+def _settings_from(v: Any) -> Settings:
+    d = _obj(v, "settings", ("auto_pickup",))
+    return Settings(auto_pickup=_bool(d["auto_pickup"], "settings.auto_pickup"))
+
+
+def _tallies_from(v: Any, s: GameSession) -> None:
+    for name, tally in _obj(v, "stats.by_resolver", ()).items():
+        where = f"stats.by_resolver.{str(name)[:40]}"
+        if name not in RESOLVERS:
+            raise _Bad(f"stats.by_resolver: expected resolvers from {', '.join(RESOLVERS)}, got {_short(name)}")
+        d = _obj(tally, where, ("turns", "answered", "divergences", "fallbacks"))
+        s.stats.by_resolver[name] = Tally(*(_int(d[k], f"{where}.{k}", 0, MAX_COUNT)
+                                            for k in ("turns", "answered", "divergences", "fallbacks")))
 
 
 def _messages_from(v: Any) -> MessageLog:
@@ -402,7 +462,8 @@ def _session_from(d: Any, content: Content) -> tuple[GameSession, _Order]:
     if not isinstance(d.get("ruleset"), str) or d["ruleset"] != content.rules.ruleset_id:
         raise _Bad(f"saved under ruleset {_short(d.get('ruleset'))}, the content now has {content.rules.ruleset_id}")
     _obj(d, "save", ("saved_at", "seed", "run_id", "depth", "max_depth", "turns", "active", "player", "floors",
-                     "rng", "stats", "messages", *(("save_seq",) if version >= 3 else ())))
+                     "rng", "stats", "messages", *(("save_seq",) if version >= 3 else ()),
+                     *(("settings",) if version >= 4 else ())))
     saved_at = d["saved_at"]
     if isinstance(saved_at, bool) or not isinstance(saved_at, (int, float)) or not 0 <= saved_at <= 1e11:
         raise _Bad(f"saved_at: expected a time in seconds, got {_short(saved_at)}")
@@ -427,8 +488,8 @@ def _session_from(d: Any, content: Content) -> tuple[GameSession, _Order]:
         if key not in keys:
             raise _Bad(f"floors: expected depths 1..{depths} as keys, got {_short(key)}")
         s.floors[int(key)] = _floor_from(f, f"floors.{key}", content, monsters, items)
-    s.player = _player_from(d["player"], s)
-    s.recompute_body()  # power and armour from the progression, inside the content's caps
+    s.player = _player_from(d["player"], s, version)
+    recompute_body(s)  # max hp, power and armour from the progression, inside the content's caps
     rng = _obj(d["rng"], "rng", ("combat", "ai"))
     s.combat_rng, s.ai_rng = _rng_from(rng["combat"], "rng.combat"), _rng_from(rng["ai"], "rng.ai")
     st = _obj(d["stats"], "stats", ("combat_turns", "divergences", "fallbacks", "kills"))
@@ -440,6 +501,11 @@ def _session_from(d: Any, content: Content) -> tuple[GameSession, _Order]:
     for k, v in fallbacks.items():
         s.stats.fallbacks[_str(k, "stats.fallbacks (a reason)", 1000)] = _int(v, f"stats.fallbacks.{k[:40]}", 0,
                                                                                MAX_COUNT)
+    if version >= 4:
+        if "by_resolver" not in st:
+            raise _Bad("stats: missing field 'by_resolver'")
+        _tallies_from(st["by_resolver"], s)
+        s.settings = _settings_from(d["settings"])
     s.messages = _messages_from(d["messages"])
     s.update_fov()
     _SEQ[s] = seq

@@ -1,38 +1,41 @@
-"""A game in progress: the state of a run and the rules for changing it.
+"""A game in progress: the state of a run and what every action shares.
 
-Pure Python, no UI: the TUI draws it and builds actions (game/actions.py); the
-headless arena drives it with a scripted player. `perform(action)` is the one
-entry point: an action that is impossible says why in the log and spends no
-turn; monsters act (game/ai.py) after every spent turn. Levels come from
-game/procgen.py, item effects from game/items.py, paths from game/pathfind.py,
-many-step activities (run, explore, travel, rest) from game/activities.py.
+Pure Python, no UI: the TUI draws it and builds actions (game/actions.py, which hold their own rules); the
+headless arena drives it with a scripted player. `perform(action)` is the one entry point: an action that is
+impossible says why in the log and spends no turn; after every spent turn the clocks run (game/clock.py:
+hunger, wandering monsters) and the monsters act (game/ai.py). What the session keeps for the actions: the
+queries (who is where), one combat turn between the player and a monster through the resolvers (`fight`),
+and the end of a turn. Levels come from game/procgen.py, experience from game/progression.py, deaths from
+game/death.py, who resolves from game/resolvers.py.
 
-Randomness comes from separate seeded streams so one seed reproduces a run:
-each level from its own generator (seed, depth), combat rolls from the combat
-stream, monster decisions from the AI stream.
+Randomness comes from separate seeded streams so one seed reproduces a run: each level from its own generator
+(seed, depth), combat rolls from the combat stream, monster decisions from the AI stream, wanderers from
+(seed, depth, turn).
 """
 
 from __future__ import annotations
 
 import random
-from collections import Counter, deque
-from dataclasses import dataclass, field, replace
+from collections import deque
 
-from game import ai, fov, items
+from game import ai, clock, death, fov
 from game.actions import Action, Impossible
 from game.combat.format import FORMAT_VERSION
-from game.combat.state import SLOTS, Combatant, CombatState
+from game.combat.judge import Resolver, RulesResolver
+from game.combat.state import Combatant, CombatState
 from game.combat_turn import TurnReport, playlog_record, resolve_turn
 from game.content import Content
 from game.content.loader import ItemSpec, MonsterSpec
 from game.dungeon import STAIRS_DOWN, STAIRS_UP, Level
-from game.entities import Floor, FloorItem, Monster, Player, out_of_combat_tick
-from game.measure import percentile
+from game.entities import Floor, FloorItem, Monster, Player, out_of_combat_tick, tick_cause
 from game.messages import MessageLog
-from game.narrate import a_an, describe, the
+from game.narrate import describe, the
+from game.pack import INVENTORY_LIMIT
 from game.playlog import PlayLogWriter
 from game.procgen import build_floor
-from game.resolve import RESOLVERS, Resolver, RulesResolver
+from game.resolvers import Resolvers
+from game.settings import Settings
+from game.stats import Stats
 
 __all__ = ["DIRECTIONS", "INVENTORY_LIMIT", "Floor", "GameSession", "Stats", "out_of_combat_tick"]
 
@@ -40,31 +43,6 @@ DIRECTIONS = {
     "n": (0, -1), "s": (0, 1), "w": (-1, 0), "e": (1, 0),
     "nw": (-1, -1), "ne": (1, -1), "sw": (-1, 1), "se": (1, 1),
 }
-INVENTORY_LIMIT = 10  # stacks: one letter each in the inventory
-
-
-@dataclass
-class Stats:
-    combat_turns: int = 0
-    divergences: int = 0
-    fallbacks: Counter = field(default_factory=Counter)  # short reason -> count
-    latencies: deque = field(default_factory=lambda: deque(maxlen=2000))  # model ms
-    kills: int = 0
-
-    def record(self, report: TurnReport) -> None:
-        self.combat_turns += 1
-        self.divergences += report.diverged
-        if report.fallback:
-            self.fallbacks[report.fallback.split(":")[0]] += 1
-        if report.model is not None:
-            self.latencies.append(report.model.latency_ms)
-
-    def latency(self) -> tuple[float, float] | None:
-        """Mean and p95 of model latency in ms, or None before the first model answer."""
-        if not self.latencies:
-            return None
-        xs = list(self.latencies)
-        return sum(xs) / len(xs), percentile(xs, 0.95)
 
 
 class GameSession:
@@ -76,9 +54,8 @@ class GameSession:
         self.run_id = run_id or f"run-{seed}"
         self.playlog = playlog
         self.rules_resolver = RulesResolver(self.rules)
-        self.model: Resolver | None = None
-        self.model_status = "not loaded"
-        self.active = "rules"
+        self.resolvers = Resolvers()  # the TUI gives every session it shows its own one
+        self.settings = Settings()
         self.time_limit_s = 2.0
         self.combat_rng = random.Random(f"{seed}/combat")
         self.ai_rng = random.Random(f"{seed}/ai")
@@ -94,8 +71,7 @@ class GameSession:
         self.autosave_due = False
         self.floors: dict[int, Floor] = {}
         p = content.player
-        body = Combatant(p.hp, p.hp, p.power, p.armor)
-        self.player = Player(0, 0, body, list(p.actions))
+        self.player = Player(0, 0, Combatant(p.hp, p.hp, p.power, p.armor), list(p.actions), food=p.hunger.start)
         self.visible: set[tuple[int, int]] = set()
         self.stop_reason = ""  # why the last run / explore / travel / rest stopped
         self.explored_items: set[tuple[int, int, int]] = set()  # (depth, x, y) explore stopped at: not again
@@ -108,7 +84,9 @@ class GameSession:
         s.floors[1] = build_floor(content, seed, 1)
         s.player.x, s.player.y = s.floor.level.up
         s.update_fov()
-        s.messages.add(f"You enter the dungeon (seed {seed}). Find the stairs down; the wyrm waits below.", "info")
+        boss = next((m.name for m in content.monsters if m.boss), "its master")
+        s.messages.add(f"You enter the dungeon (seed {seed}). Find the stairs down: {content.dungeon.depths} depths, "
+                       f"and the {boss} at the bottom.", "info")
         return s
 
     @property
@@ -141,7 +119,10 @@ class GameSession:
         return [m for m in self.floor.monsters if m.alive and max(abs(m.x - px), abs(m.y - py)) == 1]
 
     def visible_monsters(self) -> list[Monster]:
-        return [m for m in self.floor.monsters if m.alive and (m.x, m.y) in self.visible]
+        """Living monsters in view, nearest first."""
+        p = self.player
+        seen = [m for m in self.floor.monsters if m.alive and (m.x, m.y) in self.visible]
+        return sorted(seen, key=lambda m: (max(abs(m.x - p.x), abs(m.y - p.y)), m.body.hp))
 
     def foe(self) -> Monster | None:
         """The monster a special action is aimed at: the adjacent one already fighting, else the weakest."""
@@ -158,29 +139,39 @@ class GameSession:
     def on_stairs(self, down: bool) -> bool:
         return self.level.tile(self.player.x, self.player.y) == (STAIRS_DOWN if down else STAIRS_UP)
 
-    # ------------------------------------------------------------ resolver control
-    def set_active(self, name: str) -> None:
-        if name not in RESOLVERS:
-            raise ValueError(f"resolver must be one of {', '.join(RESOLVERS)}, got {name!r}")
-        self.active = name
+    # ------------------------------------------------------------ who resolves (game/resolvers.py owns it)
+    @property
+    def model(self) -> Resolver | None:
+        """The learned resolver that answers this session's turns (None: the rules alone)."""
+        return self.resolvers.answering
 
-    def toggle_resolver(self, unavailable: dict[str, str] | None = None) -> str:
+    @model.setter
+    def model(self, resolver: Resolver | None) -> None:
+        self.resolvers.use(resolver, kind=self.resolvers.learned)
+
+    @property
+    def active(self) -> str:
+        return self.resolvers.active
+
+    @active.setter
+    def active(self, name: str) -> None:
+        self.resolvers.set_active(name)
+
+    def set_active(self, name: str) -> None:
+        self.resolvers.set_active(name)
+
+    @property
+    def model_status(self) -> str:
+        return self.resolvers.status
+
+    def toggle_resolver(self) -> str:
         """The next resolver of the cycle rules -> model -> experts, skipping those that could not load (and why)."""
-        unavailable = unavailable or {}
-        i = RESOLVERS.index(self.active)
-        for step in range(1, len(RESOLVERS)):
-            name = RESOLVERS[(i + step) % len(RESOLVERS)]
-            if name not in unavailable:
-                break
-            self.messages.add(f"Skipped {name}: {unavailable[name]}", "warn")
-        else:
-            name = "rules"
-        self.set_active(name)
-        note = "" if self.model is not None or name == "rules" else "; until it is loaded the rules answer"
-        self.messages.add(f"Combat resolver: {name}{note}.", "info")
+        name, said = self.resolvers.cycle()
+        for line in said:
+            self.messages.add(line, "warn" if line.startswith("Skipped") else "info")
         return name
 
-    # ------------------------------------------------------------ actions
+    # ------------------------------------------------------------ turns
     def perform(self, action: Action) -> bool:
         """Do what the player asked; an impossible action says why and spends no turn. True when time passed."""
         if self.over:
@@ -193,134 +184,37 @@ class GameSession:
         return self.turns != turns
 
     def act(self, action: Action) -> None:
-        """Perform one action (raising Impossible) and, for a single step, let the monsters answer."""
+        """Perform one action (raising Impossible) and, for a single step, end the turn."""
         action.perform(self)
-        if action.spends_turn:
-            self._after_player_turn()
+        if action.spends_turn and not self.over:
+            self.end_turn()
 
-    def move_or_attack(self, dx: int, dy: int) -> None:
-        p = self.player
-        nx, ny = p.x + dx, p.y + dy
-        target = self.monster_at(nx, ny)
-        if target is not None:
-            self.fight(target, "attack", monster_acts=False)
+    def quiet_turn(self, tick: bool = True) -> None:
+        """A turn the player spends outside a fight: statuses act and run down (entities.out_of_combat_tick)."""
+        if not tick:
             return
-        if not self.level.walkable(nx, ny):
-            raise Impossible("A wall is in the way.")
-        if p.body.has("stun") and self.adjacent_monsters():
-            self.fight(self.foe(), "wait", monster_acts=False)  # the resolver spends the stunned turn
-            return
-        p.x, p.y = nx, ny
-        self._quiet_turn()
-        here = self.items_at(nx, ny)
-        if here:
-            names = ", ".join(i.kind for i in here)
-            self.messages.add(f"You see here: {names} (g to pick up).", "item")
-        tile = self.level.tile(nx, ny)
-        if tile == STAIRS_DOWN:
-            self.messages.add("Stairs lead down (>).", "info")
-        elif tile == STAIRS_UP and self.depth > 1:
-            self.messages.add("Stairs lead up (<).", "info")
+        before = self.player.body
+        self.player.body = out_of_combat_tick(before)
+        if self.player.body.hp == 0:
+            death.die(self, tick_cause(before))
 
-    def wait(self) -> None:
-        foe = self.foe()
-        if foe is not None:
-            self.fight(foe, "wait", monster_acts=False)
-            return
-        body = self.player.body
-        if not body.has("poison") and body.hp < body.max_hp:
-            self.player.body = replace(body, hp=min(body.max_hp, body.hp + self.rules.wait_recover))
-        self._quiet_turn()
-        self.messages.add("You rest.", "info")
-
-    def special(self, action: str) -> None:
-        p = self.player
-        name = items.words(action)
-        if action not in p.known:
-            raise Impossible(f"You do not know {name} (a scroll teaches it).")
-        if action in SLOTS and p.body.cooldown(action) > 0:
-            raise Impossible(f"{name.capitalize()} is not ready ({p.body.cooldown(action)} turns).")
-        foe = self.foe()
-        if foe is None:
-            raise Impossible(f"No foe in reach for {name}.")
-        self.fight(foe, action, monster_acts=False)
-
-    def pick_up(self) -> None:
-        here = self.items_at(self.player.x, self.player.y)
-        if not here:
-            raise Impossible("Nothing here to pick up.")
-        inv = self.player.inventory
-        item = here[0]
-        if item.kind not in inv and len(items.stacks(inv)) >= INVENTORY_LIMIT:
-            raise Impossible(f"Your pack is full ({INVENTORY_LIMIT} kinds of item); d drops one.")
-        self.floor.items.remove(item)
-        inv.append(item.kind)
-        count = inv.count(item.kind)
-        self.messages.add(f"You pick up the {item.kind}{f' ({count} now)' if count > 1 else ''}.", "item")
-        self._quiet_turn()
-
-    def _stack(self, index: int) -> ItemSpec:
-        st = items.stacks(self.player.inventory)
-        if not 0 <= index < len(st):
-            raise Impossible("You have no such item.")
-        return self.item_spec(st[index][0])
-
-    def use(self, index: int) -> None:
-        spec = self._stack(index)
-        line = items.EFFECTS[spec.effect](self, spec)  # raises Impossible: the item stays
-        self.player.inventory.remove(spec.name)
-        self.messages.add(line, "item")
-        for m in self.floor.monsters:  # a knife or a blast may have killed
-            if not m.alive:
-                self.kill(m)
-        self._quiet_turn(tick=False)
-
-    def drop(self, index: int) -> None:
-        spec = self._stack(index)
-        self.player.inventory.remove(spec.name)
-        self.floor.items.append(FloorItem(spec.name, self.player.x, self.player.y))
-        self.messages.add(f"You drop the {spec.name}.", "item")
-        self._quiet_turn()
-
-    def take_stairs(self, down: bool) -> None:
-        if not self.on_stairs(down):
-            raise Impossible(f"There are no stairs {'down' if down else 'up'} here.")
-        if not down and self.depth == 1:
-            raise Impossible("The way out is sealed behind you.")
-        self._change_depth(self.depth + (1 if down else -1))
-
-    def _change_depth(self, depth: int) -> None:
-        going_down = depth > self.depth
-        for m in self.floor.monsters:  # fights end when the player leaves the level
-            m.in_fight, m.fight_turn = False, 0
-        self.depth = depth
-        if depth not in self.floors:
-            self.floors[depth] = build_floor(self.content, self.seed, depth)
-        self.max_depth = max(self.max_depth, depth)
-        lvl = self.level
-        self.player.x, self.player.y = lvl.up if going_down else (lvl.down or lvl.up)
-        self._quiet_turn()
-        self.messages.add(f"You {'descend' if going_down else 'climb'} to depth {depth}.", "info")
-
-    # ------------------------------------------------------------ turns
-    def _quiet_turn(self, tick: bool = True) -> None:
-        if tick:
-            self.player.body = out_of_combat_tick(self.player.body)
-
-    def _after_player_turn(self) -> None:
+    def end_turn(self) -> None:
+        """A player turn has passed: the clocks run, then every monster acts."""
         self.turns += 1
         self.update_fov()
-        ai.monsters_act(self)
-        self.floor.monsters = [m for m in self.floor.monsters if m.alive]
-        every = self.content.dungeon.autosave_every
-        if not self.over and self.turns % every == 0:
+        clock.tick(self)
+        if not self.over:
+            ai.monsters_act(self)
+        death.bury(self)
+        if not self.over and self.turns % self.content.dungeon.autosave_every == 0:
             self.autosave_due = True
 
     def resolve(self, state: CombatState, action: str, who: str = "") -> TurnReport:
         roll = self.combat_rng.randint(1, self.rules.roll_max)
-        report = resolve_turn(state, action, roll, self.rules_resolver, self.model, self.active, self.time_limit_s)
+        r = self.resolvers
+        report = resolve_turn(state, action, roll, self.rules_resolver, r.answering, r.active, self.time_limit_s)
         report.who = who
-        self.stats.record(report)
+        self.stats.record(report, r.learned if report.model is not None else None)
         self.recent.append(report)
         if self.playlog is not None:
             record = playlog_record(report, self.seed, self.rules.ruleset_id, FORMAT_VERSION)
@@ -342,50 +236,6 @@ class GameSession:
         else:
             self.messages.add(describe(report, "You", the(m.kind)), "hit", report.tag)
         if not m.alive:
-            self.kill(m)
-        if p.body.hp == 0:
-            self._die(m, report, monster_acted=monster_acts)
-
-    def kill(self, m: Monster) -> None:
-        self.stats.kills += 1
-        spec = self.spec(m)
-        self.messages.add(f"The {m.kind} dies.", "kill")
-        self._gain_xp(spec.hp)
-        if spec.boss:
-            self.won = True
-            self.cause = f"slew the {m.kind}"
-            self.messages.add(f"You have slain the {m.kind}! The dungeon is yours.", "kill")
-
-    # ------------------------------------------------------------ progression
-    def _gain_xp(self, amount: int) -> None:
-        p, prog = self.player, self.content.player.progression
-        p.xp += amount
-        while p.level - 1 < len(prog.xp_levels) and p.xp >= prog.xp_levels[p.level - 1]:
-            p.level += 1
-            self.recompute_body()
-            self.messages.add(f"You reach level {p.level}: power {p.body.power}, armour {p.body.armor}.", "kill")
-
-    def recompute_body(self) -> None:
-        """Power and armour from the base, the level, worn armour and lasting effects, inside the model's ranges."""
-        p, spec, prog = self.player, self.content.player, self.content.player.progression
-        worn = self.item_spec(p.worn).value if p.worn else 0
-        power = spec.power + (p.level - 1) * prog.power_per_level + p.power_bonus
-        armor = spec.armor + worn + p.armor_bonus
-        p.body = replace(p.body, power=min(prog.max_power, max(1, power)), armor=min(prog.max_armor, max(0, armor)))
-
-    def _die(self, m: Monster, report: TurnReport, monster_acted: bool) -> None:
-        rules = [e.rule for e in report.applied.events or ()]
-        if monster_acted and "damage_dealt" in rules:
-            self.cause = f"killed by {a_an(m.kind)}"
-        elif "poison_tick" in rules:
-            self.cause = f"succumbed to poison fighting {a_an(m.kind)}"
-        elif "burn_tick" in rules:
-            self.cause = f"burned to death fighting {a_an(m.kind)}"
-        elif "thorns_reflect" in rules:
-            self.cause = f"impaled on the thorns of {a_an(m.kind)}"
-        elif "fatigue" in rules:
-            self.cause = f"collapsed from exhaustion fighting {a_an(m.kind)}"
-        else:
-            self.cause = f"killed by {a_an(m.kind)}"
-        self.dead = True
-        self.messages.add(f"You die: {self.cause}.", "death")
+            death.bury(self)
+        if p.body.hp == 0 and not self.won:
+            death.die(self, death.fight_cause(m, report, monster_acted=monster_acts))

@@ -22,11 +22,13 @@ import tempfile
 from pathlib import Path
 
 from brain.arena import run_arena
+from brain.bench import bench_resolver
 from brain.checkpoint import CONFIG, LOG
 from brain.engine import ModelResolver
-from brain.evaluate import evaluate, held_out
-from brain.experts import ExpertsResolver, bench_resolver, read_manifest
+from brain.experts import ExpertsResolver, read_manifest
 from brain.failures import run_all
+from brain.suites import held_out
+from brain.suites.score import evaluate
 from game.content import load_content
 
 

@@ -28,10 +28,11 @@ from pathlib import Path
 
 from brain.data import Mix
 from brain.engine import ModelResolver
-from brain.evaluate import evaluate, held_out
-from brain.experts import ROUTES, ExpertsResolver, read_manifest, stale_experts, train_expert
+from brain.experts import ROUTES, ExpertsResolver, read_manifest, stale_experts
 from brain.shards import generate
-from brain.train import TrainConfig, train
+from brain.suites import held_out
+from brain.suites.score import evaluate
+from brain.train import TrainConfig, train, train_expert
 from game.content import load_ruleset, validate_ruleset
 
 

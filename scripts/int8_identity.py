@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from brain.engine import ModelResolver
-from brain.evaluate import held_out
 from brain.export import differing, write_form
+from brain.suites import held_out
 from game.content import load_ruleset
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from brain.engine import ModelResolver
 from game.combat.format import parse_input
+from game.combat.judge import RulesResolver
 from game.content import load_ruleset
-from game.resolve import RulesResolver
 
 BLOCK = "t17 A hp07/16 pw{pw:02d} ar00 cd000000 B hp25/48 pw07 ar03 cd120000 sh{sh:02d}:{turns} do attack r4"
 

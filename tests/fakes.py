@@ -6,9 +6,9 @@ import time
 from collections.abc import Sequence
 
 from game.combat.format import encode_answer
+from game.combat.judge import Resolution, RulesResolver
 from game.combat.state import Combatant
 from game.entities import Monster
-from game.resolve import Resolution, RulesResolver
 from game.session import DIRECTIONS, GameSession
 
 

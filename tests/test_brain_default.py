@@ -9,8 +9,9 @@ import pytest
 
 from brain.checkpoint import CONFIG, WEIGHTS
 from brain.engine import ModelResolver
-from brain.evaluate import evaluate, held_out
-from game.paths import shipped_model_dir
+from brain.paths import shipped_model_dir
+from brain.suites import held_out
+from brain.suites.score import evaluate
 from game.resolve import load_model_resolver
 
 SHIPPED = shipped_model_dir()

@@ -9,8 +9,8 @@ import torch
 
 from brain.draft import copy_drafter, resync, rules_drafter
 from brain.engine import DecodeStats, Engine, ModelResolver
-from brain.evaluate import held_out
 from brain.model import GPT, GPTConfig
+from brain.suites import held_out
 from brain.tokenizer import Tokenizer
 from game.combat.format import END, encode_input
 from game.combat.sampler import sample
@@ -114,8 +114,8 @@ def test_shipped_model_answers_the_same_with_every_drafter(rules):
 
 
 def test_the_decode_note_reaches_the_turn_report(rules):
+    from game.combat.judge import RulesResolver
     from game.combat_turn import resolve_turn
-    from game.resolve import RulesResolver
 
     resolver = ModelResolver.load(None, rules, threads=1)
     state, action, roll = held_out("iid", 1, rules, seed=5)[0]

@@ -15,9 +15,9 @@ from brain.lockstep import token_mask
 from brain.model import GPT, GPTConfig
 from brain.tokenizer import Tokenizer
 from game.combat.format import END, answer_grammar, encode_input, parse_answer
+from game.combat.judge import resolve_blocks
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import sample
-from game.resolve import resolve_blocks
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -23,18 +23,17 @@ from brain.experts import (
     dependencies,
     read_manifest,
     stale_experts,
-    train_expert,
-    train_stale,
 )
 from brain.shards import generate
-from brain.train import PRESETS
+from brain.train import PRESETS, train_expert, train_stale
 from game.combat.format import encode_input
+from game.combat.judge import RulesResolver
 from game.combat.sampler import sample
 from game.combat.state import ACTIONS
 from game.combat_turn import playlog_record, resolve_turn
 from game.content import load_content
 from game.playlog import PlayLogWriter, read_playlog
-from game.resolve import RulesResolver, load_experts_resolver
+from game.resolve import load_experts_resolver
 
 CONTENT = load_content()
 RULES = CONTENT.rules
@@ -117,7 +116,8 @@ def test_experts_resolver_answers_and_names_the_expert(experts_dir):
     assert len(out) == len(cases)
     for (_, action, _), r in zip(cases, out, strict=True):
         assert r.resolver == "experts" and r.decode.startswith(f"expert {res.router.route(action)}")
-        assert r.ok or r.error.startswith(("malformed", "invariant"))  # a 6-step model: judged, never trusted
+        # a 6-step model: judged, never trusted; a turn its route's small data never reached is declined
+        assert r.ok or r.declined or r.error.startswith(("malformed", "invariant"))
 
 
 def test_one_constant_change_makes_only_its_experts_stale(experts_dir, shards, tmp_path):

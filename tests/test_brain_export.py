@@ -7,8 +7,8 @@ import pytest
 
 from brain.checkpoint import CONFIG, WEIGHTS, ModelLoadError, dequantize_rows, quantize_rows, read_tensors, save_tensors
 from brain.engine import ModelResolver
-from brain.evaluate import held_out
 from brain.export import write_form
+from brain.suites import held_out
 from brain.train import PRESETS, train
 
 

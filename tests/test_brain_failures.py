@@ -23,8 +23,8 @@ from brain.failures import (
 )
 from game.combat import resolve
 from game.combat.format import FormatError, encode_answer, encode_input, parse_input
+from game.combat.judge import Resolution, RulesResolver
 from game.combat.sampler import sample
-from game.resolve import Resolution, RulesResolver
 
 
 class Collapsing:

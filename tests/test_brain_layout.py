@@ -17,7 +17,95 @@ BRAIN = ROOT / "brain"
 # the library: what a model is, how text becomes tokens and back, how data is drawn and stored, how a model
 # decodes and is saved; stages (train, eval, the suites, sweep, report, the loop...) build on it
 LIBRARY = {"brain.model", "brain.config", "brain.tokenizer", "brain.data", "brain.shards", "brain.engine",
-           "brain.checkpoint", "brain.fastpath", "brain.onnxform", "brain.draft", "brain.lockstep", "brain.muon"}
+           "brain.checkpoint", "brain.fastpath", "brain.onnxform", "brain.draft", "brain.lockstep", "brain.muon",
+           "brain.paths"}
+# What brain may import from the game: the combat core (format, rules, the legal state, the judge...), content
+# loading, atomic writes, measurements and play logs; the arena alone plays whole games. Never the door back
+# into brain (game.resolve), the TUI, saves or anything else of the game.
+FROM_GAME = {"game.atomic", "game.content", "game.measure", "game.playlog"}
+ARENA_FROM_GAME = {"game.session", "game.autoplay"}
+
+
+def module_imports(path: Path) -> set[str]:
+    """Every module `path` imports at run time: top level or inside a function, not under TYPE_CHECKING."""
+    found: set[str] = set()
+    tree = ast.parse(path.read_text())
+    typing_only = {id(n) for node in tree.body if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(
+        node.test) for n in ast.walk(node)}
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    return found
+
+
+def import_graph(packages: tuple[str, ...] = ("game", "brain")) -> dict[str, set[str]]:
+    """Module -> the project modules it imports (brain.suites.long, game.resolve ...)."""
+    paths = {}
+    for pkg in packages:
+        for path in (ROOT / pkg).rglob("*.py"):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+            paths[name] = path
+    return {m: {d for d in module_imports(p) if d in paths and d != m} for m, p in paths.items()}
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import each other, directly or through others (Tarjan's components)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_two_modules_import_each_other_through_any_path():
+    assert circles(import_graph()) == []
+
+
+def test_the_circle_check_can_fail():
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert circles(import_graph() | {"game.resolve": {"brain.engine"}, "brain.engine": {"game.resolve"}})
+
+
+def test_brain_imports_from_the_game_only_its_core():
+    graph = import_graph()
+    bad = {}
+    for module, deps in graph.items():
+        if not module.startswith("brain"):
+            continue
+        allowed = FROM_GAME | (ARENA_FROM_GAME if module == "brain.arena" else set())
+        wrong = sorted(d for d in deps if d.startswith("game") and not d.startswith("game.combat")
+                       and d not in allowed)
+        if wrong:
+            bad[module] = wrong
+    assert bad == {}
 
 
 def brain_imports(module: str) -> set[str]:

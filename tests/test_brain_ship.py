@@ -53,8 +53,8 @@ def test_a_fine_tuned_run_ships_with_the_curve_it_started_from_and_no_stale_logs
 def test_an_int8_form_that_answers_differently_is_not_shipped(run, rules, tmp_path):
     from types import SimpleNamespace
 
-    from brain.evaluate import held_out
     from brain.ship import ship_int8
+    from brain.suites import held_out
 
     model = tmp_path / "model"
     shutil.copytree(run, model)

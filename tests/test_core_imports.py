@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pkgutil
 import subprocess
 import sys
@@ -25,11 +26,25 @@ def test_core_imports_neither_textual_nor_torch():
     code = (
         "import importlib, sys\n"
         f"for m in {core_modules()!r}: importlib.import_module(m)\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'torch', 'brain'))\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'torch', 'brain', 'numpy'))\n"
         "print(','.join(bad))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_game_content_reads_the_shipped_envelope_through_brain_paths_alone():
+    """Checking the shipped content against the shipped model's envelope (game.content.load_game_content) is a
+    JSON read: it may import `brain` (a docstring) and `brain.paths`, and nothing else of brain, nor numpy."""
+    code = (
+        "import sys\n"
+        "from game.content import ContentError, load_game_content\n"
+        "try:\n    load_game_content()\nexcept ContentError:\n    pass  # refused: a light read all the same\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'torch', 'brain', 'numpy'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env={k: v for k, v in os.environ.items() if k != "RPG_CONTENT_DIR"})
+    assert out.stdout.strip() in ("brain,brain.paths", ""), out.stdout
 
 
 def test_rules_cli_never_imports_torch():

@@ -287,7 +287,7 @@ def _worked_examples() -> list[tuple[str, str]]:
 
 
 def test_every_worked_example_in_the_spec_is_what_the_engine_writes():
-    from game.resolve import RulesResolver, resolve_blocks
+    from game.combat.judge import RulesResolver, resolve_blocks
 
     examples = _worked_examples()
     assert len(examples) >= 20

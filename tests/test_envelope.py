@@ -15,18 +15,19 @@ from hypothesis import strategies as st
 from brain.cli import main as brain_main
 from brain.data import Mix, draw
 from brain.engine import ModelResolver
-from brain.evaluate import evaluate, held_out
 from brain.failures import run_all
 from brain.shards import ShardError, envelope_of, generate, load_manifest
+from brain.suites import held_out
 from brain.suites.probe import probe_cases
+from brain.suites.score import evaluate
 from brain.train import PRESETS, train
 from game.combat.envelope import FIELDS, OUTSIDE, Envelope, EnvelopeError, check_case, extent
 from game.combat.format import encode_input, parse_input
+from game.combat.judge import RulesResolver
 from game.combat.sampler import NARROW, SAMPLERS, SUITES, sample
 from game.combat.state import Status
 from game.combat_turn import resolve_turn
 from game.content import ContentError, validate_ruleset
-from game.resolve import RulesResolver
 
 TINY = replace(PRESETS["tiny"], steps=4, eval_every=4, ckpt_every=4, log_every=4, val_n=2, val_loss_n=4)
 

@@ -26,11 +26,11 @@ from hypothesis import strategies as st
 from game import messages, runs, saves
 from game.autoplay import play
 from game.combat.envelope import power_cap
+from game.combat.judge import RulesResolver
 from game.combat.state import ACTIONS, CHANNELS, SLOTS, CombatState
 from game.combat_turn import resolve_turn
 from game.content import ContentError, load_content
 from game.paths import run_file
-from game.resolve import RulesResolver
 from game.session import GameSession
 from game.tui.app import create_app
 from game.tui.screens import EndScreen, GameScreen, HelpScreen, HistoryLog, RunsScreen, TitleScreen

@@ -234,7 +234,7 @@ async def test_status_line_says_why_model_onnx_was_not_used(tmp_path, rules):
 
 
 def test_the_shipped_int8_form_is_offered_beside_the_model(tmp_path, monkeypatch):
-    import game.paths as paths
+    import brain.paths as paths
 
     monkeypatch.setattr(paths, "shipped_model_dir", lambda: tmp_path / "models" / "default")
     monkeypatch.setattr(paths, "user_models_dir", lambda: tmp_path / "user")

@@ -6,9 +6,9 @@ import threading
 import time
 from collections.abc import Sequence
 
+from game.combat.judge import Resolution, RulesResolver
 from game.combat.sampler import sample
 from game.combat_turn import _call_model
-from game.resolve import Resolution, RulesResolver
 
 
 class HangingModel:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from brain.bench import cold_load
-from game.paths import shipped_model_dir
+from brain.paths import shipped_model_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not (shipped_model_dir() / "model.safetensors").exists(), reason="no shipped model")
@@ -36,7 +36,8 @@ import io, json
 from game.combat.format import encode_input
 from game.combat.sampler import sample
 from game.content import load_ruleset
-from game.resolve import RulesResolver, load_model_resolver, resolve_blocks
+from game.combat.judge import RulesResolver, resolve_blocks
+from game.resolve import load_model_resolver
 rules = load_ruleset()
 model = load_model_resolver(None, rules)
 blocks = [encode_input(*c) for c in sample('iid', 8, 0, rules)]

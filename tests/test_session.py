@@ -10,12 +10,12 @@ from fakes import CrashingModel, GarbageModel, OffByOneModel, PerfectModel, Slow
 from game.actions import Ascend, Descend, Move, Special, Use
 from game.autoplay import play
 from game.combat.format import parse_input
+from game.combat.judge import RulesResolver
 from game.combat.state import CombatState
 from game.combat_turn import resolve_turn
 from game.content import load_content
 from game.playlog import PlayLogWriter, read_playlog
 from game.procgen import build_floor
-from game.resolve import RulesResolver
 from game.session import GameSession, out_of_combat_tick
 
 
@@ -90,15 +90,22 @@ def test_turn_counter_is_per_fight_and_statuses_persist(content):
     assert s.player.body.cooldown("guard") > 0
 
 
-def test_out_of_combat_tick_only_runs_down_durations(content):
+def test_out_of_combat_tick_acts_like_the_end_of_a_turn(content):
+    """Statuses tick off the fight turns too: poison and burn hurt, regen heals (not while poisoned), and every
+    duration and cooldown runs down."""
     s = GameSession.new(content, 4)
     body = s.player.body.with_cooldown("heal", 2)
+    from dataclasses import replace
+
     from game.combat.state import Status
 
     body = body.with_status("poison", Status(2, 1)).with_status("shield", Status(5, 2))
     after = out_of_combat_tick(body)
-    assert after.hp == body.hp and after.cooldown("heal") == 1
+    assert after.hp == body.hp - 2 and after.cooldown("heal") == 1
     assert not after.has("poison") and after.status("shield").turns == 1
+    hurt = replace(body, hp=10).with_status("poison", None).with_status("regen", Status(3, 2)) \
+        .with_status("burn", Status(1, 1))
+    assert out_of_combat_tick(hurt).hp == 10 - 1 + 3
 
 
 def state_of(s):
@@ -176,11 +183,12 @@ def test_items(content):
 
     from game.combat.state import Status
     s.player.body = replace(s.player.body, hp=10).with_status("poison", Status(2, 3)).with_cooldown("heal", 3)
+    # every stack keeps its letter (a b c d) while the others are used up
     assert s.perform(Use(0)) and s.player.body.hp == 10 + 12
-    assert s.perform(Use(0)) and "poison_strike" in s.player.known
-    assert s.perform(Use(0)) and s.player.body.cooldown("heal") == 0
-    assert s.perform(Use(0)) and not s.player.body.has("poison")
-    assert not s.perform(Use(0))
+    assert s.perform(Use(1)) and "poison_strike" in s.player.known
+    assert s.perform(Use(2)) and s.player.body.cooldown("heal") == 0
+    assert s.perform(Use(3)) and not s.player.body.has("poison")
+    assert not s.perform(Use(0)) and "no such item (a)" in s.messages.items[-1].text
 
 
 def test_stairs(content):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from brain.suites import Run, Suite, register
 from brain.suites.records import Record
+from brain.suites.registry import Run, Suite, register
+from game.combat.judge import Resolver
 from game.combat.rules import resolve
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import sample_iid
 from game.combat.state import CombatState
-from game.resolve import Resolver
 
 CHAIN_SCRIPT = ("attack", "guard", "attack", "poison_strike", "attack", "brace", "ignite", "attack",
                 "heal", "attack", "cleanse", "wait")

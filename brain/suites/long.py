@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from brain.suites import Suite, register
+from brain.suites.registry import Suite, register
 from brain.tokenizer import Tokenizer
 from game.combat.format import encode_answer, encode_input
 from game.combat.rules import resolve

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import random
 
-from brain.suites import Run, Suite, register
 from brain.suites.records import judge
+from brain.suites.registry import Run, Suite, register
 from game.combat.envelope import Envelope
+from game.combat.judge import judge_answer
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Case, sample_wide
-from game.resolve import judge_answer
 
 
 def ood_cases(env: Envelope, n: int, seed: int, rules: Ruleset, tries: int = 50) -> list[Case]:

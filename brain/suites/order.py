@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import random
 
-from brain.suites import Run, Suite, register
 from brain.suites.records import judge
+from brain.suites.registry import Run, Suite, register
 from game.combat.format import CHANNEL_LABELS, encode_input
+from game.combat.judge import Resolution, Resolver
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Case, sample_iid
 from game.combat.state import ACTIONS
-from game.resolve import Resolution, Resolver
 
 
 def order_cases(n: int, seed: int, rules: Ruleset) -> tuple[list[Case], list[str]]:
@@ -41,7 +41,7 @@ def reversed_status_block(case: Case) -> str:
 
 def _text_answers(resolver: Resolver, blocks: list[str], cases: list[Case]) -> list[Resolution]:
     """Answers to input texts as written (non-canonical order included), judged like the game judges."""
-    from game.resolve import judge_answer
+    from game.combat.judge import judge_answer
 
     engine = getattr(resolver, "engine", None)
     if engine is None:  # a resolver that only takes parsed cases cannot see the order at all
@@ -52,7 +52,7 @@ def _text_answers(resolver: Resolver, blocks: list[str], cases: list[Case]) -> l
 
 
 def run(r: Run) -> dict:
-    from brain.evaluate import evaluate
+    from brain.suites.score import evaluate
 
     cases, tags = order_cases(max(r.n // len(ACTIONS), 1), r.seed, r.rules)
     out = evaluate(r.cached, cases, r.rules)

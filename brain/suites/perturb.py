@@ -9,14 +9,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from brain.suites import Run, Suite, register
 from brain.suites.records import Answers
+from brain.suites.registry import Run, Suite, register
 from game.combat.format import FormatError, encode_input
+from game.combat.judge import Resolver
 from game.combat.rules import resolve
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Case, sample_iid
 from game.combat.state import CombatState
-from game.resolve import Resolver
 
 PERTURBATIONS = ("misspell", "rename", "duplicate", "drop", "whitespace", "reorder", "truncate", "overload")
 _FIELDS = (" hp", " pw", " ar", " cd", " do ", " r")
@@ -77,7 +77,7 @@ class PerturbResult:
 def perturb_suite(resolver: Resolver, n: int, seed: int, rules: Ruleset, ungated_answer: Answers | None = None,
                   raw_answer: Answers | None = None) -> list[PerturbResult]:
     """Gated: strict parse then the resolver. Ungated: the text given to the model as is."""
-    from game.resolve import resolve_blocks
+    from game.combat.judge import resolve_blocks
 
     rng = random.Random(f"perturb:{seed}")
     blocks, kinds, origins = [], [], []

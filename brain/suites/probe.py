@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from brain.suites import Run, Suite, register
+from brain.suites.registry import Run, Suite, register
 from game.combat.envelope import FIELDS, Envelope, check_case
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import SAMPLERS, Case

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from game.combat.judge import Resolution, Resolver
 from game.combat.rules import Event, resolve
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import Case
 from game.combat.state import CombatState
 from game.combat.validate import diff, flatten
-from game.resolve import Resolution, Resolver
 
 Answers = Callable[[list[str]], list[str | None]]
 

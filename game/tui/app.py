@@ -26,12 +26,14 @@ from textual.widget import AwaitMount
 
 from game import runs, saves
 from game.combat.format import encode_input
+from game.combat.judge import Resolver
 from game.combat.sampler import sample_iid
 from game.combat.state import CombatState
-from game.content import Content, load_content
-from game.paths import available_models, default_save_dir, run_file, shipped_experts_dir, shipped_model_dir
+from game.content import Content, load_game_content
+from game.paths import default_save_dir, run_file
 from game.playlog import PlayLogWriter
-from game.resolve import Resolver, load_experts_resolver, load_model_resolver
+from game.resolve import available_models, load_experts_resolver, load_model_resolver
+from game.resolvers import Loaded, Resolvers
 from game.session import GameSession
 from game.tui.lab import LabScreen
 from game.tui.palette import SafeCommandPalette
@@ -48,9 +50,9 @@ class RpgApp(App):
     TITLE = "rpg-tui"
     # state the screens watch (GameScreen redraws on a change) instead of the app walking the screen stack
     busy: reactive[bool] = reactive(False)  # a turn is being resolved off the UI thread
-    model_status: reactive[str] = reactive("off (m loads it)")
-    game_version: reactive[int] = reactive(0)  # bumped when the session changed outside a turn
+    game_version: reactive[int] = reactive(0)  # bumped when the session or the resolvers changed outside a turn
     web = False  # rpg-tui --web (a tab of --serve): no prompt may name a path on the server
+    allow_stale = False  # rpg-tui --allow-stale: a stale model loads anyway, its answers marked
 
     def __init__(self, content: Content, seed: int, save_dir: Path, resolver: str = "rules",
                  model_loader: Callable[[], Resolver] | None = None, new_game: bool = False,
@@ -59,17 +61,12 @@ class RpgApp(App):
         self.content = content
         self.seed = seed
         self.save_dir = Path(save_dir)
-        self.start_resolver = resolver
-        self.model_loader = model_loader
         self.new_game = new_game
         self.time_limit_s = time_limit_s
         self.session: GameSession | None = None
-        self.experts_loader = experts_loader
-        # one learned resolver is loaded at a time: the single model or the experts (`learned` says which)
-        self.model: Resolver | None = None
-        self.learned = "experts" if resolver == "experts" else "model"
-        self.unavailable: dict[str, str] = {}  # learned resolvers that failed to load, and why: m skips them
-        self.model_loading = False
+        # who resolves combat turns, and the learned resolver loaded: one owner, shared with every session shown
+        loaders = {k: v for k, v in (("model", model_loader), ("experts", experts_loader)) if v is not None}
+        self.resolvers = Resolvers(resolver, loaders)
         self._signals: dict[int, object] = {}  # signal -> the handler it had before the game
         self._loop = None
         self._exit_code: int | None = None  # 128 + signal once a signal asked the game to leave
@@ -88,8 +85,7 @@ class RpgApp(App):
     # ------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
         self._install_signals()
-        if self.start_resolver != "rules":
-            self.load_model(self.start_resolver)
+        self.load_wanted()
         if self.load_path:
             problem = self.load_file(Path(self.load_path))
             if problem:
@@ -262,8 +258,7 @@ class RpgApp(App):
     def _attach(self, session: GameSession) -> None:
         if self.session is not None and self.session.playlog is not None:
             self.session.playlog.close()
-        session.model = self.model
-        session.model_status = self.model_status
+        session.resolvers = self.resolvers
         session.time_limit_s = self.time_limit_s
         self.session = session
         self._open_playlog()
@@ -310,8 +305,7 @@ class RpgApp(App):
         kept = self._keep_living_run()
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-s{seed}"
         session = GameSession.new(self.content, seed, run_id)
-        self._attach(session)
-        session.set_active(self.start_resolver)
+        self._attach(session)  # the resolver chosen so far plays the new run too
         if kept:
             session.messages.add(kept, "info")
         self._show_game()
@@ -349,15 +343,14 @@ class RpgApp(App):
 
     def _continue(self, loaded: saves.Loaded) -> None:
         session = loaded.session
+        self.resolvers.set_active(session.active)  # the saved game was played with this resolver: play on with it
         self._attach(session)
         session.messages.add("Welcome back.", "info")
         if loaded.path.name != saves.SAVE_NAME:
             session.messages.add(f"Continued from {loaded.path} (the newest save that loads).", "warn")
         for line in self._set_aside(loaded.broken):
             session.messages.add(line, "warn")
-        if session.active != "rules":  # the saved game was played with a learned resolver: load it again
-            self.start_resolver = session.active
-            self.load_model(session.active)
+        self.load_wanted()
         self._show_game()
 
     def _set_aside(self, broken: list[tuple[Path, str]]) -> list[str]:
@@ -460,72 +453,48 @@ class RpgApp(App):
         self.exit()
 
     # ------------------------------------------------------------ model
+    def load_wanted(self) -> None:
+        """Load the learned resolver the active one needs, if it is not loaded (nor loading, nor failed)."""
+        kind = self.resolvers.wanted()
+        if kind is not None:
+            self.load_model(kind)
+
     def load_model(self, kind: str = "model") -> None:
         """Load the single model or the experts (in a worker), replacing the other one."""
-        if self.model_loading or (self.model is not None and self.learned == kind):
+        loader = self.resolvers.start_load(kind)
+        if loader is None:
             return
-        self.learned, self.model = kind, None
-        if self.session is not None:
-            self.session.model = None
-        self.model_loading = True
-        self._set_model_status(f"{kind} loading…")
-        self.run_worker(partial(self._load_model_work, kind), thread=True, group="model", exit_on_error=False)
-
-    def _load_model_work(self, kind: str) -> None:
-        try:
-            loader = self.experts_loader if kind == "experts" else self.model_loader
-            model = loader() if loader is not None else None
-            if model is None:
-                raise ValueError(f"no {kind} loader")
-            where = getattr(model, "model_dir", None)
-            label = getattr(model, "name", "model") if where is None else Path(where).name
-            decoder = getattr(model, "decoder", None)
-            status = f"loaded ({label}, {decoder} decoder)" if decoder else f"loaded ({label})"
-            status += f"; {model.decoder_note}" if getattr(model, "decoder_note", "") else ""  # why not onnx
-        except Exception as exc:  # missing, corrupt, wrong ruleset, a stale expert, brain not built yet
-            model, status = None, f"unavailable ({exc})"
-        self.call_from_thread(self._model_ready, model, status, kind)
-
-    def _model_ready(self, model: Resolver | None, status: str, kind: str = "model") -> None:
-        self.model_loading = False
-        self.model = model
-        if model is None:
-            self.unavailable[kind] = status
-        else:
-            self.unavailable.pop(kind, None)
-        self._set_model_status(status)
-        if self.session is not None:
-            self.session.messages.add(f"{kind.capitalize()} {status}.", "info" if model is not None else "warn")
-            if self.session.active in ("rules", kind):
-                self.session.model = model
-            elif self.session.active not in self.unavailable:  # m moved on while this one loaded: load that one
-                self.load_model(self.session.active)
         self.refresh_game()
+        self.run_worker(partial(self._load_model_work, kind, loader), thread=True, group="model",
+                        exit_on_error=False)
 
-    def _set_model_status(self, status: str) -> None:
-        self.model_status = status
+    def _load_model_work(self, kind: str, loader: Callable[[], Resolver]) -> None:
+        self.call_from_thread(self._model_ready, kind, Resolvers.load(loader))
+
+    def _model_ready(self, kind: str, result: Loaded) -> None:
+        lines = self.resolvers.finish_load(kind, result)
         if self.session is not None:
-            self.session.model_status = status
+            for text, style in lines:
+                self.session.messages.add(text, style)
+        self.load_wanted()  # m moved on while this one loaded: load that one
+        self.refresh_game()
 
     def switch_model(self, model_dir: Path) -> None:
         """Drop the loaded model (if any) and load another one; the model becomes the active resolver."""
-        if self.busy or self.model_loading:
+        r = self.resolvers
+        if self.busy or r.loading:
             return
-        self.model_loader = model_loader_for(model_dir, self.content)
-        self.model = None
-        self.unavailable.pop("model", None)
-        if self.session is not None:
-            self.session.model = None
-            self.session.set_active("model")
-        self.start_resolver = "model"
+        r.loaders["model"] = model_loader_for(model_dir, self.content, self.allow_stale)
+        r.unavailable.pop("model", None)
+        r.model = None
+        r.set_active("model")
         self.load_model("model")
 
     def toggle_resolver(self) -> None:
         if self.session is None or self.busy:
             return
-        self.start_resolver = self.session.toggle_resolver(self.unavailable)
-        if self.start_resolver != "rules":
-            self.load_model(self.start_resolver)
+        self.session.toggle_resolver()
+        self.load_wanted()
         self.refresh_game()
 
     def refresh_game(self) -> None:
@@ -557,9 +526,9 @@ class RpgApp(App):
             block = encode_input(CombatState(foe.fight_turn, s.player.body, foe.body), "attack", 3)
         else:
             block = sampled(random.Random(self.seed))
-        engine = getattr(self.model, "engine", None)
+        engine = getattr(self.resolvers.model, "engine", None)
         stream = engine.generate_stream if engine is not None else None
-        self.push_screen(LabScreen(block, rules, stream, self.model_status, sampled))
+        self.push_screen(LabScreen(block, rules, stream, self.resolvers.status, sampled))
 
     # ------------------------------------------------------------ palette
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -617,22 +586,22 @@ class RpgApp(App):
             self.refresh_game()
 
 
-def model_loader_for(model_dir: Path | None, content: Content) -> Callable[[], Resolver]:
-    """Load lazily (in the worker): torch is only imported when the model is asked for."""
+def model_loader_for(model_dir: Path | None, content: Content, allow_stale: bool = False) -> Callable[[], Resolver]:
+    """Load lazily (in the worker): torch is only imported when the model is asked for. `allow_stale`: a stale
+    model loads anyway (rpg-tui --allow-stale), every answer of it marked stale."""
 
     def load() -> Resolver:
-        directory = Path(model_dir) if model_dir is not None else shipped_model_dir()
-        if not directory.exists():
-            raise ValueError(f"no model at {directory}")
-        return load_model_resolver(directory, content.rules)
+        if model_dir is not None and not Path(model_dir).exists():
+            raise ValueError(f"no model at {model_dir}")
+        return load_model_resolver(Path(model_dir) if model_dir is not None else None, content.rules, allow_stale)
 
     return load
 
 
-def experts_loader_for(experts_dir: Path | None, content: Content) -> Callable[[], Resolver]:
+def experts_loader_for(experts_dir: Path | None, content: Content, allow_stale: bool = False) -> Callable[[], Resolver]:
     def load() -> Resolver:
-        return load_experts_resolver(Path(experts_dir) if experts_dir is not None else shipped_experts_dir(),
-                                     content.rules)
+        return load_experts_resolver(Path(experts_dir) if experts_dir is not None else None, content.rules,
+                                     allow_stale)
 
     return load
 
@@ -641,16 +610,22 @@ def create_app(seed: int | None = None, resolver: str | Resolver = "rules", save
                new_game: bool = False, model_dir: Path | str | None = None, content: Content | None = None,
                time_limit_s: float = 2.0, model_loader: Callable[[], Resolver] | None = None,
                experts_dir: Path | str | None = None,
-               experts_loader: Callable[[], Resolver] | None = None) -> RpgApp:
-    """The app. `resolver` may be a Resolver object: it becomes the loaded model (tests inject fakes)."""
-    content = content or load_content()
+               experts_loader: Callable[[], Resolver] | None = None, allow_stale: bool = False) -> RpgApp:
+    """The app. `resolver` may be a Resolver object: it becomes the loaded model (tests inject fakes).
+    Without `content`, the game's content (game.content.load_game_content: the shipped content is checked
+    against the shipped model's envelope)."""
+    content = content or load_game_content()
     seed = seed if seed is not None else random.randrange(1_000_000)
     save_dir = Path(save_dir) if save_dir is not None else default_save_dir()
     if isinstance(resolver, str):
         if resolver not in ("rules", "model", "experts"):
             raise ValueError(f"resolver must be rules, model or experts, got {resolver!r}")
-        loader = model_loader or model_loader_for(Path(model_dir) if model_dir else None, content)
-        experts = experts_loader or experts_loader_for(Path(experts_dir) if experts_dir else None, content)
-        return RpgApp(content, seed, save_dir, resolver, loader, new_game, time_limit_s, experts)
-    fake = resolver
-    return RpgApp(content, seed, save_dir, "model", lambda: fake, new_game, time_limit_s, experts_loader)
+        loader = model_loader or model_loader_for(Path(model_dir) if model_dir else None, content, allow_stale)
+        experts = experts_loader or experts_loader_for(Path(experts_dir) if experts_dir else None, content,
+                                                       allow_stale)
+        app = RpgApp(content, seed, save_dir, resolver, loader, new_game, time_limit_s, experts)
+    else:
+        fake = resolver
+        app = RpgApp(content, seed, save_dir, "model", lambda: fake, new_game, time_limit_s, experts_loader)
+    app.allow_stale = allow_stale
+    return app

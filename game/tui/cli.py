@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--new and --load exclude each other")
     resolver = args.resolver or ("model" if args.model else "rules")
     if args.list_models:
-        from game.paths import available_models
+        from game.resolve import available_models
 
         models = available_models()
         print("\n".join(map(str, models)) if models else "no models found")

@@ -24,7 +24,9 @@ from textual.widgets import Footer, Input, Static
 from game import actions as act
 from game import activities
 from game.content import Content
-from game.items import stacks, words
+from game.items import words
+from game.pack import LETTERS, at
+from game.progression import describe_boon
 from game.runs import RunsError, load_runs, ranked
 from game.saves import SEED_RANGE, seed_problem
 from game.session import GameSession
@@ -38,6 +40,7 @@ from game.tui.widgets import (
     side_panel,
     special_help,
     status_line,
+    tallies_text,
 )
 
 TITLE_ART = r"""
@@ -185,15 +188,20 @@ class TitleScreen(SizedScreen):
 class GameScreen(SizedScreen):
     # every binding has a description: the palette's keys panel lists them all
     BINDINGS: ClassVar[list[BindingType]] = [
+        # the footer shows these seven: with the palette's key they fit 80 columns (test_play_tui checks)
         Binding("question_mark", "help", "Help"),
         Binding("i", "inventory", "Inv"),
-        Binding("g", "do('pickup')", "Get"),
         Binding("o", "do('explore')", "Explore"),
         Binding("R", "do('rest')", "Rest"),
         Binding("m", "toggle_resolver", "Resolver"),
         Binding("f2", "toggle_debug", "Debug"),
-        Binding("f3", "app.lab", "Lab"),
         Binding("ctrl+q", "app.quit", "Save+quit", priority=True),
+        Binding("g", "do('pickup')", "Pick up", show=False),
+        Binding("f3", "app.lab", "The lab", show=False),
+        Binding("A", "auto_pickup", "Auto-pickup on/off", show=False),
+        Binding("T", "train", "Choose a level-up boon", show=False),
+        Binding("left_parenthesis", "browse(-1)", "Debug pane: an older divergence or fallback", show=False),
+        Binding("right_parenthesis", "browse(1)", "Debug pane: a newer divergence or fallback", show=False),
         Binding("d", "drop", "Drop an item", show=False),
         Binding("semicolon", "look", "Look around", show=False),
         Binding("M", "history", "Message history", show=False),
@@ -217,6 +225,8 @@ class GameScreen(SizedScreen):
         self.session = session
         self._log_version = -1
         self._pending: act.Action | None = None  # an action keyed while a turn was being resolved
+        self.browse: int | None = None  # the divergence or fallback the debug pane shows, None: the latest turn
+        self._unspent = session.player.unspent  # level-ups seen: a new one opens the boon screen
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -235,7 +245,6 @@ class GameScreen(SizedScreen):
         self.query_one("#log", VerticalScroll).anchor()  # Textual keeps an anchored log at its newest line
         # the app owns `busy`, the model status and the game's version: this screen only watches them
         self.watch(self.app, "busy", self._app_changed, init=False)
-        self.watch(self.app, "model_status", self._app_changed, init=False)
         self.watch(self.app, "game_version", self._app_changed, init=False)
         self.refresh_view()
 
@@ -254,7 +263,7 @@ class GameScreen(SizedScreen):
             self.query_one("#log-text", Static).update(message_text(s))
             self.follow_log()
         if self.query_one("#debug").display:
-            self.query_one("#debug-text", Static).update(debug_text(s))
+            self.query_one("#debug-text", Static).update(debug_text(s, self.browse))
 
     def follow_log(self) -> None:
         """Show the newest line once the log's new height is known (not before: it would stop short)."""
@@ -309,9 +318,13 @@ class GameScreen(SizedScreen):
         self.refresh_view()
         if s.over:
             self.app.end_run()
-        elif s.autosave_due:
+            return
+        if s.autosave_due:
             s.autosave_due = False
             self.app.save_game()
+        if s.player.unspent > self._unspent and self.app.screen is self:  # a new level: choose its boon now
+            self.action_train()
+        self._unspent = s.player.unspent
 
     def action_move(self, dx: int, dy: int) -> None:
         self.perform(act.Move(dx, dy))
@@ -358,11 +371,51 @@ class GameScreen(SizedScreen):
         if self.app.busy or self.session.over:
             return
 
-        def chosen(index: int | None) -> None:
-            if index is not None:
-                self.perform(act.Drop(index) if drop else act.Use(index))
+        def chosen(action: act.Action | None) -> None:
+            if action is not None:  # Use or Drop, whichever mode the inventory was in when the letter came
+                self.perform(action)
 
         self.app.push_screen(InventoryScreen(self.session, drop), chosen)
+
+    def action_auto_pickup(self) -> None:
+        st = self.session.settings
+        st.auto_pickup = not st.auto_pickup
+        how = "on: walking onto items picks them up" if st.auto_pickup else "off: g picks up"
+        self.session.messages.add(f"Auto-pickup {how}.", "info")
+        self.refresh_view()
+
+    def action_train(self) -> None:
+        if self.app.busy or self.session.over:
+            return
+        if not self.session.player.unspent:
+            self.session.messages.add("No level-up to spend: each new level brings a boon to choose.", "warn")
+            self.refresh_view()
+            return
+
+        def chosen(boon: str | None) -> None:
+            self._unspent = self.session.player.unspent
+            if boon is not None:
+                self.perform(act.Train(boon))
+
+        self.app.push_screen(TrainScreen(self.session), chosen)
+
+    def action_browse(self, step: int) -> None:
+        """Step through the run's divergences and fallbacks in the debug pane (opening it if closed)."""
+        notable = len(self.session.stats.notable)
+        if not notable:
+            self.session.messages.add("No divergence or fallback yet this run.", "info")
+            self.refresh_view()
+            return
+        if not self.query_one("#debug").display:
+            self.action_toggle_debug()
+        if self.browse is None:
+            self.browse = notable - 1 if step < 0 else None
+        else:
+            self.browse += step
+            if self.browse >= notable:
+                self.browse = None  # past the newest: back to the latest turn
+            self.browse = None if self.browse is None else max(0, self.browse)
+        self.refresh_view()
 
     def action_inventory(self) -> None:
         self._pick(drop=False)
@@ -371,30 +424,69 @@ class GameScreen(SizedScreen):
         self._pick(drop=True)
 
 
-class InventoryScreen(ModalScreen[int | None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,i,q", "dismiss_none", "Close")]
+class InventoryScreen(ModalScreen[act.Action | None]):
+    """The pack by letter. A letter uses its item, or drops it in drop mode; Tab switches the mode (every letter
+    a-j is an item's, so no letter can be the switch: `d` once was, and the item under d could not be used)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,i,q", "dismiss_none", "Close"),
+                                             Binding("tab", "switch", "Use / drop", priority=True)]
+    TITLES: ClassVar[dict[bool, str]] = {False: "Inventory: a-j uses · Tab: drop instead · Esc closes",
+                                         True: "Drop which? a-j drops · Tab: use instead · Esc closes"}
 
     def __init__(self, session: GameSession, drop: bool = False) -> None:
         super().__init__()
         self.session, self.drop = session, drop
 
     def compose(self) -> ComposeResult:
-        title = "Drop which? (a-j, Esc to close)" if self.drop else "Inventory (a-j to use, d to drop, Esc to close)"
         with VerticalScroll(id="inventory"):
-            yield Static(inventory_text(self.session, title), id="inventory-text")
+            yield Static(inventory_text(self.session, self.TITLES[self.drop]), id="inventory-text")
+
+    def show(self, notice: str = "") -> None:
+        self.query_one("#inventory-text", Static).update(inventory_text(self.session, self.TITLES[self.drop], notice))
+
+    def action_switch(self) -> None:
+        self.drop = not self.drop
+        self.show()
 
     def on_key(self, event) -> None:
         ch = event.character or ""
-        if ch == "d" and not self.drop:
+        if len(ch) == 1 and ch in LETTERS:
             event.stop()
-            self.drop = True
-            self.query_one("#inventory-text", Static).update(
-                inventory_text(self.session, "Drop which? (a-j, Esc to close)"))
-        elif len(ch) == 1 and "a" <= ch <= "j":
-            index = ord(ch) - 97
-            if index < len(stacks(self.session.player.inventory)):
-                event.stop()
-                close_once(self, index)
+            index = LETTERS.index(ch)
+            if at(self.session.player, index) is None:
+                self.show(f"There is nothing under {ch}.")
+            else:
+                close_once(self, act.Drop(index) if self.drop else act.Use(index))
+
+    def action_dismiss_none(self) -> None:
+        close_once(self, None)
+
+
+class TrainScreen(ModalScreen[str | None]):
+    """A level-up: choose its boon (content/player.toml). Esc chooses later (T)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss_none", "Later")]
+
+    def __init__(self, session: GameSession) -> None:
+        super().__init__()
+        self.session = session
+        self.boons = list(session.content.player.progression.boons)
+
+    def compose(self) -> ComposeResult:
+        s = self.session
+        t = Text(f"Level {s.player.level}: choose a boon ({s.player.unspent} to choose; Esc: later, T)\n\n", "bold")
+        for i, boon in enumerate(self.boons):
+            t.append(f"{chr(97 + i)}) ", "bold yellow")
+            t.append(f"{boon}: ", "bold")
+            t.append(f"{describe_boon(s, boon)} (chosen {s.player.training.get(boon, 0)} times)\n", "#a0a0a0")
+        with VerticalScroll(id="inventory"):
+            yield Static(t, id="train-text")
+
+    def on_key(self, event) -> None:
+        ch = event.character or ""
+        if len(ch) == 1 and "a" <= ch < chr(97 + len(self.boons)):
+            event.stop()
+            close_once(self, self.boons[ord(ch) - 97])
 
     def action_dismiss_none(self) -> None:
         close_once(self, None)
@@ -630,7 +722,8 @@ class EndScreen(SizedScreen):
                  f"level {s.player.level}\n")
         t.append(f"combat turns {st.combat_turns}   divergences {st.divergences}   "
                  f"fallbacks {sum(st.fallbacks.values())}\n")
-        t.append(f"resolver {s.active}   model {s.model_status}\n")
+        t.append(f"resolver at the end {s.active}   model {s.model_status}\n")
+        t.append_text(tallies_text(s))
         t.append(f"model latency mean {lat[0]:.1f} ms, p95 {lat[1]:.1f} ms\n" if lat else "no model answers\n")
         t.append(f"\nmorgue: {self.morgue}\n", "#808080")
         t.append("\n--more--  Enter: new game     q: quit", "bold")

@@ -8,18 +8,21 @@ from rich.text import Text
 from textual.strip import Strip
 from textual.widget import Widget
 
+from game import clock, pack
 from game.combat.format import encode_output
 from game.combat.ruleset import Ruleset
 from game.combat.state import CHANNELS, SLOTS, Combatant
 from game.combat.validate import flatten
+from game.combat_turn import TurnReport
 from game.dungeon import FLOOR, STAIRS_DOWN, STAIRS_UP, WALL
-from game.items import STATUS_WORDS, describe, stacks, words
+from game.items import STATUS_WORDS, describe, words
 from game.session import GameSession
 
 TAG_STYLES = {"[model]": "green", "[rules]": "dodger_blue2", "[diverged]": "bold yellow", "[fallback]": "bold red"}
 MSG_STYLES = {"hit": "white", "hurt": "#ff9070", "info": "#a0a0a0", "item": "#80c0ff", "warn": "#c0a060",
               "kill": "bold #ffd060", "death": "bold red"}
 SPECIAL_KEY = {"heal": "e", "guard": "s", "brace": "x", "cleanse": "c", "poison_strike": "p", "ignite": "t"}
+MONSTERS_SHOWN = 4  # monsters in view listed in the side panel (the rest: `;` looks at them)
 STATUS_SHORT = {"shield": "shield", "poison": "poison", "burn": "burn", "regen": "regen",
                 "thorns": "thorns", "stun": "stun", "fragile": "fragile"}
 
@@ -118,9 +121,16 @@ def status_line(s: GameSession, busy: bool) -> Text:
     hp_style = "bold green" if b.hp > b.max_hp / 2 else "bold yellow" if b.hp > b.max_hp / 4 else "bold red"
     t.append(f"HP {b.hp}/{b.max_hp} ", hp_style)
     t.append(f"T{s.turns} ", "#909090")
+    hunger = clock.hunger_word(s)
+    if hunger:
+        t.append(f"{hunger} ", "bold red" if hunger == "Starving" else "bold yellow")
+    if s.player.unspent:
+        t.append("Level up! (T) ", "bold #ffd060")
     t.append("resolver: ")
     t.append(s.active, "bold green" if s.active != "rules" else "bold dodger_blue2")
-    t.append(f"  model: {s.model_status}", "#c0c0c0" if s.model is not None else "#808080")
+    stale = s.resolvers.stale and s.resolvers.model is not None
+    t.append(f"  model: {s.model_status}", "bold #ff8040" if stale else
+             "#c0c0c0" if s.model is not None else "#808080")
     if busy:
         t.append("  …thinking", "bold yellow")
     return t
@@ -132,13 +142,15 @@ def _bar(c: Combatant, width: int = 10) -> Text:
     return Text("█" * filled, style) + Text("░" * (width - filled), "#404040")
 
 
-def _statuses(c: Combatant) -> Text:
+def _statuses(c: Combatant, short: bool = False) -> Text:
+    """Statuses as `poison2:3` (magnitude:turns); `short`: two-letter names, for the monsters in view."""
     t = Text()
     for ch in CHANNELS:
         st = c.status(ch)
         if st is not None:
             mag = "" if ch == "stun" else f"{st.magnitude}"
-            t.append(f"{STATUS_SHORT[ch]}{mag}:{st.turns} ", "magenta" if ch in ("poison", "burn", "fragile", "stun")
+            name = ch[:2] if short else STATUS_SHORT[ch]
+            t.append(f"{name}{mag}:{st.turns} ", "magenta" if ch in ("poison", "burn", "fragile", "stun")
                      else "cyan")
     return t
 
@@ -158,19 +170,27 @@ def side_panel(s: GameSession) -> Text:
             # 2 + 14 + 5 columns: the widest name, poison strike, keeps a space before its state
             t.append(f"{SPECIAL_KEY[slot]} {words(slot):<14}", "bold" if cd == 0 else "#707070")
             t.append("ready\n" if cd == 0 else f"cd {cd}\n", "green" if cd == 0 else "#a08040")
+    seen = s.visible_monsters()
     foe = s.foe()
-    if foe is not None:
-        spec = s.spec(foe)
-        t.append(f"\n{spec.glyph} {foe.kind}\n", "bold " + spec.color)
-        t.append(f"HP {foe.body.hp:>2}/{foe.body.max_hp} ")
-        t.append_text(_bar(foe.body))
-        t.append(f"\npw {foe.body.power}  ar {foe.body.armor}  turn {foe.fight_turn}\n")
-        t.append_text(_statuses(foe.body))
-        cds = [f"{words(sl)} {foe.body.cooldown(sl)}" for sl in SLOTS if foe.body.cooldown(sl)]
-        if cds:
-            t.append("\ncd: " + ", ".join(cds), "#a08040")
-    elif p.inventory:
-        kinds = len(stacks(p.inventory))
+    if foe is not None:  # the one being fought first, with its cooldowns
+        seen = [foe] + [m for m in seen if m is not foe]
+    for m in seen[:MONSTERS_SHOWN]:
+        spec = s.spec(m)
+        t.append(f"\n{spec.glyph} ", "bold " + spec.color)
+        t.append(f"{m.kind[:18]}", "bold" if m is foe else "")
+        t.append(f"\n  {m.body.hp:>2}/{m.body.max_hp} ")
+        t.append_text(_bar(m.body, 8))
+        if m.body.active():
+            t.append("\n  ")
+            t.append_text(_statuses(m.body, short=True))
+        if m is foe:
+            cds = [f"{SPECIAL_KEY.get(sl, sl[0])}{m.body.cooldown(sl)}" for sl in SLOTS if m.body.cooldown(sl)]
+            if cds:
+                t.append("\n  cd " + " ".join(cds), "#a08040")
+    if len(seen) > MONSTERS_SHOWN:
+        t.append(f"\n+{len(seen) - MONSTERS_SHOWN} more in view (; looks)", "#a0a0a0")
+    if not seen and p.inventory:
+        kinds = pack.kinds(p)
         t.append(f"\npack: {kinds} kind{'s' if kinds > 1 else ''} (i)", "#80c0ff")
     return t
 
@@ -189,8 +209,9 @@ def message_text(s: GameSession, limit: int = 200) -> Text:
     return t
 
 
-def debug_text(s: GameSession) -> Text:
-    """The latest combat turn in full, side by side, plus running counters."""
+def debug_text(s: GameSession, pick: int | None = None) -> Text:
+    """A combat turn in full, side by side, plus running counters: the latest turn, or (`pick`) one of the run's
+    divergences and fallbacks (s.stats.notable, oldest first), which `(` and `)` step through."""
     t = Text()
     st = s.stats
     lat = st.latency()
@@ -199,20 +220,52 @@ def debug_text(s: GameSession) -> Text:
     t.append(f"{st.combat_turns}  divergences {st.divergences}  fallbacks {sum(st.fallbacks.values())}")
     t.append(f" ({fb})" if fb else "")
     t.append(f"\nmodel latency mean {lat[0]:.1f} ms  p95 {lat[1]:.1f} ms\n" if lat else "\nmodel latency: -\n")
-    if not s.recent:
+    t.append_text(tallies_text(s))
+    if not s.recent and pick is None:
         t.append("\nNo combat turn yet.", "#808080")
         return t
-    # the recent turns come first: below the field table they were out of sight at 100x32
-    t.append("recent:\n", "bold")
-    for rr in list(s.recent)[-5:]:
-        t.append(f"t{rr.state.turn:02d} {rr.who[:22]:<22} {rr.action:<13}", "#a0a0a0")
-        t.append(f" {rr.tag}\n", TAG_STYLES.get(rr.tag, ""))
-    r = s.recent[-1]
+    notable = list(st.notable)
+    if pick is not None and notable:
+        pick = min(max(pick, 0), len(notable) - 1)
+        r = notable[pick]
+        t.append(f"divergence or fallback {pick + 1} of {len(notable)}", "bold yellow")
+        t.append("  ( older  ) newer\n", "#a0a0a0")
+    else:
+        # the recent turns come first: below the field table they were out of sight at 100x32
+        t.append("recent:\n", "bold")
+        for rr in list(s.recent)[-5:]:
+            t.append(f"t{rr.state.turn:02d} {rr.who[:22]:<22} {rr.action:<13}", "#a0a0a0")
+            t.append(f" {rr.tag}\n", TAG_STYLES.get(rr.tag, ""))
+        if notable:
+            t.append(f"( steps back through the run's {len(notable)} divergences and fallbacks\n", "#a0a0a0")
+        r = s.recent[-1]
+    t.append_text(_turn_text(r))
+    return t
+
+
+def tallies_text(s: GameSession) -> Text:
+    """One line per resolver that played or answered: turns applied, answered, diverged, fell back."""
+    t = Text()
+    for name, tally in sorted(s.stats.by_resolver.items()):
+        t.append(f"{name}: ", "bold")
+        t.append(f"{tally.turns} applied")
+        if tally.answered:
+            t.append(f", {tally.answered} answered, {tally.divergences} diverged")
+        if tally.fallbacks:
+            t.append(f", {tally.fallbacks} fell back")
+        t.append("\n")
+    return t
+
+
+def _turn_text(r: TurnReport) -> Text:
+    t = Text()
     t.append(f"\nturn {r.state.turn:02d} {r.who} {r.action} r{r.roll} ", "bold")
     t.append(r.tag, TAG_STYLES.get(r.tag, ""))
     t.append(f"  applied: {r.applied.resolver}")
     if r.model is not None:
         t.append(f"  {r.model.latency_ms:.1f} ms")
+        if r.model.stale:
+            t.append("  stale model", "bold #ff8040")
         if r.model.decode:  # calls and tokens taken from the draft (brain/draft.py)
             t.append(f"\ndecode {r.model.decode}", "#a0a0a0")
     if r.fallback:
@@ -309,12 +362,13 @@ def describe_cell(s: GameSession, x: int, y: int) -> Text:
     return t
 
 
-def inventory_text(s: GameSession, title: str) -> Text:
-    t = Text(f"{title}\n\n", "bold")
+def inventory_text(s: GameSession, title: str, notice: str = "") -> Text:
+    t = Text(f"{title}\n", "bold")
+    t.append(f"{notice}\n" if notice else "\n", "#ff8080")
     p = s.player
-    for i, (name, count) in enumerate(stacks(p.inventory)):
+    for letter, name, count in pack.stacks(p):
         spec = s.item_spec(name)
-        t.append(f"{chr(97 + i)}) ", "bold yellow")
+        t.append(f"{letter}) ", "bold yellow")
         t.append(spec.glyph + " ", spec.color)
         t.append(f"{name}{f' x{count}' if count > 1 else ''}: ", "bold")
         t.append(f"{describe(spec)}\n", "#a0a0a0")
