@@ -7,8 +7,8 @@ changes). The split is a hash of the input block, so a block lands in the same
 split whoever draws it: test blocks are never trained on, whatever the seed.
 
 Training reads either an infinite stream (`stream`) or the token shards that
-`rpg-brain gen` writes from the same draws (brain/shards.py). `read_split` reads
-the JSONL datasets that `rpg-brain ingest` writes from play logs.
+`rpg-brain gen` writes from the same draws (brain/shards.py); `rpg-brain ingest`
+writes play logs as the same shards.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from game.combat.format import answer_grammar, encode_answer, encode_input
 from game.combat.rules import resolve
@@ -109,12 +108,3 @@ def forced_mask(answer_pieces: list[str]) -> list[bool]:
 
 def manifest_hash(manifest: dict) -> str:
     return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def read_split(data_dir: Path, split: str) -> Iterator[dict]:
-    """The rows of one split of a JSONL dataset (`rpg-brain ingest`)."""
-    manifest = json.loads((data_dir / "manifest.json").read_text())
-    for name in manifest["shards"][split]:
-        with open(data_dir / name) as f:
-            for line in f:
-                yield json.loads(line)

@@ -1,9 +1,11 @@
 """Fine-tune a trained model on play data mixed with fresh synthetic data, and measure before and after.
 
-Read top to bottom: load the model, draw each batch half from the ingested play data (train part) and
-half from the synthetic stream (so nothing already learned is forgotten), a short AdamW run with warmup
-and cosine decay at a tenth of the recipe's learning rate, save, then evaluate the old and the new
-model on the held-out slice of play data (the ingest's val part) and on every standard suite.
+Read top to bottom: load the model, read the ingested play data (token shards, brain/ingest.py) and keep the
+rows inside the model's envelope (the fine-tune teaches play, it does not widen what the model was trained on:
+the model keeps its envelope, and the rows outside are counted), draw each batch half from those rows and half
+from the model's own sampler (so nothing already learned is forgotten), a short AdamW run with warmup and cosine
+decay at a thirtieth of the recipe's learning rate, save, then evaluate the old and the new model on the held-out
+slice of play data (the ingest's val part) and on the standard suites.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from pathlib import Path
 
 import torch
 
-from brain.checkpoint import load_model, save_model
-from brain.data import read_split, stream
+from brain.checkpoint import CONFIG, load_model, model_envelope, save_model
+from brain.data import Mix, stream
 from brain.engine import ModelResolver
 from brain.paths import shipped_model_dir
+from brain.shards import PLAY, ShardError, Split, load_manifest
 from brain.suites import held_out
 from brain.suites.score import evaluate
 from brain.train import TrainConfig, collate, encode_example, make_optimizer, train_step
@@ -55,12 +58,20 @@ def finetune(src: Path, data: Path, out: Path, rules: Ruleset, fc: FinetuneConfi
     torch.manual_seed(fc.seed)
     torch.set_num_threads(fc.threads)
     model, tok, config = load_model(src, rules.ruleset_id)
-    manifest = json.loads((data / "manifest.json").read_text())
-    play = [(r["input"], r["answer"]) for r in read_split(data, "train")]
-    if not play:
-        raise ValueError(f"{data}: no training rows of play data (run `rpg-brain ingest` on more logs)")
+    envelope = model_envelope(config, src / CONFIG)
+    manifest = load_manifest(data, rules)
+    if manifest["sampler"]["name"] != PLAY:
+        raise ShardError(f"{data / 'manifest.json'}: not play data (sampler {manifest['sampler']['name']!r}); "
+                         "fine-tune on a dataset `rpg-brain ingest` wrote")
+    split = Split(data, "train", manifest)
+    keep = [k for k in range(len(split))
+            if envelope is None or envelope.outside(parse_input(split.text(k)[0])) is None]
+    if not keep:
+        raise ValueError(f"{data}: no training rows of play data inside the model's envelope (of {len(split)}); "
+                         "run `rpg-brain ingest` on more logs")
     rng = random.Random(fc.seed)
-    synthetic = stream(fc.seed, "train", rules)
+    sampler = envelope.sampler if envelope is not None and envelope.sampler != PLAY else Mix().sampler
+    synthetic = stream(fc.seed, "train", rules, Mix(sampler=sampler))
     tc = finetune_recipe(config, fc)
     opt = make_optimizer(model, tc)
     model.train()
@@ -68,7 +79,7 @@ def finetune(src: Path, data: Path, out: Path, rules: Ruleset, fc: FinetuneConfi
     log = []
     t0 = time.time()
     for step in range(fc.steps):
-        rows = [encode_example(tok, *rng.choice(play)) for _ in range(n_play)]
+        rows = [split.row(rng.choice(keep)) for _ in range(n_play)]
         rows += [encode_example(tok, ex.block, ex.answer) for ex, _ in zip(synthetic, range(fc.batch_size - n_play),
                                                                              strict=False)]
         x, y, r = (torch.from_numpy(a) for a in collate(rows, tok))
@@ -80,7 +91,8 @@ def finetune(src: Path, data: Path, out: Path, rules: Ruleset, fc: FinetuneConfi
     model.eval()
     extra = {k: v for k, v in config.items() if k not in ("model", "params", "tokenizer", "weights_sha256",
                                                          "format_version", "ruleset_id")}
-    extra["finetune"] = {"from": str(src), "data": str(data), "play_rows": len(play), "config": fc.__dict__,
+    extra["finetune"] = {"from": str(src), "data": str(data), "play_rows": len(keep),
+                         "play_rows_outside_envelope": len(split) - len(keep), "config": fc.__dict__,
                          "log": log, "data_manifest": {k: manifest[k] for k in ("counts", "ingest")}}
     save_model(out, model, tok, rules.ruleset_id, extra)
     return extra["finetune"]
@@ -88,11 +100,14 @@ def finetune(src: Path, data: Path, out: Path, rules: Ruleset, fc: FinetuneConfi
 
 def compare(before: Path, after: Path, data: Path, rules: Ruleset, n: int = 1000) -> dict:
     """Both models on the held-out play slice and on the standard suites."""
-    heldout = [parse_input(r["input"]) for r in read_split(data, "val")]
+    val = Split(data, "val", load_manifest(data, rules))
+    heldout = [parse_input(val.text(k)[0]) for k in range(len(val))]
     out = {"play_heldout_n": len(heldout)}
     for name, path in (("before", before), ("after", after)):
         res = ModelResolver.load(path, rules)
-        row = {"play_heldout": evaluate(res, heldout, rules)["state_exact"] if heldout else None}
+        scored = evaluate(res, heldout, rules) if heldout else None
+        row = {"play_heldout": scored["state_exact"] if scored else None,
+               "play_heldout_outside_envelope": scored["outside_envelope"] if scored else 0}
         for suite in ("iid", "edge"):
             row[suite] = evaluate(res, held_out(suite, n, rules), rules)["state_exact"]
         out[name] = row
@@ -113,7 +128,7 @@ def compare_table(result: dict) -> str:
 
 def add_arguments(ft: argparse.ArgumentParser) -> None:
     ft.add_argument("--from", dest="from_", type=Path, default=shipped_model_dir())
-    ft.add_argument("--data", type=Path, required=True, help="a dataset written by `rpg-brain ingest`")
+    ft.add_argument("--data", type=Path, required=True, help="play data written by `rpg-brain ingest` (token shards)")
     ft.add_argument("--out", type=Path, required=True)
     ft.add_argument("--steps", type=int, default=400)
     ft.add_argument("--lr", type=float, default=FinetuneConfig.lr)

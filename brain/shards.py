@@ -41,6 +41,7 @@ from game.combat.envelope import Bounds, Envelope, extent, merge, widen
 from game.combat.format import FORMAT_VERSION
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import SAMPLERS
+from game.playlog import PLAYLOG_VERSION
 
 LAYOUT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -51,9 +52,12 @@ class ShardError(ValueError):
     """A data directory that cannot be used: names the file and what was expected."""
 
 
+PLAY = "play"  # what "draws" ingested play data (brain/ingest.py): the play-log format that recorded it
+
+
 def sampler_id(name: str) -> dict:
-    """What drew the examples: the named sampler and its version (game/combat/sampler.py)."""
-    return {"name": name, "version": SAMPLERS[name].version}
+    """What drew the examples: the named sampler and its version (game/combat/sampler.py), or play logs."""
+    return {"name": name, "version": PLAYLOG_VERSION if name == PLAY else SAMPLERS[name].version}
 
 
 def tokenizer_sha256(tok: Tokenizer) -> str:
@@ -92,9 +96,9 @@ def _job(job: tuple[int, int, int, dict, dict]) -> tuple[list[tuple], dict]:
         ans = tok.encode(ex.answer)
         open_ = bytes(not f for f in forced_mask([tok.pieces[i] for i in ans]))
         split = split_of(ex.block)
-        out.append((split, _key(prompt), prompt + bytes([*ans, tok.eos]),
+        out.append((split, block_key(prompt), prompt + bytes([*ans, tok.eos]),
                     bytes(len(prompt)) + open_, ex.action, ex.rules))
-        _extend(extents[split], ex.action, extent(ex.case), len(block), len(prompt) + len(ans) + 1)
+        extend_extent(extents[split], ex.action, extent(ex.case), len(block), len(prompt) + len(ans) + 1)
         if k % 500 == 499:
             with _W["counter"].get_lock():
                 _W["counter"].value += 500
@@ -103,7 +107,7 @@ def _job(job: tuple[int, int, int, dict, dict]) -> tuple[list[tuple], dict]:
     return out, extents
 
 
-def _extend(by_action: dict, action: str, values: dict[str, int], input_tokens: int, tokens: int) -> None:
+def extend_extent(by_action: dict, action: str, values: dict[str, int], input_tokens: int, tokens: int) -> None:
     """Grow one split's extent of `action` by one example (its fields, its input block and whole length)."""
     e = by_action.setdefault(action, {"examples": 0, "input_tokens": 0, "tokens": 0, "bounds": {}})
     e["examples"] += 1
@@ -112,7 +116,7 @@ def _extend(by_action: dict, action: str, values: dict[str, int], input_tokens: 
     widen(e["bounds"], values)
 
 
-def _merge_extents(into: dict, other: dict) -> dict:
+def merge_extents(into: dict, other: dict) -> dict:
     """Two extents by action in one (`into` grown in place and returned)."""
     for action, e in other.items():
         mine = into.setdefault(action, {"examples": 0, "input_tokens": 0, "tokens": 0, "bounds": {}})
@@ -123,7 +127,7 @@ def _merge_extents(into: dict, other: dict) -> dict:
     return into
 
 
-def _key(prompt: bytes) -> int:
+def block_key(prompt: bytes) -> int:
     """Dedup key of an input block: 64 bits of its token ids' hash (ids and block are a bijection)."""
     return int.from_bytes(hashlib.blake2b(prompt, digest_size=8).digest(), "little")
 
@@ -136,7 +140,7 @@ def _plan(seed: int, rules: Ruleset, mix: Mix, shard_size: int, tok: Tokenizer) 
             "mix": asdict(mix), "shard_size": shard_size}
 
 
-def _write_shard(out_dir: Path, index: int, draws: int, plan: dict, rows: dict[str, list[tuple]],
+def write_shard(out_dir: Path, index: int, draws: int, plan: dict, rows: dict[str, list[tuple]],
                  duplicates: int, extents: dict) -> dict:
     """Write one shard's files (each atomically), then its record: the record means "finished"."""
     record = {"plan": plan, "index": index, "draws": draws, "duplicates": duplicates, "splits": {}}
@@ -203,7 +207,7 @@ def _seen_from(out_dir: Path, record: dict, sep: int, seen: set[int]) -> None:
         off = np.frombuffer((out_dir / files["off"]["name"]).read_bytes(), dtype="<u4")
         seps = np.flatnonzero(np.frombuffer(ids, dtype=np.uint8) == sep)
         for a, s in zip(off[:-1].tolist(), seps.tolist(), strict=True):
-            seen.add(_key(ids[a:s + 1]))
+            seen.add(block_key(ids[a:s + 1]))
 
 
 def generate(out_dir: Path, n: int, seed: int, rules: Ruleset, mix: Mix, shard_size: int = 50_000,
@@ -272,10 +276,10 @@ def generate(out_dir: Path, n: int, seed: int, rules: Ruleset, mix: Mix, shard_s
                         continue
                     seen.add(row[1])
                     by_split[row[0]].append(row)
-                records.append(_write_shard(out_dir, job[0], job[1], plan, by_split, dupes, extents))
+                records.append(write_shard(out_dir, job[0], job[1], plan, by_split, dupes, extents))
                 bar.show(counter.value, len(records))
         bar.done()
-    manifest = _manifest(plan, n, records)
+    manifest = manifest_of(plan, n, records)
     manifest["gen"] = {"workers": workers, "seconds": round(time.time() - t0, 2),
                        "draws_this_run": sum(j[1] for j in todo), "shards_kept": len(jobs) - len(todo)}
     write_atomic(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
@@ -305,7 +309,7 @@ class _Bar:
             sys.stderr.write("\n")
 
 
-def _manifest(plan: dict, n: int, records: list[dict]) -> dict:
+def manifest_of(plan: dict, n: int, records: list[dict]) -> dict:
     counts = {s: sum(r["splits"][s]["examples"] for r in records) for s in SPLITS}
     tokens = {s: sum(r["splits"][s]["tokens"] for r in records) for s in SPLITS}
     actions = {s: Counter() for s in SPLITS}
@@ -315,7 +319,7 @@ def _manifest(plan: dict, n: int, records: list[dict]) -> dict:
         for s in SPLITS:
             actions[s].update(r["splits"][s]["actions"])
             events[s].update(r["splits"][s]["rule_events"])
-            _merge_extents(extents[s], r["splits"][s]["extent"])
+            merge_extents(extents[s], r["splits"][s]["extent"])
     return {
         **plan, "vocab_size": len(Tokenizer.from_format()), "draws": n,
         "duplicates_removed": sum(r["duplicates"] for r in records), "counts": counts, "tokens": tokens,
@@ -344,7 +348,7 @@ def load_manifest(data_dir: Path, rules: Ruleset) -> dict:
             or not all(isinstance(m["shards"].get(s), list) for s in SPLITS):
         raise ShardError(f"{path}: expected an object with \"shards\": {{train, val, test: [...]}}")
     name = m.get("sampler", {}).get("name") if isinstance(m.get("sampler"), dict) else None
-    if name not in SAMPLERS:
+    if name not in SAMPLERS and name != PLAY:
         raise ShardError(f"{path}: sampler is {m.get('sampler')!r}, expected one of the named samplers "
                          f"{', '.join(SAMPLERS)} (data of an older gen: regenerate it)")
     expected = {"layout_version": LAYOUT_VERSION, "format_version": FORMAT_VERSION, "ruleset_id": rules.ruleset_id,
@@ -430,6 +434,13 @@ class Split:
         a, b = int(self.off[s][k - self.starts[s]]), int(self.off[s][k - self.starts[s] + 1])
         bits = np.unpackbits(self.loss[s][a // 8:(b + 7) // 8])[a % 8:a % 8 + b - a]
         return np.asarray(self.ids[s][a:b]), bits.astype(bool)
+
+    def row(self, k: int) -> tuple[list[int], list[int]]:
+        """Token ids and targets of example k as brain.train.collate takes them (-1: no loss)."""
+        ids, open_ = self.example(k)
+        ids = ids.astype(np.int64)  # uint8 on disk: -1 must stay -1
+        targets = [*np.where(open_[1:], ids[1:], -1).tolist(), -1]
+        return ids.tolist(), targets
 
     def text(self, k: int) -> tuple[str, str]:
         """(input block, answer) of example k."""

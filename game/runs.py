@@ -26,6 +26,8 @@ MAX_TEXT = 200  # characters of a string field (a cause of death is under 80)
 MAX_NUMBER = 10**18  # seeds are below 2**63, counters far below
 FIELDS = {"seed": int, "depth": int, "cause": str, "turns": int, "resolver": str, "divergences": int,
           "won": bool, "when": str, "kills": int, "level": int}
+RESOLVER_NAMES = ("rules", "model", "experts")
+TALLY_FIELDS = ("turns", "answered", "divergences", "fallbacks")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -96,7 +98,39 @@ def load_runs(save_dir: Path) -> list[dict[str, Any]]:
             problem = _field_problem(key, kind, run.get(key))
             if problem is not None:
                 raise RunsError(f"{path}: run {i}: field {key!r}: {problem}")
+        if "resolvers" in run:  # since save version 4: turns and divergences per resolver
+            problem = _resolvers_problem(run["resolvers"])
+            if problem is not None:
+                raise RunsError(f"{path}: run {i}: field 'resolvers': {problem}")
     return data
+
+
+def _resolvers_problem(v: Any) -> str | None:
+    if not isinstance(v, dict) or not set(v) <= set(RESOLVER_NAMES):
+        return f"expected an object keyed by {', '.join(RESOLVER_NAMES)}, got {str(v)[:40]!r}"
+    for name, tally in v.items():
+        if not isinstance(tally, dict) or set(tally) != set(TALLY_FIELDS):
+            return f"{name}: expected an object of {', '.join(TALLY_FIELDS)}"
+        for key in TALLY_FIELDS:
+            problem = _field_problem(key, int, tally[key])
+            if problem is not None:
+                return f"{name}.{key}: {problem}"
+    return None
+
+
+def resolver_summary(run: dict[str, Any]) -> str:
+    """`rules 120 · model 30 (2 div)`: combat turns applied per resolver, and each learned one's divergences;
+    a run recorded before per-resolver counts: its last resolver and all divergences."""
+    tallies = run.get("resolvers")
+    if not tallies:
+        return f"{run['resolver']} ({run['divergences']} div)" if run["divergences"] else run["resolver"]
+    parts = []
+    for name in RESOLVER_NAMES:
+        t = tallies.get(name)
+        if t and (t["turns"] or t["answered"]):
+            div = f" ({t['divergences']} div)" if t["divergences"] else ""
+            parts.append(f"{name} {t['turns']}{div}")
+    return " · ".join(parts) or run["resolver"]
 
 
 def set_aside(path: Path) -> Path:
@@ -122,7 +156,8 @@ def record_run(s, save_dir: Path) -> Path:
         runs = []
     runs.append({"seed": s.seed, "depth": s.max_depth, "cause": (s.cause or "still alive")[:MAX_TEXT], "turns": s.turns,
                  "resolver": s.active, "divergences": s.stats.divergences, "won": s.won,
-                 "when": time.strftime("%Y-%m-%d %H:%M"), "kills": s.stats.kills, "level": s.player.level})
+                 "when": time.strftime("%Y-%m-%d %H:%M"), "kills": s.stats.kills, "level": s.player.level,
+                 "resolvers": {name: tally.to_json() for name, tally in s.stats.by_resolver.items()}})
     write_atomic(path, json.dumps(runs[-MAX_RUNS:], indent=1), backup=path.with_name(RUNS_NAME + ".bak"))
     return path
 

@@ -761,10 +761,14 @@ def morgue_text(s: GameSession) -> str:
         f"rpg-tui morgue  {time.strftime('%Y-%m-%d %H:%M:%S')}",
         f"{s.content.player.name}: {'VICTORY, ' if s.won else ''}{s.cause or 'still alive'}",
         f"seed {s.seed}  depth {s.depth} (deepest {s.max_depth})  turns {s.turns}  kills {s.stats.kills}",
-        f"hp {s.player.body.hp}/{s.player.body.max_hp}  known: {', '.join(s.player.known)}",
+        f"hp {s.player.body.hp}/{s.player.body.max_hp}  power {s.player.body.power}  armour {s.player.body.armor}  "
+        f"level {s.player.level}  food {s.player.food}  known: {', '.join(s.player.known)}",
+        f"boons: {', '.join(f'{k} x{v}' for k, v in s.player.training.items()) or '(none)'}",
         f"inventory: {', '.join(s.player.inventory) or '(empty)'}",
         "",
         f"resolver at the end: {s.active}  model: {s.model_status}",
+        *(f"  {name}: {tally.turns} turns applied, {tally.answered} answered, {tally.divergences} diverged, "
+          f"{tally.fallbacks} fell back" for name, tally in sorted(s.stats.by_resolver.items())),
         f"combat turns {s.stats.combat_turns}  divergences {s.stats.divergences}  "
         f"fallbacks {sum(s.stats.fallbacks.values())} {dict(s.stats.fallbacks) or ''}".rstrip(),
         f"model latency mean {lat[0]:.1f} ms, p95 {lat[1]:.1f} ms" if lat else "model latency: no model answers",

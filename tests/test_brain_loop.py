@@ -9,6 +9,7 @@ import pytest
 from brain.arena import run_arena
 from brain.data import split_of
 from brain.ingest import ingest
+from brain.shards import Split, envelope_of, load_manifest
 from game.combat import resolve
 from game.combat.format import encode_answer, encode_input, parse_input
 from game.combat.sampler import sample
@@ -75,14 +76,16 @@ def test_ingest_relabels_and_reports_bad_lines(tmp_path, content):
     assert ing["bad_lines"] == 6
     assert any(b.endswith("torn last line") and f"{log}:{len(lines) + 1}" in b for b in m["bad_lines"])
     assert any(f"{log}:{len(lines) - 1}: not JSON" in b for b in m["bad_lines"])
-    rows = [json.loads(x) for x in (tmp_path / "out" / "train-play.jsonl").read_text().splitlines()]
-    rows += [json.loads(x) for x in (tmp_path / "out" / "val-play.jsonl").read_text().splitlines()]
-    assert len(rows) == 20
-    for row in rows:  # labels come from the rules, whatever the log said
-        state, action, roll = parse_input(row["input"])
+    manifest = load_manifest(tmp_path / "out", content.rules)  # the shard loader reads play data too
+    rows = [Split(tmp_path / "out", s, manifest).text(k) for s in ("train", "val")
+            for k in range(manifest["counts"][s])]
+    assert len(rows) == 20 and manifest["kind"] == "playlog" and manifest["counts"]["test"] == 0
+    for block, answer in rows:  # labels come from the rules, whatever the log said
+        state, action, roll = parse_input(block)
         o = resolve(state, action, roll, content.rules)
-        assert row["answer"] == encode_answer(o.events, o.next_state)
-        assert split_of(row["input"]) != "test"
+        assert answer == encode_answer(o.events, o.next_state)
+        assert split_of(block) != "test"
+    assert {"A.hp", "B.max_hp", "turn"} <= set(envelope_of(manifest).bounds)
 
 
 def test_tiny_finetune_end_to_end(tmp_path, content):
@@ -96,10 +99,14 @@ def test_tiny_finetune_end_to_end(tmp_path, content):
     assert manifest["counts"]["train"] > 0
     info = finetune(tmp_path / "base", tmp_path / "data", tmp_path / "tuned", rules,
                     FinetuneConfig(steps=6, batch_size=8, warmup=2), quiet=True)
-    assert info["play_rows"] == manifest["counts"]["train"] and info["log"][-1]["step"] == 6
+    assert info["play_rows"] + info["play_rows_outside_envelope"] == manifest["counts"]["train"]
+    assert info["play_rows"] > 0 and info["log"][-1]["step"] == 6
+    tuned = json.loads((tmp_path / "tuned" / "config.json").read_text())
+    assert tuned["envelope"] == json.loads((tmp_path / "base" / "config.json").read_text())["envelope"]
     result = compare(tmp_path / "base", tmp_path / "tuned", tmp_path / "data", rules, n=8)
     assert result["play_heldout_n"] == manifest["counts"]["val"]
-    assert set(result["before"]) == set(result["after"]) == {"play_heldout", "iid", "edge"}
+    assert set(result["before"]) == set(result["after"]) == {"play_heldout", "play_heldout_outside_envelope", "iid",
+                                                             "edge"}
     assert "| after |" in compare_table(result)
 
 

@@ -90,12 +90,12 @@ def _fill_good(tmp_path_factory):
 def test_missing_input_is_an_error_and_keeps_the_dataset(tmp_path):
     out = tmp_path / "data"
     out.mkdir()
-    (out / "manifest.json").write_text("{}")
+    (out / "manifest.json").write_text('{"kind": "playlog"}')
     with pytest.raises(IngestError, match="nonexistent"):
         ingest([tmp_path / "nonexistent"], out, CONTENT.rules)
     res = brain("ingest", str(tmp_path / "nonexistent"), "--out", str(out))
     assert res.returncode == 2 and b"nonexistent" in res.stderr and b"Traceback" not in res.stderr
-    assert (out / "manifest.json").read_text() == "{}"
+    assert (out / "manifest.json").read_text() == '{"kind": "playlog"}'
     (tmp_path / "empty").mkdir()
     res = brain("ingest", str(tmp_path / "empty"), "--out", str(out))
     assert res.returncode == 2 and b"no play logs" in res.stderr
@@ -173,3 +173,75 @@ def test_ingest_memory_is_flat_in_the_log_size(tmp_path):
         peaks.append(_peak_rss_kb(["ingest", str(log), "--out", str(tmp_path / f"out{mb}")]))
         log.unlink()
     assert peaks[1] - peaks[0] < 16 * 1024, peaks  # 40 MB more log, well under 16 MB more memory
+
+
+# ------------------------------------------------------------------ what ingest may destroy (nothing it did not write)
+
+def _save_dir(tmp_path: Path) -> Path:
+    """A save directory as a player has it: a save, its backup and the play logs."""
+    d = tmp_path / "saves"
+    (d / "playlogs").mkdir(parents=True)
+    (d / "save.json").write_text('{"a living run": 1}')
+    (d / "save.json.bak").write_text('{"the run before": 1}')
+    (d / "playlogs" / "r.jsonl").write_text("\n".join(GOOD_LINES) + "\n")
+    return d
+
+
+def _tree(d: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def test_out_that_is_not_a_dataset_or_holds_an_input_is_refused_and_untouched(tmp_path):
+    saves = _save_dir(tmp_path)
+    before = _tree(saves)
+    res = brain("ingest", str(saves / "playlogs"), "--out", str(saves))  # the issue's reproduction
+    assert res.returncode == 2 and b"holds the input" in res.stderr and b"Traceback" not in res.stderr
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep")
+    res = brain("ingest", str(saves / "playlogs"), "--out", str(other))
+    assert res.returncode == 2 and b"not a dataset `rpg-brain ingest` wrote" in res.stderr
+    assert _tree(saves) == before and (other / "notes.txt").read_text() == "keep"
+
+
+@pytest.mark.parametrize("garbage", ["{not json\n", "", "RULESET"])
+def test_an_input_with_no_usable_record_never_replaces_a_dataset(tmp_path, garbage):
+    log = tmp_path / "p.jsonl"
+    log.write_text("\n".join(GOOD_LINES) + "\n")
+    out = tmp_path / "data"
+    ingest([log], out, CONTENT.rules)
+    before = _tree(out)
+    bad = tmp_path / "bad.jsonl"
+    if garbage == "RULESET":  # logs recorded under another rules.toml
+        bad.write_text("\n".join(line.replace(CONTENT.rules.ruleset_id, "rs-000000000000") for line in GOOD_LINES))
+    else:
+        bad.write_text(garbage)
+    res = brain("ingest", str(bad), "--out", str(out))
+    assert res.returncode == 2 and b"no usable record" in res.stderr and b"nothing written" in res.stderr
+    assert _tree(out) == before
+
+
+def test_special_files_are_refused_without_reading_them(tmp_path):
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        res = brain("ingest", str(path), "--out", str(tmp_path / "data"))
+        assert res.returncode == 2 and b"not a regular file" in res.stderr, res.stderr
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    os.mkfifo(logs / "x.jsonl")  # inside a directory too
+    res = brain("ingest", str(logs), "--out", str(tmp_path / "data"))
+    assert res.returncode == 2 and b"not a regular file" in res.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_what_a_killed_ingest_left_is_swept_by_the_next(tmp_path):
+    log = tmp_path / "p.jsonl"
+    log.write_text("\n".join(GOOD_LINES) + "\n")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)  # a process that has ended
+    for name in (f".data.{pid}.tmp", f".data.old-{pid}"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "train-0000.ids").write_bytes(b"half")
+    ingest([log], tmp_path / "data", CONTENT.rules)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "p.jsonl"]

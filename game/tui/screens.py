@@ -27,7 +27,7 @@ from game.content import Content
 from game.items import words
 from game.pack import LETTERS, at
 from game.progression import describe_boon
-from game.runs import RunsError, load_runs, ranked
+from game.runs import RunsError, load_runs, ranked, resolver_summary
 from game.saves import SEED_RANGE, seed_problem
 from game.session import GameSession
 from game.tui.widgets import (
@@ -39,6 +39,7 @@ from game.tui.widgets import (
     message_text,
     side_panel,
     special_help,
+    special_when,
     status_line,
     tallies_text,
 )
@@ -64,24 +65,31 @@ def help_text(content: Content) -> str:
 
     Markup: every piece that comes from a content file (names, glyphs) is escaped, so a monster named
     `rat [/]` is shown as written instead of ending the help (MarkupError)."""
-    helps = special_help(content.rules)
+    helps, when = special_help(content.rules), special_when(content.rules)
     cds = {slot: content.rules.cooldown_of(slot) for slot in SPECIAL_KEY}
-    specials = "\n".join(escape(f"  {key} {words(slot):<13} {helps[slot]} (cd {cds[slot]})")
+    specials = "\n".join(escape(f"  {key} {words(slot):<13} {helps[slot]} (cd {cds[slot]})") + "\n" +
+                         escape(f"      [i]beats a bump[/i] {when[slot]}").replace("\\[i]", "[i]").replace(
+                             "\\[/i]", "[/i]")
                          for slot, key in SPECIAL_KEY.items())
     monsters = "  ".join(escape(f"{m.glyph} {m.name}") for m in content.monsters)
-    kinds = {"[": "armour", "!": "potion", "?": "scroll"}
+    kinds = {"[": "armour", "!": "potion", "?": "scroll", "%": "food", ")": "thrown", "*": "shard"}
     items = "  ".join(sorted({escape(f"{i.glyph} {kinds.get(i.glyph, i.name)}") for i in content.items}))
+    h = content.player.hunger
+    boons = ", ".join(escape(b) for b in content.player.progression.boons) or "none"
     return f"""[b]Moving and fighting[/b]  (arrows scroll this help, Esc closes it)
   arrows, h j k l y u b n, numpad    move; bump a monster to attack it
   shift+direction, H J K L Y U B N   run until something interesting
   o explore   R rest until healed   . or 5 wait a turn
-  > <  take the stairs; away from them, walk to the known stairs
-  g pick up   i inventory (a-j use)   d drop   ; look   M message history
+  > <  take the stairs; away from them, walk to the known stairs (on depth 1, < is the sealed way out)
+  i inventory (a-j use, Tab: drop)   d drop   g pick up   A auto-pickup on/off
+  ; look   M message history   T choose a level-up boon ({boons})
 [b]Special actions[/b] at the adjacent foe (cd: turns until ready again)
 {specials}
+[b]Time[/b]  each turn eats a turn of food (Hungry at {h.hungry}); starving, rest heals nothing and
+  hp drains. Poison and fire burn on outside fights too. Monsters wander in now and then.
 [b]Model and rules[/b]
-  m resolver (rules, model, experts)   F2 debug pane   F3 the lab
-  [ ] scroll the log   {{ }} scroll the debug pane   ctrl+p palette
+  m resolver (rules, model, experts)   F2 debug pane   ( ) its divergences and fallbacks
+  F3 the lab   [ ] scroll the log   {{ }} scroll the debug pane   ctrl+p palette
   ctrl+q save and quit   ? this help
   \\[model] model applied  \\[rules] rules applied  \\[diverged] they disagree
   \\[fallback] the model failed, the rules applied
@@ -679,11 +687,11 @@ class RunsScreen(ModalScreen[None]):
         if not runs:
             t.append("No finished run yet.", "#808080")
         else:
-            t.append(f"{'seed':>7} {'depth':>5} {'turns':>6} {'resolver':<8} {'div':>4}  cause\n", "underline")
+            t.append(f"{'seed':>7} {'depth':>5} {'turns':>6}  cause\n", "underline")
             for r in runs[:15]:
-                t.append(f"{r['seed']:>7} {r['depth']:>5} {r['turns']:>6} {r['resolver']:<8} {r['divergences']:>4}  ",
-                         "bold green" if r["won"] else "")
+                t.append(f"{r['seed']:>7} {r['depth']:>5} {r['turns']:>6}  ", "bold green" if r["won"] else "")
                 t.append(f"{r['cause']}\n", "bold green" if r["won"] else "#c0c0c0")
+                t.append(f"{'':>22}combat turns: {resolver_summary(r)}\n", "#808080")
         with VerticalScroll(id="runs-box"):
             yield Static(t, id="runs")
 

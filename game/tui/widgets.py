@@ -315,6 +315,22 @@ def special_help(r: Ruleset) -> dict[str, str]:
     }
 
 
+def special_when(r: Ruleset) -> dict[str, str]:
+    """When each special action beats a bump (an attack is power + roll, less the foe's armour)."""
+    mend = r.heal_amount + r.heal_regen * r.heal_regen_turns
+    burn = r.burn_magnitude * r.burn_turns
+    return {
+        "heal": f"when the foe hits for less than the {mend} hp it mends in all (poison sours it)",
+        "guard": f"when the foe hits hard and your blows barely pierce its armour (it soaks {r.guard_shield})",
+        "brace": f"when your blows barely pierce: the thorns' {r.thorns_magnitude} ignore armour and shields",
+        "cleanse": "before a long fight, or when fire or poison would outlast it",
+        "poison_strike": f"against armour near your power: its {r.poison_magnitude * r.poison_turns} poison "
+                         "ignores armour and shields",
+        "ignite": f"against armour or a healer: {burn} burn through armour, every blow +{r.ignite_fragile} (a "
+                  "critical one stuns), no more regeneration",
+    }
+
+
 def _status_words(c: Combatant) -> str:
     parts = []
     for ch in CHANNELS:
