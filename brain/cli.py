@@ -19,16 +19,16 @@ from game.content import ContentError
 
 # subcommand -> (stage module, one-line help); a new subcommand is one module and one line here
 STAGES: dict[str, tuple[str, str]] = {
-    "sample": ("brain.sample", "print input blocks from the state sampler"),
+    "sample": ("brain.sample", "print input blocks of a suite (iid, edge, wide, crowded, long)"),
     "resolve": ("brain.pipe", "read input blocks on stdin, write one next-state block or error per line"),
     "gen": ("brain.gen", "write the training distribution as token shards + manifest.json (resumes)"),
     "train": ("brain.train", "train a model (see docs/brain.md for the presets)"),
-    "eval": ("brain.evaluate", "exact match of the model on held-out test-split blocks"),
+    "eval": ("brain.evaluate", "exact match on the suites: held-out blocks, failure-first suites, the envelope probe"),
     "bench": ("brain.bench", "latency (batch 1, one thread), load time, throughput, size"),
     "ship": ("brain.ship", "copy a run's model into a model directory with its eval summary"),
     "report": ("brain.report", "write the markdown report card under brain/reports/"),
-    "arena": ("brain.arena", "headless games by the scripted player; divergences, fallbacks, latency"),
-    "ingest": ("brain.ingest", "play logs -> a dataset labelled by the rules"),
+    "arena": ("brain.arena", "headless games (scripted or random player); divergences, fallbacks, latency"),
+    "ingest": ("brain.ingest", "play logs -> token shards labelled by the rules"),
     "finetune": ("brain.finetune", "continue training on play data mixed with synthetic data"),
     "sweep": ("brain.sweep", "models of several sizes: capability per megabyte (to convergence, or equal cost)"),
     "export": ("brain.export", "fp16 / int8 / onnx forms of a model: size, accuracy, latency"),
@@ -68,7 +68,12 @@ def _error(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command_of(argv)
-    args = build_parser([command] if command else []).parse_args(argv)
+    try:
+        parser = build_parser([command] if command else [])
+    except ModuleNotFoundError as exc:  # a play install (no torch) asked for a training stage
+        print(f"rpg-brain: {command} needs {exc.name} (pip install 'rpg-tui[train]')", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     args.argv = argv  # what a stage records as its command line (sweep.json)
     try:
         return importlib.import_module(STAGES[args.command][0]).run(args)

@@ -19,7 +19,7 @@ import hashlib
 import json
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from brain.checkpoint import ModelLoadError
@@ -165,17 +165,29 @@ class Expert:
         return [(k, v, getattr(rules, k)) for k, v in self.constants.items() if getattr(rules, k) != v]
 
 
+TARGET = 0.999  # held-out next-state exact on every suite of `ship`'s check before the game offers the experts
+TARGET_SUITES = ("iid", "edge", "wide")
+
+
 @dataclass(frozen=True)
 class Manifest:
     router: Router
     experts: dict[str, Expert]
+    measured: dict = field(default_factory=dict)  # `rpg-brain ship`'s held-out check: suite -> exact, n, target
+
+    @property
+    def meets_target(self) -> bool:
+        """Every suite of the ship check at TARGET or above; never measured is not met."""
+        exact = self.measured.get("exact", {})
+        return bool(exact) and all(exact.get(s, 0.0) >= TARGET for s in TARGET_SUITES)
 
     def to_json(self) -> dict:
         return {"experts_version": EXPERTS_VERSION,
                 "router": {"by": "action", "routes": {k: list(v) for k, v in self.router.routes.items()}},
                 "experts": [{"name": e.name, "actions": list(e.actions), "model_dir": e.model_dir,
                              "constants": e.constants, "constants_hash": e.constants_hash,
-                             "ruleset_id": e.ruleset_id, "trained": e.trained} for e in self.experts.values()]}
+                             "ruleset_id": e.ruleset_id, "trained": e.trained} for e in self.experts.values()],
+                **({"measured": self.measured} if self.measured else {})}
 
 
 def _need(cond: bool, path: Path, key: str, expected: str, got: object = ...) -> None:
@@ -236,7 +248,12 @@ def read_manifest(directory: Path) -> Manifest:
         experts[name] = Expert(name, tuple(e["actions"]), md, dict(sorted(c.items())), e["constants_hash"],
                                str(e.get("ruleset_id", "")), e.get("trained") if isinstance(e.get("trained"), dict)
                                else {})
-    return Manifest(router, experts)
+    measured = d.get("measured", {})
+    exact = measured.get("exact") if isinstance(measured, dict) else None
+    _need(isinstance(measured, dict) and (exact is None or (isinstance(exact, dict) and all(
+        isinstance(v, float) and 0.0 <= v <= 1.0 for v in exact.values()))), path, "measured",
+        '{"exact": {suite: a rate in 0..1}, ...} (written by rpg-brain ship)', measured)
+    return Manifest(router, experts, measured)
 
 
 def write_manifest(directory: Path, manifest: Manifest) -> None:
@@ -293,9 +310,15 @@ class ExpertsResolver:
 
     @classmethod
     def load(cls, directory: Path, rules: Ruleset, draft: str = "rules", threads: int | None = None,
-             allow_stale: bool = False) -> ExpertsResolver:
+             allow_stale: bool = False, require_target: bool = False) -> ExpertsResolver:
+        """The experts of `directory`; ExpertsError when one is missing or stale, and with `require_target` (the
+        game's choice) when `rpg-brain ship`'s held-out check did not find them at TARGET on every suite."""
         directory = Path(directory)
         manifest = read_manifest(directory)
+        if require_target and not manifest.meets_target:
+            got = ", ".join(f"{s} {v:.2%}" for s, v in manifest.measured.get("exact", {}).items()) or "never measured"
+            raise ExpertsError(f"{directory / MANIFEST}: below the accuracy target ({got}; every one of "
+                               f"{', '.join(TARGET_SUITES)} must reach {TARGET:.1%}): not offered in play")
         missing = [n for n in manifest.router.routes if n not in manifest.experts]
         if missing:
             raise ExpertsError(f"{directory / MANIFEST}: no trained expert for route {', '.join(missing)} "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -103,12 +103,15 @@ def ship_int8(to: Path, fp32: ModelResolver, cases: list, rules: Ruleset, log=pr
 
 # ------------------------------------------------------------------ the `rpg-brain ship` stage
 
-def ship_experts(src: Path, to: Path, rules: Ruleset, log=print) -> dict:
+def ship_experts(src: Path, to: Path, rules: Ruleset, n: int = 2000, log=print) -> dict:
     """Copy a trained experts directory to `to`: per expert its weights, config and training log (not the
-    optimizer state) with model.onnx written beside them, then the manifest last, so a copy cut short never
-    loads as a whole. Refuses a broken or stale directory before anything is copied."""
-    from brain.experts import MANIFEST, ExpertsResolver, read_manifest
+    optimizer state) with model.onnx written beside them, then the manifest last, with the held-out check the
+    game reads (`measured`: next-state exact on iid, edge and wide; the game offers experts only at the target),
+    so a copy cut short never loads as a whole. Refuses a broken or stale directory before anything is copied."""
+    from brain.experts import MANIFEST, TARGET, TARGET_SUITES, ExpertsResolver, read_manifest, write_manifest
     from brain.onnxexport import refresh_onnx
+    from brain.suites import held_out
+    from brain.suites.score import evaluate
 
     ExpertsResolver.load(src, rules)
     manifest = read_manifest(src)
@@ -120,9 +123,15 @@ def ship_experts(src: Path, to: Path, rules: Ruleset, log=print) -> dict:
             if (here / name).exists():
                 write_atomic(there / name, (here / name).read_bytes())
         log(refresh_onnx(there))
-    write_atomic(to / MANIFEST, (src / MANIFEST).read_bytes())
+    resolver = ExpertsResolver.load(src, rules)
+    exact = {s: evaluate(resolver, held_out(s, n, rules), rules)["state_exact"] for s in TARGET_SUITES}
+    measured = {"exact": exact, "n": n, "target": TARGET}
+    write_manifest(to, replace(manifest, measured=measured))  # last: a copy cut short never loads
     resolver = ExpertsResolver.load(to, rules)
-    return {"experts": sorted(manifest.experts), "params": resolver.num_params(), "decoder": resolver.decoder}
+    log(f"experts {'meet' if resolver.manifest.meets_target else 'are below'} the target {TARGET:.1%}: "
+        + ", ".join(f"{s} {v:.2%}" for s, v in exact.items()))
+    return {"experts": sorted(manifest.experts), "params": resolver.num_params(), "decoder": resolver.decoder,
+            "measured": measured, "offered_in_play": resolver.manifest.meets_target}
 
 
 def add_arguments(sh: argparse.ArgumentParser) -> None:
@@ -140,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     if (args.run / "experts.json").exists():
-        print(json.dumps(ship_experts(args.run, args.to or shipped_experts_dir(), load_ruleset(args.content))))
+        print(json.dumps(ship_experts(args.run, args.to or shipped_experts_dir(), load_ruleset(args.content),
+                                      n=args.n)))
         return 0
     config = ship(args.run, args.to or shipped_model_dir(), load_ruleset(args.content), n=args.n)
     print(json.dumps(config["eval"], indent=1))

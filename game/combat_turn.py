@@ -31,7 +31,7 @@ class TurnReport:
     action: str
     roll: int
     input: str
-    active: str  # "rules", "model" or "experts" (game.session.RESOLVERS)
+    active: str  # "rules", "model" or "experts" (game.resolve.RESOLVERS)
     rules: Resolution
     model: Resolution | None  # None when no model is loaded
     applied: Resolution

@@ -55,10 +55,12 @@ def load_model_resolver(model_dir: Path | None, rules: Ruleset, allow_stale: boo
 def load_experts_resolver(experts_dir: Path | None, rules: Ruleset, allow_stale: bool = False) -> Resolver:
     """The same door for the composed resolver (brain/experts.py): a router and one small model per route.
 
-    Raises ModelLoadError when the directory is bad or an expert is stale (the message names it and the
-    constant or sampler that changed), unless `allow_stale`.
+    Raises ModelLoadError when the directory is bad, an expert is stale (the message names it and the constant or
+    sampler that changed; unless `allow_stale`), or the experts are below the accuracy target `rpg-brain ship`
+    measured: the game offers only experts that meet it.
     """
     from brain.experts import ExpertsResolver  # lazy, as above
     from brain.paths import shipped_experts_dir
 
-    return ExpertsResolver.load(experts_dir or shipped_experts_dir(), rules, allow_stale=allow_stale)
+    return ExpertsResolver.load(experts_dir or shipped_experts_dir(), rules, allow_stale=allow_stale,
+                                require_target=True)

@@ -31,7 +31,7 @@ from game.dungeon import WALKABLE, WALL, Level, Room
 from game.entities import FloorItem, Monster, Player
 from game.messages import LIMIT as MESSAGES_LIMIT
 from game.messages import MAX_TAG, MessageLog
-from game.pack import INVENTORY_LIMIT, LETTERS
+from game.pack import INVENTORY_LIMIT, LETTERS, stacks
 from game.paths import run_file, run_id_problem
 from game.progression import recompute_body
 from game.resolve import RESOLVERS
@@ -209,7 +209,8 @@ def _progress(p: Player) -> dict[str, Any]:
     """What save version 2 added for the player (experience, level, worn armour, lasting bonuses), and version 4
     (pack letters, boons chosen and still to choose, food)."""
     return {"xp": p.xp, "level": p.level, "worn": p.worn, "power_bonus": p.power_bonus, "armor_bonus": p.armor_bonus,
-            "letters": dict(p.letters), "training": dict(p.training), "unspent": p.unspent, "food": p.food}
+            "letters": {name: letter for letter, name, _ in stacks(p)}, "training": dict(p.training),
+            "unspent": p.unspent, "food": p.food}
 
 
 # ------------------------------------------------------------------ read: one pass, checking while building

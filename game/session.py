@@ -85,8 +85,8 @@ class GameSession:
         s.player.x, s.player.y = s.floor.level.up
         s.update_fov()
         boss = next((m.name for m in content.monsters if m.boss), "its master")
-        s.messages.add(f"You enter the dungeon (seed {seed}). Find the stairs down: {content.dungeon.depths} depths, "
-                       f"and the {boss} at the bottom.", "info")
+        s.messages.add(f"You enter the dungeon (seed {seed}). The {boss} waits {content.dungeon.depths} depths "
+                       "down.", "info")
         return s
 
     @property

@@ -110,7 +110,7 @@ def test_training_reads_only_the_routes_examples(shards):
 
 
 def test_experts_resolver_answers_and_names_the_expert(experts_dir):
-    res = load_experts_resolver(experts_dir, RULES)
+    res = ExpertsResolver.load(experts_dir, RULES)
     cases = sample("iid", 24, 1, RULES)
     out = res.resolve_batch(cases)
     assert len(out) == len(cases)
@@ -372,6 +372,19 @@ def test_ship_experts_copies_weights_not_optimizer_state(experts_dir, tmp_path, 
         files = {p.name for p in (to / name).iterdir()}
         assert {"config.json", "model.safetensors"} <= files and not any(f.startswith("optim") for f in files)
     assert ExpertsResolver.load(to, RULES).num_params() == out["params"]
+    # ship measured them (6-step experts: far below the target), and the game does not offer them
+    measured = read_manifest(to).measured
+    assert set(measured["exact"]) == {"iid", "edge", "wide"} and out["offered_in_play"] is False
+    with pytest.raises(ValueError, match=r"below the accuracy target .*not offered in play"):
+        load_experts_resolver(to, RULES)
+    manifest = json.loads((to / MANIFEST).read_text())
+    manifest["measured"]["exact"] = dict.fromkeys(("iid", "edge", "wide"), 1.0)  # as if they met it
+    (to / MANIFEST).write_text(json.dumps(manifest))
+    assert load_experts_resolver(to, RULES).num_params() == out["params"]
+    manifest.pop("measured")  # never measured: not offered either
+    (to / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="never measured"):
+        load_experts_resolver(to, RULES)
     (experts_dir / "ignite" / "model.safetensors").rename(tmp_path / "w")  # a broken source ships nothing
     try:
         assert brain_main(["ship", str(experts_dir), "--to", str(tmp_path / "other")]) == 2

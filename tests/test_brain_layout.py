@@ -192,3 +192,12 @@ def test_every_brain_package_is_in_the_wheel():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in BRAIN.rglob("__init__.py")}
     assert found - listed == set()
+
+
+def test_a_training_stage_without_torch_is_one_line_not_a_traceback():
+    """A play install has no torch: `rpg-brain train` says what to install (the import is refused here)."""
+    code = ("import sys\nsys.modules['torch'] = None\nfrom brain.cli import main\n"
+            "raise SystemExit(main(['train', '--preset', 'tiny']))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == "rpg-brain: train needs torch (pip install 'rpg-tui[train]')"

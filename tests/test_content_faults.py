@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from envelopes import NARROW
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from game.combat.sampler import Ranges
-from game.content import ContentError, default_content_dir, load_content
+from game.content import ContentError, default_content_dir, load_content, load_ruleset
 from game.dungeon import generate
 from game.session import GameSession
 
@@ -57,25 +58,36 @@ def test_a_dangling_link_names_the_file(content_dir):
         load_content(content_dir)
 
 
-@pytest.mark.parametrize("file, old, new, key", [
-    ("dungeon.toml", "room_size_min = 4", "room_size_min = 30", "dungeon.room_size_min"),
-    ("dungeon.toml", "room_size_min = 4", "room_size_min = 21", "dungeon.room_size_min"),
-    ("rules.toml", "crit_bonus = 3", "crit_bonus = 99", "rules.crit_bonus"),
-    ("rules.toml", "crit_bonus = 3", "crit_bonus = 83", "rules.crit_bonus"),
-    ("rules.toml", "ignite_fragile = 2", "ignite_fragile = 9", "rules.ignite_fragile"),
-    ("rules.toml", "poison_turns = 3", "poison_turns = 7", "rules.poison_turns"),
-    ("rules.toml", "heal = 3", "heal = 8", "rules.cooldowns.heal"),
-    ("rules.toml", "shield_cap = 12", "shield_cap = 40", "rules.shield_cap"),
-    ("rules.toml", "fatigue_turn = 20", "fatigue_turn = 99", "rules.fatigue_turn"),
-    ("monsters.toml", 'color = "#a08060"', 'color = "blurple"', "monster[0].color"),
-    ("items.toml", 'color = "#ff4060"', 'color = "#ff40"', "item[0].color"),
-    ("player.toml", 'color = "bright_white"', 'color = "bold red"', "player.color"),
+@pytest.mark.parametrize("env, file, old, new, key", [
+    (None, "dungeon.toml", "room_size_min = 4", "room_size_min = 30", "dungeon.room_size_min"),
+    (None, "dungeon.toml", "room_size_min = 4", "room_size_min = 21", "dungeon.room_size_min"),
+    (None, "rules.toml", "crit_bonus = 3", "crit_bonus = 99", "rules.crit_bonus"),
+    (None, "rules.toml", "crit_bonus = 3", "crit_bonus = 83", "rules.crit_bonus"),
+    (NARROW, "rules.toml", "ignite_fragile = 2", "ignite_fragile = 9", "rules.ignite_fragile"),
+    (NARROW, "rules.toml", "poison_turns = 3", "poison_turns = 7", "rules.poison_turns"),
+    (NARROW, "rules.toml", "heal = 3", "heal = 8", "rules.cooldowns.heal"),
+    (NARROW, "rules.toml", "shield_cap = 12", "shield_cap = 40", "rules.shield_cap"),
+    (None, "rules.toml", "fatigue_turn = 20", "fatigue_turn = 100", "rules.fatigue_turn"),
+    (None, "monsters.toml", 'color = "#a08060"', 'color = "blurple"', "monster[0].color"),
+    (None, "items.toml", 'color = "#ff4060"', 'color = "#ff40"', "item[0].color"),
+    (None, "player.toml", 'color = "bright_white"', 'color = "bold red"', "player.color"),
+    (None, "player.toml", "start = 1800", "start = 9000", "player.hunger.start"),  # more than a stomach holds
 ])
-def test_relations_and_ranges_are_checked_at_load(content_dir, file, old, new, key):
+def test_relations_and_ranges_are_checked_at_load(content_dir, env, file, old, new, key):
     _edit(content_dir, file, old, new)
     with pytest.raises(ContentError) as err:
+        load_content(content_dir, env)
+    assert err.value.key == key and file in err.value.file, str(err.value)
+
+
+def test_a_crit_bonus_that_leaves_no_room_for_the_players_power_is_refused_at_the_power(content_dir):
+    """power_cap (99 - roll_max - crit_bonus - ignite's fragile) falls below the content's powers: refused
+    where the power is, saying why."""
+    _edit(content_dir, "rules.toml", "crit_bonus = 3", "crit_bonus = 70")
+    with pytest.raises(ContentError) as err:
         load_content(content_dir)
-    assert err.value.key == key and file in err.value.file
+    assert err.value.key == "player.progression.max_power" and err.value.file.endswith("player.toml")
+    assert "1..21" in err.value.expected and "fit two digits" in err.value.expected
 
 
 def test_the_largest_accepted_crit_bonus_keeps_every_sampled_block_resolvable(content_dir):
@@ -88,13 +100,14 @@ def test_the_largest_accepted_crit_bonus_keeps_every_sampled_block_resolvable(co
     rules = load_content().rules
     limit = 99 - Ranges().power - rules.roll_max - Ranges().magnitude
     _edit(content_dir, "rules.toml", "crit_bonus = 3", f"crit_bonus = {limit}")
-    rules = load_content(content_dir).rules
+    rules = load_ruleset(content_dir)  # the rules alone: power_cap(rules) then refuses the shipped monsters
     for suite in ("iid", "edge"):
         for case in sample(suite, 300, 1, rules):
             assert check_case(*parse_input(encode_input(*case)), rules) is None
     _edit(content_dir, "rules.toml", f"crit_bonus = {limit}", f"crit_bonus = {limit + 1}")
-    with pytest.raises(ContentError):
-        load_content(content_dir)
+    with pytest.raises(ContentError) as err:
+        load_ruleset(content_dir)
+    assert err.value.key == "rules.crit_bonus"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

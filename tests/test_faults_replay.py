@@ -161,11 +161,11 @@ def test_older_save_versions_still_load_and_order_by_turns_then_time(tmp_path):
     (tmp_path / saves.BACKUP_NAME).write_text(json.dumps(old))
     loaded = saves.load_newest(tmp_path, CONTENT)
     assert loaded.path.name == saves.SAVE_NAME and loaded.session.turns == new["turns"]
-    # a version-3 save (any sequence number) is newer than every older-version file
+    # a version-3 or later save (any sequence number) is newer than every older-version file
     v3 = _save_dict(_session(8, "run-a", 1))
     (tmp_path / ".save.json.k.tmp").write_text(json.dumps(v3))
     assert saves.load_newest(tmp_path, CONTENT).path.name == ".save.json.k.tmp"
-    assert saves.SAVE_VERSION == 3 and saves.OLDEST_READABLE == 1
+    assert saves.SAVE_VERSION == 4 and saves.OLDEST_READABLE == 1
 
 
 def test_permadeath_deletes_only_this_runs_files(tmp_path):
@@ -422,7 +422,7 @@ async def test_markup_in_paths_and_the_search_box_is_shown_as_written(tmp_path):
 @pytest.mark.parametrize("file, old, new, key", [
     ("monsters.toml", 'name = "rat"', 'name = "rat\\u001b[8m"', "monster[0].name"),
     ("player.toml", 'glyph = "@"', 'glyph = "\\u001b"', "player.glyph"),
-    ("items.toml", 'name = "antidote"', 'name = "anti\\u0085dote"', "item[1].name"),
+    ("items.toml", 'name = "antidote"', 'name = "anti\\u0085dote"', "item[2].name"),
     ("monsters.toml", 'glyph = "r"', 'glyph = "\\u732b"', "monster[0].glyph"),  # two cells wide
 ])
 def test_control_characters_in_content_strings_are_refused_naming_file_and_key(tmp_path, file, old, new, key):

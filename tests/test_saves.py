@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -48,7 +49,7 @@ def test_backup_and_no_temp_left(content, tmp_path):
     (lambda text: text[: len(text) // 2], "not a readable JSON save"),
     (lambda text: json.dumps({**json.loads(text), "save_version": 99}), "newer than this game"),
     (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "player"}), "missing field 'player'"),
-    (lambda text: text.replace('"hp":48', '"hp":480', 1), "hp"),
+    (lambda text: re.sub(r'"hp":\d+', '"hp":480', text, count=1), "hp"),  # the player's, first in the file
     (lambda text: json.dumps({**json.loads(text), "ruleset": "rs-other"}), "ruleset"),
     (lambda text: "[]", "JSON object"),
 ])

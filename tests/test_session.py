@@ -184,7 +184,7 @@ def test_items(content):
     from game.combat.state import Status
     s.player.body = replace(s.player.body, hp=10).with_status("poison", Status(2, 3)).with_cooldown("heal", 3)
     # every stack keeps its letter (a b c d) while the others are used up
-    assert s.perform(Use(0)) and s.player.body.hp == 10 + 12
+    assert s.perform(Use(0)) and s.player.body.hp == 10 + s.item_spec("healing draught").value
     assert s.perform(Use(1)) and "poison_strike" in s.player.known
     assert s.perform(Use(2)) and s.player.body.cooldown("heal") == 0
     assert s.perform(Use(3)) and not s.player.body.has("poison")

@@ -331,9 +331,10 @@ class Bounds:
         return lo, hi, why
 
     def check(self, t: _Table, key: str, value: int, names: tuple[str, ...], lo: int, hi: int,
-              sides: bool = True) -> int:
-        """`value` (read from `t` at `key`) inside the legal [lo, hi] and every field of `names` in the envelope."""
-        why = "the legal state"
+              sides: bool = True, legal: str = "the legal state") -> int:
+        """`value` (read from `t` at `key`) inside the legal [lo, hi] (`legal` says why) and every field of
+        `names` in the envelope."""
+        why = legal
         for name in names:
             lo2, hi2, why2 = self.limit(name, lo, hi, sides)
             if (lo2, hi2) != (lo, hi):
@@ -353,6 +354,7 @@ class Bounds:
 
 
 LEGAL = Bounds()
+HEADROOM = "the legal state: power + roll_max + crit_bonus + ignite's fragile must fit two digits"
 # each rules constant a status carries, and the envelope field it lands in
 DURATIONS = {"guard_turns": "shield.turns", "heal_regen_turns": "regen.turns", "poison_turns": "poison.turns",
              "burn_turns": "burn.turns", "ignite_fragile_turns": "fragile.turns", "thorns_turns": "thorns.turns",
@@ -411,7 +413,7 @@ def load_ruleset(directory: Path | None = None, envelope: Envelope | None = None
 def _body(t: _Table, rules: Ruleset, bounds: Bounds, hp_key: str = "hp") -> tuple[int, int, int]:
     """hp, power and armor of a combatant: inside the legal state (power at most power_cap) and the envelope."""
     hp = bounds.check(t, hp_key, t.int(hp_key, 1, MAX_VALUE), ("max_hp", "hp"), 1, MAX_VALUE)
-    power = bounds.check(t, "power", t.int("power", 0, MAX_VALUE), ("power",), 1, power_cap(rules))
+    power = bounds.check(t, "power", t.int("power", 0, MAX_VALUE), ("power",), 1, power_cap(rules), legal=HEADROOM)
     armor = bounds.check(t, "armor", t.int("armor", 0, MAX_VALUE), ("armor",), 0, MAX_VALUE)
     return hp, power, armor
 
@@ -477,7 +479,8 @@ def _progression(t: _Table, player_hp: int, rules: Ruleset, bounds: Bounds) -> P
     # the caps are what keep play inside the bounds: whatever is earned, drunk or worn stops there
     max_hp = bounds.check(t, "max_hp", t.int("max_hp", 1, MAX_VALUE) if "max_hp" in t.data else player_hp,
                           ("max_hp", "hp"), player_hp, MAX_VALUE)
-    max_power = bounds.check(t, "max_power", t.int("max_power", 1, MAX_VALUE), ("power",), 1, power_cap(rules))
+    max_power = bounds.check(t, "max_power", t.int("max_power", 1, MAX_VALUE), ("power",), 1, power_cap(rules),
+                             legal=HEADROOM)
     max_armor = bounds.check(t, "max_armor", t.int("max_armor", 0, MAX_VALUE), ("armor",), 0, MAX_VALUE)
     return Progression(tuple(levels), t.int("power_per_level", 0, max_power), max_power, max_armor,
                        t.int("hp_per_level", 0, MAX_VALUE) if "hp_per_level" in t.data else 0, max_hp)
