@@ -1,9 +1,9 @@
 """Training data: (input block, answer) pairs labelled by the rules engine.
 
 The answer is format.encode_answer(events, next_state): the derivation
-scratchpad, ` | `, the canonical next-state block. Cases come from the game's
-sampler, mixed iid/edge and weighted toward hard turns (strikes, several hp
-changes). The split is a hash of the input block, so a block lands in the same
+scratchpad, ` | `, the canonical next-state block. Cases come from one of the game's
+named samplers (game.combat.sampler.SAMPLERS: wide or narrow), its plain and edged draws mixed and weighted
+toward hard turns (strikes, several hp changes). The split is a hash of the input block, so a block lands in the same
 split whoever draws it: test blocks are never trained on, whatever the seed.
 
 Training reads either an infinite stream (`stream`) or the token shards that

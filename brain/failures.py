@@ -57,7 +57,8 @@ def all_table(result: dict) -> str:
     rows = ["| suite | n | next-state exact | notes |", "|---|---|---|---|"]
     for s in HELD_OUT:
         r = result[s]
-        rows.append(f"| {s} | {r['n']} | {r['state_exact']:.2%} | parse fail {r['parse_failures']}, invariant fail "
+        exact = f"{r['state_exact']:.2%}" if r["answered"] else "- (none answered)"
+        rows.append(f"| {s} | {r['n']} | {exact} | parse fail {r['parse_failures']}, invariant fail "
                     f"{r['invariant_failures']}, outside the envelope {r['outside_envelope']}, wrong "
                     f"{r['wrong']} |")
     o = result["order"]

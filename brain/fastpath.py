@@ -23,7 +23,7 @@ def single_thread_blas() -> None:
     """Ask numpy's BLAS for one thread.
 
     Its worker threads spin while they wait; on a busy 2-core machine that made
-    batch-1 decoding 2-3x slower (docs/brain.md). OPENBLAS_NUM_THREADS only works
+    batch-1 decoding 2-3x slower (docs/history.md). OPENBLAS_NUM_THREADS only works
     before numpy loads, which the game does not control, so threadpoolctl asks the
     loaded library directly (for the whole process: the game decodes one turn at a time).
     """

@@ -46,7 +46,7 @@ class FinetuneConfig:
 def finetune_recipe(config: dict, fc: FinetuneConfig) -> TrainConfig:
     """The run's recipe at the fine-tune's lr, steps and batch. The Muon matrices keep their ratio to the AdamW
     lr: a fine-tune at a tenth of the recipe's lr runs Muon at a tenth of its lr too (at the recipe's full Muon
-    lr it undid what the model knew: iid 98.3 -> 97.4%, measured in docs/brain.md)."""
+    lr it undid what the model knew: iid 98.3 -> 97.4%, measured in docs/history.md)."""
     recipe = config.get("train", {}).get("config", {})
     muon_lr = recipe.get("muon_lr", TrainConfig.muon_lr) * fc.lr / recipe.get("lr", TrainConfig.lr)
     return TrainConfig(**{**recipe, "lr": fc.lr, "muon_lr": muon_lr, "warmup": fc.warmup, "steps": fc.steps,

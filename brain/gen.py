@@ -17,7 +17,7 @@ def add_arguments(g: argparse.ArgumentParser) -> None:
     g.add_argument("--n", type=int, default=200_000, help="draws before the split and deduplication")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--sampler", choices=tuple(SAMPLERS), default="wide",
-                   help="the envelope the data covers: wide (the whole format) or narrow (today's play)")
+                   help="the envelope the data covers: wide (the whole format) or narrow (the shipped model's)")
     g.add_argument("--edge", type=float, default=0.2, help="share of edge-suite cases")
     g.add_argument("--easy-keep", type=float, default=0.5, help="acceptance of an easy case")
     g.add_argument("--workers", type=int, default=None, help="processes drawing shards (default: every core)")

@@ -22,17 +22,28 @@ def _pct(v: float | None) -> str:
 
 def failure_section(resolver: Resolver, rules: Ruleset, n: int, ungated, raw) -> tuple[str, dict]:
     result = run_all(resolver, rules, n=n, ungated_answer=ungated, raw_answer=raw)
-    iid, ood, order = result["iid"], result["ood"], result["order"]
+    text = "\n".join(["## Failure-first evaluation (`rpg-brain eval --suite all`)", "",
+                      "Definitions in docs/evaluation.md.", "", all_table(result), "", failure_lesson(result), ""])
+    return text, result
+
+
+def failure_lesson(result: dict) -> str:
+    """What `run_all`'s figures say about the format, in one paragraph."""
+    iid, ood, probe, order = result["iid"], result["ood"], result["probe"], result["order"]
     p, c = result["perturb"], result["chain"]
     lc, td, bc = result["label_collapse"], result["token_drift"], result["boundary_confusion"]
-    lesson = (
-        f"What the failures teach about the format. Inside the training ranges the model is an arithmetic "
-        f"engine ({iid['state_exact']:.1%} exact on iid); one step outside them it is not one at all: on `ood` "
-        f"(values up to twice the largest seen) it is right {ood['state_exact']:.1%} of the time and breaks an "
-        f"invariant {ood['invariant_failures']} times in {ood['n']}. Fixed-width digits made the in-range "
-        f"arithmetic learnable, but the digits a field never showed in training are unknown tokens in all but "
-        f"name, so the ranges in `Ranges` are part of the model's architecture, and the game must keep content "
-        f"inside them (content validation does). The grammar is the other half of the model: the training loss "
+    rates = {name: v["unguarded_exact"] for name, v in ood["models"].items() if v.get("unguarded_exact") is not None}
+    unguarded = [f"{v:.1%}" + (f" ({name})" if len(rates) > 1 else "") for name, v in rates.items()]
+    bare = (f" Without the guard the bare model would have been right on {', '.join(unguarded)} of those `ood` "
+            "turns." if unguarded else "")
+    return (
+        f"What the failures teach about the format. Inside its envelope the model is an arithmetic engine "
+        f"({iid['state_exact']:.1%} next-state exact on iid). Outside it a tiny model answers anyway and is "
+        f"silently wrong: the digits a field never showed in training are unknown tokens in all but name. So the "
+        f"envelope is part of the model (recorded in its config.json) and guarded at the door: a turn outside it "
+        f"is declined and the rules resolve it. Silent answers outside the envelope: {ood['silent']} of "
+        f"{ood['n']} `ood` turns (the whole format beyond it) and {probe['silent']} of {probe['n']} `probe` turns "
+        f"(one field just past a bound).{bare} The grammar is the other half of the model: the training loss "
         f"skips grammar-forced tokens, so unconstrained the bare model writes a plausible state for "
         f"{_pct(p['raw_plausible_rate'])} of perturbed blocks; it never learned the labels, only what goes "
         f"between them. Without the strict parser in front, the constrained model would have passed "
@@ -44,9 +55,6 @@ def failure_section(resolver: Resolver, rules: Ruleset, n: int, ungated, raw) ->
         f"on the commonest value), boundary confusion {bc['value']:.2f} (errors at 0/1 boundaries relative to "
         f"elsewhere), and token drift {td['value']:+.3f} along {c['runs']} chains of {c['turns']} turns "
         f"({c['on_track_share']:.1%} of turns on the rules chain).")
-    text = "\n".join(["## Failure-first evaluation (`rpg-brain eval --suite all`)", "",
-                      "Definitions in docs/evaluation.md.", "", all_table(result), "", lesson, ""])
-    return text, result
 
 
 def converge_section(reports: Path) -> str:

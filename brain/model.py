@@ -165,7 +165,7 @@ class GPT(nn.Module):
         Computed on the tokens that can reach a target: under the causal mask a row's tokens after its last
         target (its right padding, its end token) change no loss, so they are dropped before every per-token
         layer, and the head runs only where there is a target. The same loss as the logits of forward() give,
-        for 10-19% less step time on random batches of 128 (scripts/bench_step.py, docs/brain.md)."""
+        for 10-19% less step time on random batches of 128 (scripts/bench_step.py, docs/history.md)."""
         B, T = idx.shape
         steps = torch.arange(T, device=idx.device)
         last = torch.where(targets != -1, steps, -1).amax(1)  # each row's last target place (-1: none)

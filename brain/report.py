@@ -1,8 +1,12 @@
 """The report card: one markdown file under brain/reports/ from the model directory's own records.
 
-Sections: data (the stream's statistics, measured on a fresh draw), model size,
-training curve (train_log.jsonl), evaluation (rpg-brain eval), benchmark
-(rpg-brain bench). Every figure is recomputed by `rpg-brain report`.
+`render` composes the card's own sections, each a function returning its markdown lines: model size
+(`model_section`), the training mix's statistics measured on fresh draws of the model's sampler
+(`data_section`), the recipe and training curves, phase 1's too when the model had one (`training_section`),
+held-out evaluation (`eval_section`, rpg-brain eval) and the benchmark (`bench_section`, rpg-brain bench).
+`write_report` adds the sections of brain/lab_report.py (failure-first suites, measured afresh; the size
+curves, forms, play loop and experts, rendered from what their own commands wrote). Every figure is
+recomputed by `rpg-brain report`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from brain.checkpoint import CONFIG, LOG, WEIGHTS
 from brain.data import Mix, draw, split_of
 from brain.paths import shipped_model_dir
 from game.combat.ruleset import Ruleset
+from game.combat.sampler import SAMPLERS
 
 
 def data_stats(rules: Ruleset, mix: Mix, n: int = 20_000, seed: int = 0) -> dict:
@@ -59,34 +64,44 @@ def _curve(rows: list[dict], width: int = 60, height: int = 12, key: str = "loss
     return "\n".join(lines)
 
 
-def render(model_dir: Path, rules: Ruleset, evals: dict[str, dict], bench: dict | None, data: dict) -> str:
-    from brain.suites.score import summary_table
+PHASE1_LOG = "train_log.phase1.jsonl"  # the curve of the run a second phase started from (`rpg-brain ship` copies it)
 
-    config = json.loads((model_dir / CONFIG).read_text())
-    read = lambda p: [json.loads(line) for line in p.read_text().splitlines() if line.strip()] if p.exists() else []
-    rows = read(model_dir / LOG)
-    phase1 = read(model_dir / "train_log.phase1.jsonl")
-    train = config.get("train", {})
-    tc = train.get("config", {})
-    out = [f"# rpg-brain report: {model_dir}", ""]
-    out += ["## Model", "",
-            f"- GPT depth {config['model']['n_layer']}, width {config['model']['n_embd']}, "
-            f"{config['model']['n_head']} heads, context {config['model']['block_size']}, vocabulary "
-            f"{config['model']['vocab_size']}",
+
+def _rows(path: Path) -> list[dict]:
+    """The rows of a JSONL training log, or none when there is no such log."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def model_section(model_dir: Path, config: dict) -> list[str]:
+    m = config["model"]
+    return ["## Model", "",
+            f"- GPT depth {m['n_layer']}, width {m['n_embd']}, {m['n_head']} heads, context {m['block_size']}, "
+            f"vocabulary {m['vocab_size']}",
             f"- {config['params']:,} parameters, {(model_dir / WEIGHTS).stat().st_size / 1e6:.2f} MB of fp32 weights",
             f"- format version {config['format_version']}, ruleset {config['ruleset_id']}, "
             f"weights sha256 {config['weights_sha256'][:16]}...", ""]
-    out += ["## Data", "",
-            f"Stream mix: {json.dumps(data.get('mix', {}))}; {data['n']:,} fresh draws measured, "
-            f"{data['us_per_example']:.0f} us per labelled example (one core).", "",
-            "| action | share |", "|---|---|"]
-    out += [f"| {a} | {c / data['n']:.1%} |" for a, c in sorted(data["actions"].items())]
+
+
+def data_section(data: dict) -> list[str]:
+    """The training mix as `data_stats` measured it on fresh draws."""
+    n = data["n"]
+    out = ["## Data", "",
+           f"Stream mix: {json.dumps(data.get('mix', {}))}; {n:,} fresh draws measured, "
+           f"{data['us_per_example']:.0f} us per labelled example (one core).", "",
+           "| action | share |", "|---|---|"]
+    out += [f"| {a} | {c / n:.1%} |" for a, c in sorted(data["actions"].items())]
     out += ["", "| hp-changing events in the turn | share |", "|---|---|"]
-    out += [f"| {k}{'+' if str(k) == '5' else ''} | {c / data['n']:.1%} |" for k, c in data["hp_changes"].items()]
+    out += [f"| {k}{'+' if str(k) == '5' else ''} | {c / n:.1%} |" for k, c in data["hp_changes"].items()]
     out += ["", "| rule event | turns with it |", "|---|---|"]
-    out += [f"| {r} | {c / data['n']:.2%} |" for r, c in sorted(data["events"].items(), key=lambda kv: -kv[1])]
-    out += ["", f"Split by sha1 of the input block: {json.dumps(data['splits'])}.", ""]
-    out += ["## Training", ""]
+    out += [f"| {r} | {c / n:.2%} |" for r, c in sorted(data["events"].items(), key=lambda kv: -kv[1])]
+    return [*out, "", f"Split by sha1 of the input block: {json.dumps(data['splits'])}.", ""]
+
+
+def training_section(config: dict, rows: list[dict], phase1: list[dict]) -> list[str]:
+    """The recipe and the curves: of the run a second phase started from (`phase1`), then of this run."""
+    train = config.get("train", {})
+    tc = train.get("config", {})
+    out = ["## Training", ""]
     if phase1:
         last = phase1[-1]
         out += [f"Phase 1 (the run this one started from, `{tc.get('init')}`): {last['step']} steps, "
@@ -107,7 +122,14 @@ def render(model_dir: Path, rules: Ruleset, evals: dict[str, dict], bench: dict 
                 "| step | loss | val loss | val exact | val next-state exact | tok/s |", "|---|---|---|---|---|---|"]
         out += [f"| {r['step']} | {r['loss']:.4f} | {r['val_loss']:.4f} | {r['val_exact']:.2%} "
                 f"| {r['val_state_exact']:.2%} | {r['tok_s']:,} |" for r in rows if "val_loss" in r]
-    out += ["", "## Evaluation (held-out test-split blocks, `rpg-brain eval`)", "", summary_table(evals), ""]
+    return out
+
+
+def eval_section(evals: dict[str, dict]) -> list[str]:
+    """The held-out suites' summary, then per suite exact match by action and by hp-changing events."""
+    from brain.suites.score import summary_table
+
+    out = ["", "## Evaluation (held-out test-split blocks, `rpg-brain eval`)", "", summary_table(evals), ""]
     for name, r in evals.items():
         out += [f"### {name}: exact match by action", "", "| action | exact | n |", "|---|---|---|"]
         out += [f"| {k} | {v['exact']:.2%} | {v['n']} |" for k, v in r["by_action"].items()]
@@ -115,39 +137,65 @@ def render(model_dir: Path, rules: Ruleset, evals: dict[str, dict], bench: dict 
         out += [f"| {k} | {v['exact']:.2%} | {v['n']} |" for k, v in r["by_hp_changes"].items()]
         out += ["", f"Rules involved in wrong fields: {json.dumps(r['wrong_rules'])}",
                 f"Wrong fields: {json.dumps(r['wrong_fields'])}", ""]
+    return out
+
+
+def bench_section(bench: dict) -> list[str]:
+    """`rpg-brain bench`: the game's path first, each decoder alone, load, batches, and per drafter."""
+    b1 = bench["batch1_threads1_ms"]
+    decoder = bench.get("decoder", "numpy")
+    note = f" ({bench['decoder_note']})" if bench.get("decoder_note") else ""
+    out = ["## Benchmark (`rpg-brain bench`, one CPU thread)", "",
+           f"batch-1 fast-forward is the game's path: the {decoder} decoder{note}, "
+           "parse, invariants. The other rows time the decoder alone.", "",
+           "| measure | value |", "|---|---|",
+           f"| batch-1 p50 / p95, fast-forward, {decoder} (game path) | "
+           f"{b1['fast_forward']['p50']:.2f} / {b1['fast_forward']['p95']:.2f} ms |"]
+    out += [f"| batch-1 p50 / p95, {k.removeprefix('fast_forward_')} fast-forward (decoder only) | "
+            f"{v['p50']:.2f} / {v['p95']:.2f} ms |" for k, v in b1.items() if k.startswith("fast_forward_")]
+    if "lockstep" in b1:
+        out += [f"| batch-1 p50 / p95, torch lockstep, no fast-forward (decoder only) | "
+                f"{b1['lockstep']['p50']:.2f} / {b1['lockstep']['p95']:.2f} ms |"]
+    out += [f"| load (warm process) | {bench['load_s'] * 1000:.0f} ms |",
+            f"| load in a fresh process, imports included, no torch | {bench['load_cold_s'] * 1000:.0f} ms, "
+            f"peak RSS {bench['rss_mb']:.0f} MB |"]
+    out += [f"| {k} | {v:,.2f} |" for k, v in bench.items()
+            if k.startswith("batch") and k not in ("batch1_threads1_ms", "batch1_n") and v is not None]
+    if "drafted_rules_threads1_turns_per_s" in bench:
+        out += [f"| drafted turns one after another (eval, arena), one thread | "
+                f"{bench['drafted_rules_threads1_turns_per_s']:,.0f} turns/s |"]
+    out += [f"| params / weights | {bench['params']:,} / {bench['weights_mb']:.2f} MB |", ""]
+    if bench.get("drafts"):  # brain/draft.py: what each model call verified
+        out += ["Per drafter, the game path (each call verifies a drafted answer; the answers are the same):", "",
+                "| draft | p50 / p95 ms | model calls per turn | whole draft taken | drafted tokens accepted |",
+                "|---|---|---|---|---|"]
+        for name, d in bench["drafts"].items():
+            share = "-" if d.get("accepted_tokens_share") is None else f"{d['accepted_tokens_share']:.1%}"
+            out.append(f"| {name} | {d['p50']:.2f} / {d['p95']:.2f} | {d['calls_per_turn']:.2f} | "
+                       f"{d['whole_draft_accepted_share']:.1%} of turns | {share} |")
+        out.append("")
+    return out
+
+
+def render(model_dir: Path, rules: Ruleset, evals: dict[str, dict], bench: dict | None, data: dict) -> str:
+    """The report card's own sections, from the model directory's records and the measurements given; the
+    long-running measurements' sections (brain/lab_report.py) follow it in `write_report`."""
+    config = json.loads((model_dir / CONFIG).read_text())
+    out = [f"# rpg-brain report: {model_dir}", "", *model_section(model_dir, config), *data_section(data),
+           *training_section(config, _rows(model_dir / LOG), _rows(model_dir / PHASE1_LOG)), *eval_section(evals)]
     if bench:
-        b1 = bench["batch1_threads1_ms"]
-        note = f" ({bench['decoder_note']})" if bench.get("decoder_note") else ""
-        out += ["## Benchmark (`rpg-brain bench`, one CPU thread)", "",
-                f"batch-1 fast-forward is the game's path: the {bench.get('decoder', 'numpy')} decoder{note}, "
-                "parse, invariants. The other rows time the decoder alone.", "",
-                "| measure | value |", "|---|---|",
-                f"| batch-1 p50 / p95, fast-forward, {bench.get('decoder', 'numpy')} (game path) | "
-                f"{b1['fast_forward']['p50']:.2f} / {b1['fast_forward']['p95']:.2f} ms |"]
-        out += [f"| batch-1 p50 / p95, {k.removeprefix('fast_forward_')} fast-forward (decoder only) | "
-                f"{v['p50']:.2f} / {v['p95']:.2f} ms |" for k, v in b1.items() if k.startswith("fast_forward_")]
-        if "lockstep" in b1:
-            out += [f"| batch-1 p50 / p95, torch lockstep, no fast-forward (decoder only) | "
-                    f"{b1['lockstep']['p50']:.2f} / {b1['lockstep']['p95']:.2f} ms |"]
-        out += [f"| load (warm process) | {bench['load_s'] * 1000:.0f} ms |",
-                f"| load in a fresh process, imports included, no torch | {bench['load_cold_s'] * 1000:.0f} ms, "
-                f"peak RSS {bench['rss_mb']:.0f} MB |"]
-        out += [f"| {k} | {v:,.2f} |" for k, v in bench.items() if k.startswith("batch") and k != "batch1_threads1_ms"
-                and k != "batch1_n" and v is not None]
-        if "drafted_rules_threads1_turns_per_s" in bench:
-            out += [f"| drafted turns one after another (eval, arena), one thread | "
-                    f"{bench['drafted_rules_threads1_turns_per_s']:,.0f} turns/s |"]
-        out += [f"| params / weights | {bench['params']:,} / {bench['weights_mb']:.2f} MB |", ""]
-        if bench.get("drafts"):  # brain/draft.py: what each model call verified
-            out += ["Per drafter, the game path (each call verifies a drafted answer; the answers are the same):", "",
-                    "| draft | p50 / p95 ms | model calls per turn | whole draft taken | drafted tokens accepted |",
-                    "|---|---|---|---|---|"]
-            for name, d in bench["drafts"].items():
-                share = "-" if d.get("accepted_tokens_share") is None else f"{d['accepted_tokens_share']:.1%}"
-                out.append(f"| {name} | {d['p50']:.2f} / {d['p95']:.2f} | {d['calls_per_turn']:.2f} | "
-                           f"{d['whole_draft_accepted_share']:.1%} of turns | {share} |")
-            out.append("")
+        out += bench_section(bench)
     return "\n".join(out) + "\n"
+
+
+def training_mix(config: dict) -> Mix:
+    """The mix a model was trained on, from its config.json: the recipe's edge share and easy-case acceptance,
+    drawn by the sampler its envelope names (the data's own; a recipe's `sampler` only says what a stream would
+    draw), else the recipe's."""
+    tc = config.get("train", {}).get("config", {})
+    envelope = config.get("envelope") if isinstance(config.get("envelope"), dict) else {}
+    sampler = next((s for s in (envelope.get("sampler"), tc.get("sampler")) if s in SAMPLERS), Mix().sampler)
+    return Mix(tc.get("edge", 0.2), tc.get("easy_keep", 0.5), sampler)
 
 
 def write_report(model_dir: Path | None, rules: Ruleset, n: int = 2000, out_dir: Path = Path("brain/reports"),
@@ -161,9 +209,7 @@ def write_report(model_dir: Path | None, rules: Ruleset, n: int = 2000, out_dir:
     resolver = ModelResolver.load(model_dir, rules)
     evals = {s: evaluate(resolver, held_out(s, n, rules), rules) for s in ("iid", "edge")}
     b = bench(model_dir, rules, content=content)
-    config = json.loads((model_dir / CONFIG).read_text())
-    tc = config.get("train", {}).get("config", {})
-    mix = Mix(tc.get("edge", 0.2), tc.get("easy_keep", 0.5))
+    mix = training_mix(json.loads((model_dir / CONFIG).read_text()))
     data = data_stats(rules, mix) | {"mix": asdict(mix)}
     out_dir.mkdir(parents=True, exist_ok=True)
     name = "default.md" if model_dir.resolve() == shipped_model_dir().resolve() else f"{model_dir.name}.md"

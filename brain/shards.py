@@ -552,7 +552,7 @@ class Sampler:
     is sorted by length, cut into K batches and those batches shuffled (seeded by the window). A batch pads to
     its longest example, so random batches of 128 spend 31% of their tokens on padding; bucketed ones spend
     about 1%. Every example of the window is still seen exactly once, but a batch of like lengths is a batch of
-    like states, and that costs more examples than the padding saves: no preset uses it (docs/brain.md "What a
+    like states, and that costs more examples than the padding saves: no preset uses it (docs/history.md "What a
     CPU step costs").
     """
 

@@ -9,9 +9,10 @@ megabytes and against training compute. That is capability at equal cost.
 
 `rpg-brain sweep --data DIR --sizes 1x32,2x32,2x64 --budget-s S` is the size curve at convergence
 (`converge`): each size LAYERSxWIDTH trains on the token shards, its val exact match measured every K steps,
-until it has not improved for P evaluations (patience) or its budget of S seconds is spent; then it is
-measured on held-out iid and edge, its fp32 and int8 weights weighed, and the table names the smallest size
-that reaches the target (99.9%) on both.
+until it has not improved for P evaluations (patience), its schedule ends or its budget of S seconds is spent
+(`--fit-schedule`: each size's schedule planned to end inside its budget); then it is measured on held-out iid,
+edge and wide (`CURVE_SUITES`), its fp32 and int8 weights weighed, and the table names the smallest size that
+reaches the target (99.9%) on every one.
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ class TrainConfig:
     val_loss_n: int = 512  # val blocks for the validation loss
     workers: int = 1  # processes drawing batches (0: inline)
     # one thread: on a shared 2-core machine two OpenMP threads stall whenever another process
-    # holds a core (measured 5-8x slower steps, docs/brain.md); one thread + the batch worker fits.
+    # holds a core (measured 5-8x slower steps, docs/history.md "Threads"); one thread + the batch worker fits.
     # The cpu preset takes both cores (1.7x on a quiet machine) and must run alone
     threads: int = 1
     init: str | None = None  # start from this model directory's weights (a second, lower-lr phase)
@@ -124,17 +124,18 @@ class TrainConfig:
 PRESETS: dict[str, TrainConfig] = {
     "tiny": TrainConfig(depth=1, batch_size=8, steps=20, lr=3e-3, warmup=5, log_every=5, eval_every=10,
                         ckpt_every=10, val_n=8, val_loss_n=16, workers=0),
-    # the shipped recipe: measured in docs/brain.md, <= 20 min on the 2-core CPU
+    # the stream (or --data) at batch 64 on one thread; what it reached on the narrow sampler: docs/history.md
     "default": TrainConfig(depth=2, batch_size=64, steps=5500, lr=3e-3, warmup=200),
-    # the CPU recipe (docs/brain.md "--preset cpu"; scripts/cpu_preset.sh): `rpg-brain gen --out brain/data/cpu
-    # --n 1200000` (~2 min on 2 cores), then 9,000 steps of 128 (1.15M examples) from the shards with AdamW on two
-    # threads: 50.5 minutes with its data on a quiet 2-core machine, 99.75 / 100% held-out (Muon: 98.65 / 99.10% on the
-    # same data); --threads 1 when sharing the machine
+    # the CPU recipe (scripts/cpu_preset.sh): `rpg-brain gen --out brain/data/cpu --n 1200000`, then 9,000 steps of
+    # 128 (1.15M examples) from the shards with AdamW on two threads; --threads 1 when sharing the machine. On the
+    # narrow sampler: 50.5 minutes with its data on a quiet 2-core machine, 99.75 / 100% held-out (docs/history.md);
+    # on the wide one not yet measured
     "cpu": TrainConfig(depth=2, batch_size=128, steps=9_000, lr=3e-3, warmup=200, threads=2, workers=0,
                        eval_every=1000, ckpt_every=1000, data="brain/data/cpu"),
-    # one GPU, minutes: `rpg-brain gen --out brain/data/gpu --n 2800000` first (every core: 67 s on 16), then
-    # 5,000 steps of 512 from the shards (2.56M examples): 209 s on a lent H200 shared with seven other
-    # trainings, 100.00% iid / 100.00% edge held-out (docs/brain.md "The shipped model"; scripts/gpu_session.sh)
+    # one GPU, minutes: `rpg-brain gen --out brain/data/gpu --n 2800000` first, then 5,000 steps of 512 from the
+    # shards (2.56M examples; scripts/gpu_session.sh). On narrow sampler version 1 it was the shipped model's first
+    # phase: 209 s on a lent H200, 100.00% iid / 100.00% edge held-out (docs/history.md); on the wide one not yet
+    # measured
     "gpu": TrainConfig(depth=2, batch_size=512, steps=5_000, lr=3e-3, warmup=200, workers=0, eval_every=1000,
                        ckpt_every=1000, data="brain/data/gpu"),
     # a second phase on top of the default run: fresh batches (another seed), lower peak lr
@@ -222,7 +223,7 @@ def prefetched(it: Iterator, ahead: int = 4) -> Iterator:
     """The items of `it` in order, made by a thread up to `ahead` items early.
 
     Gathering a shard batch is numpy work (~25 ms for 512 on one core, most of it outside the GIL), so on a GPU
-    it overlaps the step instead of idling the device: measured in docs/brain.md "Token data engine"."""
+    it overlaps the step instead of idling the device: measured in docs/history.md "The token data engine, measured"."""
     q: queue.Queue = queue.Queue(maxsize=ahead)
     done = object()
     stop = threading.Event()
@@ -358,7 +359,7 @@ def heap_trimmer() -> Callable[[], object] | None:
     Batches change shape every step (each pads to its longest example, and the loss keeps a different number of
     tokens), so freed activations fragment glibc's heap: a CPU run of the wide envelope grew by ~2 MB a step
     (7.9 GB at step 3,900). Trimming every TRIM_EVERY steps keeps it under ~2.5 GB for about 5% of the step
-    time; a fixed small mmap threshold also bounded it but made every step 1.7x slower (docs/brain.md)."""
+    time; a fixed small mmap threshold also bounded it but made every step 1.7x slower."""
     import ctypes
     import ctypes.util
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 HURT = 0.5  # below this fraction of max hp a healer, a brute and the boss change their ways
 HEAL_BELOW = 0.6  # heal is usable below this fraction
+CASTER_HEAL_BELOW = 0.9  # a caster heals sooner: its regeneration is one more status on the board
 
 
 def usable(s: GameSession, m: Monster, spec: MonsterSpec) -> dict[str, float]:
@@ -36,7 +37,7 @@ def usable(s: GameSession, m: Monster, spec: MonsterSpec) -> dict[str, float]:
     for action, weight in spec.actions.items():
         if weight <= 0 or (action in SLOTS and b.cooldown(action) > 0):
             continue
-        if action == "heal" and b.hp > HEAL_BELOW * b.max_hp:
+        if action == "heal" and b.hp > (CASTER_HEAL_BELOW if spec.tactic == "caster" else HEAL_BELOW) * b.max_hp:
             continue
         if action == "cleanse" and not any(b.has(c) for c in ("poison", "burn", "fragile")):
             continue
@@ -77,8 +78,11 @@ def healer(s: GameSession, m: Monster, options: dict[str, float]) -> str:
 
 def caster(s: GameSession, m: Monster, options: dict[str, float]) -> str:
     order = ("heal", "ignite", "poison_strike", "brace", "guard") if _hurt(m) else \
-        ("ignite", "poison_strike", "brace", "guard", "cleanse")
-    return _first(options, order) or _draw(s, {a: w for a, w in options.items() if a in ("attack", "wait")})
+        ("ignite", "poison_strike", "brace", "guard", "cleanse", "heal")
+    pick = _first(options, order)
+    if pick == "heal" and (m.body.has("regen") or m.body.hp >= m.body.max_hp):
+        pick = None  # a heal at full hp is no status gained
+    return pick or _draw(s, {a: w for a, w in options.items() if a in ("attack", "wait")})
 
 
 def brute(s: GameSession, m: Monster, options: dict[str, float]) -> str:

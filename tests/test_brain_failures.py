@@ -129,6 +129,37 @@ def test_run_all_has_every_suite_and_metric(rules):
     assert "| label collapse |" in all_table(bad)
 
 
+def test_the_table_of_a_model_with_an_envelope(rules):
+    """A model that declines past a narrow envelope: wide turns are counted outside, not wrong, and the probe
+    and ood rows give each model's fallbacks and silent answers (the table once failed on the probe's rows)."""
+    from envelopes import NARROW
+    from fakes import PerfectModel
+
+    from brain.failures import all_table, run_all
+    from game.combat.envelope import OUTSIDE
+
+    class Guarded(PerfectModel):
+        name = "fake-guarded"
+
+        def envelopes(self):
+            return [(self.name, NARROW, self)]
+
+        def answer(self, case):  # unguarded, as the ood suite asks the bare model
+            return self.inner.resolve_batch([case])[0].raw
+
+        def resolve_batch(self, cases):
+            whys = [NARROW.outside(c) for c in cases]
+            return [Resolution(self.name, "", error=f"{OUTSIDE}: {why}") if why else r
+                    for why, r in zip(whys, super().resolve_batch(cases), strict=True)]
+
+    out = run_all(Guarded(rules), rules, n=40, chains=2, chain_turns=20)
+    assert out["probe"]["n"] > 0 and out["probe"]["silent"] == 0 == out["ood"]["silent"]
+    assert out["ood"]["models"][Guarded.name]["unguarded_exact"] == 1.0
+    assert out["wide"]["outside_envelope"] > 0 and out["wide"]["wrong"] == 0
+    table = all_table(out)
+    assert "| probe |" in table and "0 silent" in table and f"{out['probe']['n']} fallbacks" in table
+
+
 def test_ungated_answers_are_judged_against_the_unperturbed_turn(rules):
     def forgiving(blocks):
         """Reads through whitespace damage like a lenient parser would, answers garbage otherwise."""

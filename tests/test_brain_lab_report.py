@@ -61,3 +61,50 @@ def test_sweep_section_names_the_knee_and_why_the_default_is_its_size(tmp_path):
     assert "Why the default is depth 2" in text and "+25.0 points ahead" in text
     assert "lands -5.0 points from the default" in text and "sits at the knee" in text
     assert "| 3 | 96 | 360,000 |" in text
+
+
+def test_the_report_card_is_its_sections_in_order(tmp_path):
+    from brain.data import Mix
+    from brain.report import render, training_mix
+    from game.content import load_ruleset
+
+    config = {"model": {"n_layer": 2, "n_embd": 64, "n_head": 2, "block_size": 384, "vocab_size": 133},
+              "params": 116_864, "format_version": 1, "ruleset_id": "rs-x", "weights_sha256": "ab" * 32,
+              "train": {"config": {"batch_size": 8, "init": "runs/first"}, "step": 50, "world": 1},
+              "envelope": {"sampler": "narrow"}}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "model.safetensors").write_bytes(b"\0" * 1000)
+    row = lambda step, loss: {"step": step, "loss": loss, "elapsed_s": 6.0 * step, "tok_s": 1000,
+                              "val_loss": loss, "val_exact": 0.5, "val_state_exact": 0.6}
+    (tmp_path / "train_log.jsonl").write_text("".join(json.dumps(row(s, 1 / s)) + "\n" for s in (25, 50)))
+    (tmp_path / "train_log.phase1.jsonl").write_text("".join(json.dumps(row(s, 2 / s)) + "\n" for s in (10, 20)))
+    data = {"n": 4, "us_per_example": 300.0, "actions": {"attack": 3, "heal": 1}, "events": {"hit": 3},
+            "splits": {"train": 4}, "hp_changes": {0: 1, 5: 3}, "mix": {"edge": 0.2}}
+    bench = {"batch1_threads1_ms": {"fast_forward": {"p50": 1.0, "p95": 2.0}}, "decoder": "onnx", "load_s": 0.01,
+             "load_cold_s": 0.1, "rss_mb": 70.0, "params": 116_864, "weights_mb": 0.47}
+    text = render(tmp_path, load_ruleset(), {}, bench, data)
+    heads = ["## Model", "## Data", "## Training", "Phase 1 (the run this one started from, `runs/first`): 20 steps",
+             "Phase 2 (this run)", "- 50 steps x 8 x 1 sequences = 400 examples",
+             "## Evaluation", "## Benchmark", "| batch-1 p50 / p95, fast-forward, onnx (game path) | 1.00 / 2.00 ms |"]
+    assert [text.index(h) for h in heads] == sorted(text.index(h) for h in heads)
+    assert "| 5+ | 75.0% |" in text and "| attack | 75.0% |" in text
+    assert "## Benchmark" not in render(tmp_path, load_ruleset(), {}, None, data)
+    # the data section measures the sampler that drew the model's data (its envelope's), not a stream's default
+    assert training_mix(config) == Mix(0.2, 0.5, "narrow")
+    assert training_mix({"train": {"config": {"edge": 0.3}}}) == Mix(0.3, 0.5, Mix().sampler)
+
+
+def test_the_failure_lesson_reads_the_guarded_suites():
+    from brain.lab_report import failure_lesson
+
+    ood_model = {"n": 200, "fallbacks": 200, "silent": 0, "unguarded_exact": 0.015}
+    result = {"iid": {"state_exact": 1.0}, "ood": {"n": 200, "silent": 0, "models": {"model": ood_model}},
+              "probe": {"n": 1480, "silent": 0, "models": {"model": {"fields": {}, "at_the_format_bound": []}}},
+              "order": {"state_exact": 0.999, "status_reversed_exact": 0.995},
+              "perturb": {"raw_plausible_rate": None, "ungated_plausible_rate": 0.8, "ungated_right_rate": 0.7,
+                          "gated_rejection_rate": 1.0},
+              "chain": {"runs": 10, "turns": 50, "on_track_share": 1.0},
+              "label_collapse": {"value": 0.35}, "token_drift": {"value": 0.0}, "boundary_confusion": {"value": 1.0}}
+    text = failure_lesson(result)
+    assert "0 of 200 `ood` turns" in text and "0 of 1480 `probe` turns" in text
+    assert "right on 1.5% of those `ood` turns" in text and "plausible state for n/a" in text

@@ -120,7 +120,8 @@ def test_arena_and_ingest_commands(tmp_path):
               "--save-dir", str(tmp_path), "--quiet")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
-    assert result["turns_played"] == 150 and "divergences_per_1000" in result
+    # the last action may take many turns (a rest, an explore): the budget is reached, not cut exactly
+    assert 150 <= result["turns_played"] < 150 + 500 and "divergences_per_1000" in result
     out = run("ingest", str(tmp_path / "playlogs"), "--out", str(tmp_path / "data"))
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["ingest"]["records"] == result["combat_turns"]

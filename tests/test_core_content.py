@@ -11,7 +11,8 @@ from envelopes import NARROW, WIDE, envelope
 
 from game.combat import Ruleset
 from game.combat.envelope import power_cap
-from game.content import ContentError, default_content_dir, load_content, load_game_content
+from game.content import ContentError, default_content_dir, load_content
+from game.shipped import load_game_content
 
 
 @pytest.fixture
@@ -39,11 +40,30 @@ def test_shipped_content_is_made_for_the_wide_envelope():
         load_content(envelope=NARROW)
 
 
-def test_shipped_content_fits_the_shipped_models_envelope(monkeypatch):
-    """The game checks its content against the envelope of the model that ships with it. Until the wide model
-    ships (brain/models/default is an interim narrow one), this fails, naming the file, the key and the bound."""
+def test_the_game_says_where_its_content_reaches_past_the_shipped_model(monkeypatch):
+    """The game checks its content against the envelope of the model that ships with it. While the shipped model
+    is the interim narrow one, the content (made for the wide envelope) reaches past it: the game still loads it
+    (held to the legal state) and names the first value past the model's bound, file, key and bound."""
+    from game.resolve import shipped_envelope
+
     monkeypatch.delenv("RPG_CONTENT_DIR", raising=False)
-    load_game_content()
+    c = load_game_content()
+    assert c.monsters and c.dungeon.depths >= 10
+    try:
+        load_content(envelope=shipped_envelope(), whose="the shipped model (default)")
+    except ContentError as exc:
+        assert c.beyond_model == str(exc)
+        assert "player.toml" in c.beyond_model and "the envelope of the shipped model (default)" in c.beyond_model
+    else:
+        assert c.beyond_model == ""
+    assert load_game_content(default_content_dir()).beyond_model == ""  # content of one's own: the legal state
+
+
+@pytest.mark.xfail(strict=True, reason="issue 27: the shipped model is the interim narrow one until the wide "
+                   "model is trained; this passes (and strict xfail fails, to be removed) once it ships")
+def test_the_shipped_model_covers_the_shipped_content(monkeypatch):
+    monkeypatch.delenv("RPG_CONTENT_DIR", raising=False)
+    assert load_game_content().beyond_model == ""
 
 
 @pytest.mark.parametrize("env, file, old, new, key, expected", [

@@ -8,12 +8,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from fakes import clear_monsters, spawn_adjacent
+from fakes import OffByOneModel, clear_monsters, spawn_adjacent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from game import death, saves
-from game.actions import Drop, PickUp, Special, Train, Use, Wait
+from game import death, pack, saves
+from game.actions import Drop, Move, PickUp, Special, Train, Use, Wait
 from game.activities import Explore, Rest, Run, StairsOrTravel
 from game.ai import monster_turn
 from game.autoplay import play
@@ -21,10 +21,10 @@ from game.combat.envelope import combatant_problem, power_cap
 from game.combat.state import MAX_VALUE, Combatant
 from game.content import load_content
 from game.dungeon import FLOOR, WALL, Level, Room
-from game.entities import Floor, Monster
+from game.entities import Floor, FloorItem, Monster
 from game.pathfind import distance_map
 from game.progression import recompute_body
-from game.runs import RunsError, load_runs, record_run
+from game.runs import RunsError, load_runs, record_run, resolver_summary
 from game.session import GameSession
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -319,3 +319,53 @@ def test_a_thrown_knife_can_kill_and_the_kill_counts(content):
     assert texts == [f"You throw the throwing knife at the rat for {s.item_spec('throwing knife').value}.",
                      "The rat dies."]
     assert s.stats.kills == 1 and s.player.xp == rat.body.max_hp
+
+
+# ---------------------------------------------------------------- issue 16: letters, auto-pickup, run history
+
+def test_pack_letters_stay_put_and_walking_onto_items_picks_them_up(content):
+    """Letters changed after every use (a stack took the letter of the one used up before it); there was no
+    auto-pickup. Now a stack keeps its letter while it lasts, a new one takes the first free letter, and a
+    step onto items picks them up (the setting `auto_pickup`, on by default)."""
+    s = GameSession.new(content, 3)
+    clear_monsters(s)
+    s.floor.items.clear()
+    p = s.player
+    here = (p.x, p.y)
+    step = next(d for d in ((1, 0), (-1, 0), (0, 1), (0, -1)) if s.level.walkable(here[0] + d[0], here[1] + d[1]))
+    target = (here[0] + step[0], here[1] + step[1])
+    s.floor.items += [FloorItem("healing draught", *target), FloorItem("antidote", *target)]
+    assert s.perform(Move(*step)) and p.inventory == ["healing draught", "antidote"] and not s.floor.items
+    assert "You pick up the antidote (b)." in [m.text for m in s.messages.items]
+    p.inventory += ["throwing knife"]  # c
+    assert [(ch, name) for ch, name, _ in pack.stacks(p)] == [("a", "healing draught"), ("b", "antidote"),
+                                                              ("c", "throwing knife")]
+    p.inventory.remove("antidote")  # used up: b is free, c stays c
+    p.inventory.append("ration")  # a new stack takes the first free letter
+    assert [(ch, name) for ch, name, _ in pack.stacks(p)] == [("a", "healing draught"), ("b", "ration"),
+                                                              ("c", "throwing knife")]
+    s.settings.auto_pickup = False
+    s.floor.items.append(FloorItem("antidote", *here))
+    assert s.perform(Move(-step[0], -step[1])) and s.items_at(*here)
+    assert any("g to pick up" in m.text for m in s.messages.items[-2:])
+
+
+def test_run_history_keeps_turns_and_divergences_per_resolver(content, tmp_path):
+    """Run history filed the experts' disagreements under "model" and named only the last resolver."""
+    s = GameSession.new(content, 3)
+    clear_monsters(s)
+    s.player.body = replace(s.player.body, armor=60)
+    _m, d = spawn_adjacent(s, "bog troll")
+    s.resolvers.use(OffByOneModel(content.rules), kind="experts")
+    s.resolvers.set_active("experts")
+    for _ in range(2):
+        s.perform(Move(*d))
+    s.resolvers.set_active("rules")  # the experts answer on in the shadow
+    s.perform(Move(*d))
+    s.dead, s.cause = True, "killed by a test"
+    record_run(s, tmp_path)
+    run = load_runs(tmp_path)[0]
+    experts = run["resolvers"]["experts"]
+    assert "model" not in run["resolvers"] and experts["divergences"] >= 1 and experts["answered"] >= 3
+    assert run["resolvers"]["rules"]["turns"] >= 1 and experts["turns"] >= 2
+    assert run["resolver"] == "rules" and "experts" in resolver_summary(run)

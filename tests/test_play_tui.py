@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
-from fakes import clear_monsters, spawn_adjacent
+from fakes import PerfectModel, clear_monsters, spawn_adjacent
 from rich.color import Color, ColorSystem
+from test_tui import KEY_OF
 from textual.containers import VerticalScroll
 from textual.widgets import HelpPanel, Input
+from textual.widgets._footer import FooterKey
 
+from game.combat.format import encode_answer
+from game.combat.state import Combatant, Status
 from game.content import load_content
 from game.dungeon import FLOOR
-from game.entities import FloorItem
+from game.entities import FloorItem, Monster
 from game.runs import load_runs
 from game.tui.app import create_app
 from game.tui.screens import (
@@ -253,7 +258,7 @@ async def test_look_describes_monsters_and_items(tmp_path):
         await pilot.press(*{(-1, 0): "l", (1, 0): "h", (0, -1): "j", (0, 1): "k", (-1, -1): "n", (1, -1): "b",
                             (-1, 1): "u", (1, 1): "y"}[d])
         text = str(app.screen.query_one("#look").content)
-        assert "throwing knife" in text and "6 damage" in text
+        assert "throwing knife" in text and f"{s.item_spec('throwing knife').value} damage" in text
         await pilot.press("escape")
         assert isinstance(app.screen, GameScreen) and app.screen.query_one("#map").cursor is None
 
@@ -310,3 +315,141 @@ async def test_help_lists_specials_with_numbers_and_glyphs(tmp_path):
         text = str(app.screen.query_one("#help").content)
         assert "e heal          +5 hp, then regen 2/turn for 2 turns (cd 3)" in text
         assert "T bog troll" in text and "[ armour" in text and "o explore" in text
+
+
+# ---------------------------------------------------------------- issue 16: defects met in play
+
+async def test_inventory_d_drops_when_it_is_no_item_and_uses_the_item_under_d(tmp_path):
+    """Seed 244942: `u k g i d a` put the armour on. `i d` said "Drop which?" but the letter used the item, and
+    the item under d could not be used at all (d always switched to dropping)."""
+    app = create_app(seed=244942, save_dir=tmp_path, new_game=True, content=CONTENT)
+    async with app.run_test() as pilot:
+        s = app.session
+        clear_monsters(s)
+        p = s.player
+        p.inventory = ["leather armour"]
+        await pilot.press("i", "d", "a")
+        assert p.worn is None and p.inventory == [] and [i.kind for i in s.items_at(p.x, p.y)] == ["leather armour"]
+        p.inventory = ["healing draught", "antidote", "ration", "scroll of venom"]  # a b c d
+        await pilot.press("i")
+        assert "Tab: drop instead" in str(app.screen.query_one("#inventory-text").content)
+        await pilot.press("d")  # the scroll under d: read, not a switch to dropping
+        assert "poison_strike" in p.known and not isinstance(app.screen, InventoryScreen)
+        await pilot.press("i", "tab", "b")  # Tab switches to dropping, whatever the letters
+        assert "antidote" not in p.inventory and "antidote" in [i.kind for i in s.items_at(p.x, p.y)]
+        await pilot.press("i", "b")  # a free letter (b's antidote was dropped) says so; the inventory stays open
+        assert isinstance(app.screen, InventoryScreen)
+        assert "nothing under b" in str(app.screen.query_one("#inventory-text").content)
+
+
+async def test_less_than_on_depth_1_names_the_way_out(tmp_path):
+    """`<` on depth 1 said "no stairs up" while the `<` was drawn on the map."""
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
+    async with app.run_test() as pilot:
+        s = app.session
+        clear_monsters(s)
+        p = s.player
+        up = s.level.up
+        step = next(d for d in ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1))
+                    if s.level.walkable(up[0] + d[0], up[1] + d[1]))
+        await pilot.press(KEY_OF[step], KEY_OF[step] if s.level.walkable(up[0] + 2 * step[0], up[1] + 2 * step[1])
+                          else "full_stop")
+        assert (p.x, p.y) != up
+        await pilot.press("less_than_sign")
+        text = " ".join(m.text for m in s.messages.items[-2:])
+        assert (p.x, p.y) == up and "way out" in text and "sealed" in text and "no stairs" not in text
+        await pilot.press("less_than_sign")  # on it: what pressing it does
+        assert "way out" in s.messages.items[-1].text and "down (>)" in s.messages.items[-1].text and s.depth == 1
+
+
+async def test_a_decoder_note_is_said_once_in_the_log_not_in_the_status_line(tmp_path):
+    """The play install has no ONNX Runtime: every model load filled the top bar with "model.onnx not used"."""
+    class NumpyOnly(PerfectModel):
+        decoder, model_dir = "numpy", Path("/models/default")
+        decoder_note = "model.onnx not used: onnxruntime is not installed"
+
+    def no_experts():
+        raise ValueError("no experts here")
+
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver="model",
+                     model_loader=lambda: NumpyOnly(CONTENT.rules), experts_loader=no_experts)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        s = app.session
+        assert s.model_status == "loaded (default, numpy decoder)"
+        assert "onnx" not in str(app.screen.query_one("#status").content)
+        for _ in range(3):  # experts (cannot load), rules, the model loaded again
+            await pilot.press("m")
+            await settle(pilot)
+        assert s.active == "model" and s.model is not None
+        notes = [m for m in s.messages.items if "model.onnx not used" in m.text]
+        assert len(notes) == 1 and "pip install 'rpg-tui[onnx]'" in notes[0].text
+
+
+class _GuardDiverges(PerfectModel):
+    """Agrees with the rules except on guard, where it forgets the shield: one divergence to find again."""
+
+    name = "fake-guard"
+
+    def resolve_batch(self, cases):
+        out = super().resolve_batch(cases)
+        for i, ((_state, action, _roll), r) in enumerate(zip(cases, out, strict=True)):
+            if action == "guard":
+                nxt = replace(r.next_state, actor=r.next_state.actor.with_status("shield", None))
+                out[i] = replace(r, raw=encode_answer(r.events, nxt), next_state=nxt)
+        return out
+
+
+async def test_the_debug_pane_steps_back_to_a_divergence_after_other_turns(tmp_path):
+    """F2 showed only the latest turn: a [diverged] turn could not be reviewed once another followed."""
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver=_GuardDiverges(CONTENT.rules))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        s = app.session
+        clear_monsters(s)
+        s.player.body = replace(s.player.body, armor=60)  # nothing of the troll's gets through: no death here
+        _m, d = spawn_adjacent(s, "bog troll")
+        await pilot.press("s")  # guard: diverges
+        await settle(pilot)
+        for _ in range(3):  # then plain blows, that agree
+            await pilot.press(KEY_OF[d])
+            await settle(pilot)
+        assert s.recent[-1].tag != "[diverged]" and len(s.stats.notable) == 1
+        await pilot.press("f2")
+        assert "divergence or fallback 1 of" not in str(app.screen.query_one("#debug-text").content)
+        await pilot.press("left_parenthesis")
+        text = str(app.screen.query_one("#debug-text").content)
+        assert "divergence or fallback 1 of 1" in text and "you -> bog troll guard" in text
+        assert "A.shield.magnitude" in text and "[diverged]" in text
+        await pilot.press("right_parenthesis")  # past the newest: the latest turn again
+        assert "divergence or fallback" not in str(app.screen.query_one("#debug-text").content)
+
+
+async def test_the_side_panel_lists_every_monster_in_view(tmp_path):
+    """Only the monster being fought showed in the side panel."""
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
+    async with app.run_test() as pilot:
+        s = app.session
+        clear_monsters(s)
+        spawn_adjacent(s, "rat", hp=5)
+        p = s.player
+        cell = next(c for c in sorted(s.visible, key=lambda c: -abs(c[0] - p.x) - abs(c[1] - p.y))
+                    if s.level.walkable(*c) and s.monster_at(*c) is None and max(abs(c[0] - p.x), abs(c[1] - p.y)) > 2)
+        orc = Monster("orc", *cell, Combatant(20, 30, 6, 2).with_status("poison", Status(2, 3)), awake=True)
+        s.floor.monsters.append(orc)
+        await pilot.press("full_stop")
+        side = str(app.screen.query_one("#side").content)
+        assert "rat" in side and "orc" in side and "/30" in side and "po2:" in side
+
+
+async def test_the_key_bar_fits_80_columns(tmp_path):
+    """At 80x24 the key bar at the bottom was cut off (no ctrl+q, "f3 L")."""
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        keys = list(app.screen.query(FooterKey))
+        palette = [k for k in keys if k.has_class("-command-palette")]
+        shown = [k for k in keys if k not in palette]
+        right = palette[0].region.x if palette else 80
+        assert shown and all(k.region.right <= right for k in shown), [(k.key, k.region) for k in shown]
+        assert "ctrl+q" in [k.key for k in shown]

@@ -59,6 +59,42 @@ HOSTILE = {
     "top level list": "[]",
     "not utf-8": b"\xff\xfe{}",
 }
+# what save version 4 added: each hostile value is a SaveError naming its field
+HOSTILE_V4 = {
+    "player.food": _with(("player", "food"), -1),
+    "player.food ": _with(("player", "food"), 10**9),
+    "player.letters": _with(("player", "letters"), []),
+    "player.letters ": _with(("player", "letters"), {"wand of wishing": "a"}),
+    "player.training": _with(("player", "training"), {"luck": 1}),
+    "player.unspent": _with(("player", "unspent"), 99),
+    "player.training.might": _with(("player", "training"), {"might": "2"}),
+    "settings": _with(("settings",), 5),
+    "settings.auto_pickup": _with(("settings", "auto_pickup"), "yes"),
+    "stats.by_resolver": _with(("stats", "by_resolver"), {"oracle": {}}),
+    "stats.by_resolver.rules.turns": _with(("stats", "by_resolver"), {"rules": {"turns": -1, "answered": 0,
+                                                                                "divergences": 0, "fallbacks": 0}}),
+}
+HOSTILE.update({f"v4 {k}": v for k, v in HOSTILE_V4.items()})
+
+
+@pytest.mark.parametrize("field", list(HOSTILE_V4))
+def test_hostile_version_4_fields_name_the_field(tmp_path, field):
+    path = saves.save_path(tmp_path)
+    _write(path, HOSTILE_V4[field])
+    with pytest.raises(saves.SaveError) as err:
+        saves.load_game(tmp_path, CONTENT)
+    assert field.strip() in str(err.value), str(err.value)
+
+
+def test_a_version_3_save_loads_with_its_level_ups_to_choose_and_a_fresh_stomach(tmp_path):
+    d = json.loads(GOOD_TEXT)
+    d["save_version"] = 3
+    for key in ("letters", "training", "unspent", "food"):
+        del d["player"][key]
+    del d["settings"], d["stats"]["by_resolver"]
+    d["player"]["level"] = 3
+    s = saves.session_from_dict(d, CONTENT)
+    assert s.player.unspent == 2 and s.player.food == CONTENT.player.hunger.start and s.settings.auto_pickup
 
 
 @pytest.mark.parametrize("name", list(HOSTILE))

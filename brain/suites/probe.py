@@ -114,7 +114,9 @@ def run(r: Run) -> dict:
             silent_total += silent
             tried += len(cases)
         at_bound = [f for f in FIELDS if f in env.bounds and f not in fields]
-        result["models"][name] = {"fields": fields, "at_the_format_bound": at_bound}
+        n, silent = sum(f["n"] for f in fields.values()), sum(f["silent"] for f in fields.values())
+        result["models"][name] = {"n": n, "fallbacks": n - silent, "silent": silent, "fields": fields,
+                                  "at_the_format_bound": at_bound}
     result |= {"n": tried, "silent": silent_total}
     return result
 

@@ -80,7 +80,8 @@ def held_out(suite: str, n: int, rules: Ruleset, seed: int = EVAL_SEED) -> list[
     return out
 
 
-register(Suite("iid", "today's play: the narrow sampler's draws (sampler.sample_iid)", draw=sample_iid))
+register(Suite("iid", "the narrow sampler's plain draws (sampler.sample_iid; the shipped model's envelope)",
+               draw=sample_iid))
 register(Suite("edge", "deliberate edges: hp 0/1/max, last-turn statuses, stun, cooldowns, lethal hits",
                draw=sample_edge))
 register(Suite("wide", "the whole format, uniformly (sampler.sample_wide)", draw=sample_wide))

@@ -11,12 +11,11 @@ from game.content.loader import (
     PlayerSpec,
     default_content_dir,
     load_content,
-    load_game_content,
     load_ruleset,
     validate_ruleset,
 )
 
 __all__ = [
     "Boon", "Content", "ContentError", "DungeonSpec", "Hunger", "ItemSpec", "MonsterSpec", "PlayerSpec",
-    "default_content_dir", "load_content", "load_game_content", "load_ruleset", "validate_ruleset",
+    "default_content_dir", "load_content", "load_ruleset", "validate_ruleset",
 ]

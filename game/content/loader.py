@@ -5,9 +5,9 @@ resolve whatever it holds (game.combat.envelope: the format's ranges, power at m
 given one, a model's envelope (the field ranges of the data it was trained on). A combatant is either side of
 a fight (the player acts and is acted on, and so is every monster), so its numbers must fit both sides'
 bounds. The game checks the content that ships with it against the envelope of the model that ships with it
-(`load_game_content`), so the game grows exactly as far as the model can follow; content of one's own
-(`--content DIR`, RPG_CONTENT_DIR) is held to the legal state only: the rules play all of it, and the model
-declines (the rules answer) any turn outside its envelope.
+(game/shipped.py), so the game grows exactly as far as the model can follow; content of one's own (`--content
+DIR`, RPG_CONTENT_DIR) is held to the legal state only: the rules play all of it, and the model declines (the
+rules answer) any turn outside its envelope.
 """
 
 from __future__ import annotations
@@ -152,6 +152,9 @@ class Content:
     items: tuple[ItemSpec, ...]
     dungeon: DungeonSpec
     directory: Path
+    # Where the shipped content reaches beyond the shipped model's envelope (game/shipped.py), the first value
+    # past it, named as a ContentError names it; "" when the model covers it all (or it is content of one's own).
+    beyond_model: str = ""
 
 
 class _Table:
@@ -521,27 +524,6 @@ def shipped_content_dir() -> Path:
     if root is not None and (root / "content").is_dir():
         return root / "content"
     return Path(__file__).resolve().parent / "data"
-
-
-def load_game_content(directory: Path | str | None = None) -> Content:
-    """The content rpg-tui plays. The content that ships with the game is checked against the envelope of the
-    model that ships with it (game.resolve.shipped_envelope: a JSON read, no numpy), so a content value outside
-    it is refused here, naming the file, the key and the model's bound. Content of one's own (`directory`, or
-    RPG_CONTENT_DIR) is checked against the legal state only. No shipped model at all: the legal state only."""
-    custom = directory is not None or bool(os.environ.get("RPG_CONTENT_DIR"))
-    if custom:
-        return load_content(directory)
-    from game.resolve import shipped_envelope, shipped_model_dir
-
-    where = shipped_model_dir()
-    if not (where / "config.json").exists():
-        return load_content(shipped_content_dir())
-    try:
-        envelope = shipped_envelope()
-    except ValueError as exc:
-        raise ContentError(where / "config.json", "envelope", "the shipped model's envelope, to check the "
-                           f"content against ({exc})") from None
-    return load_content(shipped_content_dir(), envelope, f"the shipped model ({where})")
 
 
 def load_content(directory: Path | str | None = None, envelope: Envelope | None = None,

@@ -29,12 +29,13 @@ from game.combat.format import encode_input
 from game.combat.judge import Resolver
 from game.combat.sampler import sample_iid
 from game.combat.state import CombatState
-from game.content import Content, load_game_content
+from game.content import Content
 from game.paths import default_save_dir, run_file
 from game.playlog import PlayLogWriter
 from game.resolve import available_models, load_experts_resolver, load_model_resolver
 from game.resolvers import Loaded, Resolvers
 from game.session import GameSession
+from game.shipped import load_game_content
 from game.tui.lab import LabScreen
 from game.tui.palette import SafeCommandPalette
 from game.tui.savedir import SaveDirScreen
@@ -473,6 +474,11 @@ class RpgApp(App):
 
     def _model_ready(self, kind: str, result: Loaded) -> None:
         lines = self.resolvers.finish_load(kind, result)
+        beyond = self.content.beyond_model
+        if result.resolver is not None and beyond and beyond not in self.resolvers.said:
+            self.resolvers.said.add(beyond)  # said once a run: the content reaches past the shipped model
+            lines.append((f"This dungeon reaches beyond what the shipped model was trained on ({beyond}): it "
+                          "declines those turns and the rules resolve them (F2 says which field).", "info"))
         if self.session is not None:
             for text, style in lines:
                 self.session.messages.add(text, style)
@@ -612,7 +618,7 @@ def create_app(seed: int | None = None, resolver: str | Resolver = "rules", save
                experts_dir: Path | str | None = None,
                experts_loader: Callable[[], Resolver] | None = None, allow_stale: bool = False) -> RpgApp:
     """The app. `resolver` may be a Resolver object: it becomes the loaded model (tests inject fakes).
-    Without `content`, the game's content (game.content.load_game_content: the shipped content is checked
+    Without `content`, the game's content (game.shipped.load_game_content: the shipped content is checked
     against the shipped model's envelope)."""
     content = content or load_game_content()
     seed = seed if seed is not None else random.randrange(1_000_000)

@@ -39,7 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="combat resolver at start (default: model when --model is given, else rules)")
     p.add_argument("--model", metavar="DIR", help="model directory (default: the shipped brain/models/default)")
     p.add_argument("--experts", metavar="DIR", help="experts directory for --resolver experts and the m cycle "
-                   "(default: brain/models/experts; none is shipped yet, docs/brain.md)")
+                   "(default: brain/models/experts; the shipped ones are stale and refused, docs/brain.md)")
+    p.add_argument("--allow-stale", action="store_true", help="load a stale model anyway (trained on another "
+                   "ruleset or sampler version): it plays, and every answer of it is marked stale")
+    p.add_argument("--content", metavar="DIR", help="play the content in DIR instead of the shipped content "
+                   "(also RPG_CONTENT_DIR): checked against the legal state only, not the shipped model's envelope")
     p.add_argument("--save-dir", metavar="DIR", help="saves, play logs and morgue files "
                    "(default: saves/ in a checkout, else $XDG_DATA_HOME/rpg-tui)")
     p.add_argument("--new", action="store_true", help="start a new game at once, without the title screen "
@@ -79,10 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         models = available_models()
         print("\n".join(map(str, models)) if models else "no models found")
         return 0
-    from game.content import ContentError, load_content
+    from game.content import ContentError
+    from game.shipped import load_game_content
 
-    try:
-        content = load_content()
+    try:  # the shipped content against the shipped model's envelope; content of one's own against the legal state
+        content = load_game_content(args.content)
     except ContentError as exc:
         print(f"rpg-tui: bad content: {exc}", file=sys.stderr)
         return 2
@@ -91,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     from game.tui.app import create_app
 
     app = create_app(seed=args.seed, resolver=resolver, save_dir=args.save_dir, new_game=args.new,
-                     model_dir=args.model, content=content, time_limit_s=args.time_limit, experts_dir=args.experts)
+                     model_dir=args.model, content=content, time_limit_s=args.time_limit, experts_dir=args.experts,
+                     allow_stale=args.allow_stale)
     app.load_path = args.load
     app.web = args.web
     if args.web:
@@ -152,6 +158,10 @@ def run_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         game_args.append(f"--model={Path(args.model).resolve()}")
     if args.experts:
         game_args.append(f"--experts={Path(args.experts).resolve()}")
+    if args.content:
+        game_args.append(f"--content={Path(args.content).resolve()}")
+    if args.allow_stale:
+        game_args.append("--allow-stale")
     try:
         serve(game_args, Path(args.save_dir) if args.save_dir else default_save_dir(), args.host, args.port,
               max_games=args.max_games, allow_hosts=args.allow_host, time_limit_s=args.time_limit)

@@ -3,6 +3,7 @@ and a too-small notice."""
 
 from __future__ import annotations
 
+import textwrap
 from functools import partial
 from typing import ClassVar
 
@@ -50,7 +51,6 @@ TITLE_ART = r"""
  ╹┗╸╹  ┗━┛    ╹ ┗━┛╹
 """
 
-SPECIAL_KEYS = {"e": "heal", "s": "guard", "x": "brace", "c": "cleanse", "p": "poison_strike", "t": "ignite"}
 
 # each direction: its vi key, arrow (or home/pageup/end/pagedown for diagonals) and numpad key
 DIR_KEYS = {(-1, 0): ("h", "left", "4"), (1, 0): ("l", "right", "6"), (0, -1): ("k", "up", "8"),
@@ -71,7 +71,10 @@ def help_text(content: Content) -> str:
                          escape(f"      [i]beats a bump[/i] {when[slot]}").replace("\\[i]", "[i]").replace(
                              "\\[/i]", "[/i]")
                          for slot, key in SPECIAL_KEY.items())
-    monsters = "  ".join(escape(f"{m.glyph} {m.name}") for m in content.monsters)
+    nbsp = "\u00a0"  # a name is never cut across lines
+    monsters = "\n  ".join(textwrap.wrap("  ".join(f"{m.glyph} {m.name}".replace(" ", nbsp) for m in content.monsters),
+                                         74, break_long_words=False)).replace(nbsp, " ")
+    monsters = escape(monsters)
     kinds = {"[": "armour", "!": "potion", "?": "scroll", "%": "food", ")": "thrown", "*": "shard"}
     items = "  ".join(sorted({escape(f"{i.glyph} {kinds.get(i.glyph, i.name)}") for i in content.items}))
     h = content.player.hunger
@@ -80,16 +83,18 @@ def help_text(content: Content) -> str:
   arrows, h j k l y u b n, numpad    move; bump a monster to attack it
   shift+direction, H J K L Y U B N   run until something interesting
   o explore   R rest until healed   . or 5 wait a turn
-  > <  take the stairs; away from them, walk to the known stairs (on depth 1, < is the sealed way out)
-  i inventory (a-j use, Tab: drop)   d drop   g pick up   A auto-pickup on/off
-  ; look   M message history   T choose a level-up boon ({boons})
+  > <  take the stairs, or walk to them (depth 1's < is the way out, sealed)
+  i items (a-j use, Tab: drop)   d drop   g pick up   A auto-pickup on/off
+  ; look   M message history   T level-up boon ({boons})
 [b]Special actions[/b] at the adjacent foe (cd: turns until ready again)
 {specials}
-[b]Time[/b]  each turn eats a turn of food (Hungry at {h.hungry}); starving, rest heals nothing and
-  hp drains. Poison and fire burn on outside fights too. Monsters wander in now and then.
+[b]Time[/b]  each turn eats a turn of food (Hungry at {h.hungry}); starving, rest heals
+  nothing and hp drains. Poison and fire burn on out of fights too, and
+  monsters wander in now and then: resting and walking away cost.
 [b]Model and rules[/b]
-  m resolver (rules, model, experts)   F2 debug pane   ( ) its divergences and fallbacks
-  F3 the lab   [ ] scroll the log   {{ }} scroll the debug pane   ctrl+p palette
+  m resolver (rules, model, experts)   F2 debug pane   F3 the lab
+  ( ) step through the run's divergences and fallbacks in the debug pane
+  [ ] scroll the log   {{ }} scroll the debug pane   ctrl+p palette
   ctrl+q save and quit   ? this help
   \\[model] model applied  \\[rules] rules applied  \\[diverged] they disagree
   \\[fallback] the model failed, the rules applied
@@ -245,7 +250,7 @@ class GameScreen(SizedScreen):
                 yield Static(id="debug-text")
         with PassiveScroll(id="log"):
             yield Static(id="log-text")
-        yield Footer()
+        yield Footer(compact=True)  # compact: the seven keys and the palette's fit 80 columns
 
     def on_mount(self) -> None:
         self.query_one("#debug").display = False
@@ -433,24 +438,29 @@ class GameScreen(SizedScreen):
 
 
 class InventoryScreen(ModalScreen[act.Action | None]):
-    """The pack by letter. A letter uses its item, or drops it in drop mode; Tab switches the mode (every letter
-    a-j is an item's, so no letter can be the switch: `d` once was, and the item under d could not be used)."""
+    """The pack by letter. A letter uses its item, or drops it in drop mode; Tab switches the mode. `d` switches
+    too, but only while no item is under d: the title says which, and an item under d is used like any other
+    (before, `d` always switched, and the item under d could not be used; nor did the switch reach the letter)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,i,q", "dismiss_none", "Close"),
                                              Binding("tab", "switch", "Use / drop", priority=True)]
-    TITLES: ClassVar[dict[bool, str]] = {False: "Inventory: a-j uses · Tab: drop instead · Esc closes",
-                                         True: "Drop which? a-j drops · Tab: use instead · Esc closes"}
 
     def __init__(self, session: GameSession, drop: bool = False) -> None:
         super().__init__()
         self.session, self.drop = session, drop
 
+    def heading(self) -> str:
+        switch = "Tab" if at(self.session.player, LETTERS.index("d")) is not None else "Tab or d"
+        if self.drop:
+            return f"Drop which? a-j drops · {switch}: use instead · Esc closes"
+        return f"Inventory: a-j uses · {switch}: drop instead · Esc closes"
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="inventory"):
-            yield Static(inventory_text(self.session, self.TITLES[self.drop]), id="inventory-text")
+            yield Static(inventory_text(self.session, self.heading()), id="inventory-text")
 
     def show(self, notice: str = "") -> None:
-        self.query_one("#inventory-text", Static).update(inventory_text(self.session, self.TITLES[self.drop], notice))
+        self.query_one("#inventory-text", Static).update(inventory_text(self.session, self.heading(), notice))
 
     def action_switch(self) -> None:
         self.drop = not self.drop
@@ -458,13 +468,16 @@ class InventoryScreen(ModalScreen[act.Action | None]):
 
     def on_key(self, event) -> None:
         ch = event.character or ""
-        if len(ch) == 1 and ch in LETTERS:
-            event.stop()
-            index = LETTERS.index(ch)
-            if at(self.session.player, index) is None:
-                self.show(f"There is nothing under {ch}.")
-            else:
-                close_once(self, act.Drop(index) if self.drop else act.Use(index))
+        if len(ch) != 1 or ch not in LETTERS:
+            return
+        event.stop()
+        index = LETTERS.index(ch)
+        if at(self.session.player, index) is not None:
+            close_once(self, act.Drop(index) if self.drop else act.Use(index))
+        elif ch == "d":
+            self.action_switch()
+        else:
+            self.show(f"There is nothing under {ch}.")
 
     def action_dismiss_none(self) -> None:
         close_once(self, None)

@@ -23,8 +23,6 @@ MSG_STYLES = {"hit": "white", "hurt": "#ff9070", "info": "#a0a0a0", "item": "#80
               "kill": "bold #ffd060", "death": "bold red"}
 SPECIAL_KEY = {"heal": "e", "guard": "s", "brace": "x", "cleanse": "c", "poison_strike": "p", "ignite": "t"}
 MONSTERS_SHOWN = 4  # monsters in view listed in the side panel (the rest: `;` looks at them)
-STATUS_SHORT = {"shield": "shield", "poison": "poison", "burn": "burn", "regen": "regen",
-                "thorns": "thorns", "stun": "stun", "fragile": "fragile"}
 
 # visible floor (grey 248) and remembered floor (grey 237) must be easy to tell apart: see test_play_tui
 _LIT = {WALL: Style(color="#b0a080", bgcolor="#3a3020"), FLOOR: Style(color="#a8a8a8"),
@@ -149,7 +147,7 @@ def _statuses(c: Combatant, short: bool = False) -> Text:
         st = c.status(ch)
         if st is not None:
             mag = "" if ch == "stun" else f"{st.magnitude}"
-            name = ch[:2] if short else STATUS_SHORT[ch]
+            name = ch[:2] if short else ch
             t.append(f"{name}{mag}:{st.turns} ", "magenta" if ch in ("poison", "burn", "fragile", "stun")
                      else "cyan")
     return t
@@ -184,9 +182,9 @@ def side_panel(s: GameSession) -> Text:
             t.append("\n  ")
             t.append_text(_statuses(m.body, short=True))
         if m is foe:
-            cds = [f"{SPECIAL_KEY.get(sl, sl[0])}{m.body.cooldown(sl)}" for sl in SLOTS if m.body.cooldown(sl)]
+            cds = [f"{words(sl)} {m.body.cooldown(sl)}" for sl in SLOTS if m.body.cooldown(sl)]
             if cds:
-                t.append("\n  cd " + " ".join(cds), "#a08040")
+                t.append("\n  cd: " + ", ".join(cds), "#a08040")
     if len(seen) > MONSTERS_SHOWN:
         t.append(f"\n+{len(seen) - MONSTERS_SHOWN} more in view (; looks)", "#a0a0a0")
     if not seen and p.inventory:
@@ -320,14 +318,12 @@ def special_when(r: Ruleset) -> dict[str, str]:
     mend = r.heal_amount + r.heal_regen * r.heal_regen_turns
     burn = r.burn_magnitude * r.burn_turns
     return {
-        "heal": f"when the foe hits for less than the {mend} hp it mends in all (poison sours it)",
-        "guard": f"when the foe hits hard and your blows barely pierce its armour (it soaks {r.guard_shield})",
-        "brace": f"when your blows barely pierce: the thorns' {r.thorns_magnitude} ignore armour and shields",
-        "cleanse": "before a long fight, or when fire or poison would outlast it",
-        "poison_strike": f"against armour near your power: its {r.poison_magnitude * r.poison_turns} poison "
-                         "ignores armour and shields",
-        "ignite": f"against armour or a healer: {burn} burn through armour, every blow +{r.ignite_fragile} (a "
-                  "critical one stuns), no more regeneration",
+        "heal": f"if the foe hits for under {mend} (poison sours it)",
+        "guard": f"if it hits hard and your blows barely pierce (soaks {r.guard_shield})",
+        "brace": f"if your blows barely pierce: {r.thorns_magnitude} thorns ignore armour",
+        "cleanse": "before a long fight, or if fire or poison outlasts it",
+        "poison_strike": f"against armour near your power: {r.poison_magnitude * r.poison_turns} poison ignores it",
+        "ignite": f"vs armour, healers: {burn} burn, no regen, +{r.ignite_fragile} a blow, crits stun",
     }
 
 
@@ -372,7 +368,9 @@ def describe_cell(s: GameSession, x: int, y: int) -> Text:
         t.append(f"{spec.glyph} {it.kind}", "bold " + spec.color)
         t.append(f": {describe(spec)}\n")
     tile = lvl.tile(x, y)
-    ground = {WALL: "a wall", FLOOR: "floor", STAIRS_DOWN: "stairs down (>)", STAIRS_UP: "stairs up (<)"}
+    ground = {WALL: "a wall", FLOOR: "floor", STAIRS_DOWN: "stairs down (>)",
+              STAIRS_UP: "stairs up (<)" if s.depth > 1 else "the way out of the dungeon (<), sealed behind you: "
+                                                            "the way on is down (>)"}
     seen = "" if (x, y) in s.visible else " (remembered)"
     t.append(f"{ground.get(tile, tile)}{seen}", "#a0a0a0")
     return t

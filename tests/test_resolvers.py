@@ -1,0 +1,81 @@
+"""The engine as the tcod tutorial keeps it: actions own their logic, one owner of the resolver state,
+--allow-stale, and a session of at most 300 lines."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from fakes import PerfectModel, clear_monsters, spawn_adjacent
+from test_tui import KEY_OF, settle
+
+from game import saves
+from game.content import load_content
+from game.resolvers import Resolvers
+from game.session import GameSession
+from game.tui.app import create_app
+from game.tui.cli import build_parser
+
+CONTENT = load_content()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_session_holds_no_action_bodies_and_stays_short():
+    """Move, pick up, use, drop and the stairs hold their bodies (game/actions.py); progression and death have
+    their own modules; the session keeps what every action shares, in at most 300 lines."""
+    for gone in ("move_or_attack", "wait", "special", "pick_up", "use", "drop", "take_stairs", "kill", "_gain_xp",
+                 "recompute_body", "_die", "_change_depth"):
+        assert not hasattr(GameSession, gone), gone
+    assert len((ROOT / "game" / "session.py").read_text().splitlines()) <= 300
+
+
+class StaleModel(PerfectModel):
+    name = "fake-stale"
+    stale = "trained on narrow sampler version 1, the code's is version 2"
+
+    def resolve_batch(self, cases):
+        return [replace(r, stale=True) for r in super().resolve_batch(cases)]
+
+
+async def test_one_owner_of_the_resolver_state_shared_by_the_app_and_its_sessions(tmp_path):
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT,
+                     model_loader=lambda: PerfectModel(CONTENT.rules))
+    async with app.run_test() as pilot:
+        s = app.session
+        assert isinstance(app.resolvers, Resolvers) and s.resolvers is app.resolvers
+        for mirror in ("model", "learned", "unavailable", "model_loading", "start_resolver", "model_status"):
+            assert not hasattr(app, mirror), mirror
+        await pilot.press("m")
+        await settle(pilot)
+        assert app.resolvers.active == "model" and s.model is app.resolvers.model is not None
+        saves.save_game(s, tmp_path)
+        app.continue_game()  # the saved run: the same owner, its resolver (model) still loaded
+        await settle(pilot)
+        assert app.session is not s and app.session.resolvers is app.resolvers and app.session.active == "model"
+
+
+def test_rpg_tui_has_allow_stale():
+    assert build_parser().parse_args(["--allow-stale"]).allow_stale
+    assert not build_parser().parse_args([]).allow_stale
+
+
+async def test_allow_stale_reaches_the_loader_and_stale_answers_are_marked(tmp_path, monkeypatch):
+    seen = {}
+
+    def load(model_dir, rules, allow_stale=False):
+        seen["allow_stale"] = allow_stale
+        return StaleModel(rules)
+
+    monkeypatch.setattr("game.tui.app.load_model_resolver", load)
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver="model", allow_stale=True)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        s = app.session
+        assert seen == {"allow_stale": True}
+        assert "stale: trained on narrow sampler version 1" in s.model_status
+        assert "stale" in str(app.screen.query_one("#status").content)
+        clear_monsters(s)
+        _, d = spawn_adjacent(s, "rat")
+        await pilot.press(KEY_OF[d], "f2")
+        await settle(pilot)
+        assert s.recent[-1].model.stale and "stale model" in str(app.screen.query_one("#debug-text").content)
