@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from game.autoplay import PLAYERS
-from game.combat.envelope import OUTSIDE, Envelope, power_cap
+from game.combat.envelope import Envelope, power_cap
 from game.combat.judge import Resolver
 from game.combat.sampler import FORMAT
 from game.combat.state import CHANNELS, Combatant, Status
@@ -32,6 +32,8 @@ class ArenaTally:
     turns: int = 0
     combat_turns: int = 0
     divergences: int = 0
+    declined: int = 0  # turns outside the model's envelope: not asked of it, whichever resolver was active
+    answered: int = 0  # turns the model answered (active or in the shadow)
     fallbacks: Counter = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     deaths: int = 0
@@ -46,6 +48,8 @@ class ArenaTally:
         self.turns += s.turns
         self.combat_turns += s.stats.combat_turns
         self.divergences += s.stats.divergences
+        self.declined += s.stats.declined
+        self.answered += sum(t.answered for t in s.stats.by_resolver.values())
         self.fallbacks.update(s.stats.fallbacks)
         self.latencies.extend(s.stats.latencies)
         self.deaths += s.dead
@@ -150,7 +154,10 @@ def run_arena(content: Content, turns: int, seed: int, active: str, save_dir: Pa
         "divergences_per_1000": round(1000 * tally.divergences / max(tally.combat_turns, 1), 3),
         "fallbacks": sum(tally.fallbacks.values()),
         "fallback_reasons": dict(tally.fallbacks),
-        "outside_envelope": sum(v for k, v in tally.fallbacks.items() if k.startswith(OUTSIDE)),
+        "model_answered": tally.answered,
+        "divergences_per_1000_answered": round(1000 * tally.divergences / tally.answered, 3) if tally.answered
+        else None,
+        "outside_envelope": tally.declined,  # not asked of the model (a fallback when it is the active resolver)
         "model_latency_ms": {"p50": _pct(tally.latencies, 0.5), "p95": _pct(tally.latencies, 0.95),
                              "n": len(tally.latencies)},
         "deaths": tally.deaths,
@@ -162,7 +169,7 @@ def run_arena(content: Content, turns: int, seed: int, active: str, save_dir: Pa
                           "mean": round(sum(tally.depths) / max(len(tally.depths), 1), 2),
                           "median": percentile(tally.depths, 0.5)},
         "won_run_turns": {"median": percentile(tally.won_turns, 0.5), "min": min(tally.won_turns, default=None),
-                          "max": max(tally.won_turns, default=None)},
+                          "max": max(tally.won_turns, default=None), "each": sorted(tally.won_turns)},
         "win_rate": {active: round(tally.wins / finished, 3) if finished else None},
         "playlogs": str(logs),
         "seconds": round(time.perf_counter() - started, 1),
@@ -227,7 +234,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=1))
     else:
-        for key in ("games", "turns_played", "combat_turns", "divergences_per_1000", "fallbacks", "outside_envelope",
+        for key in ("games", "turns_played", "combat_turns", "divergences_per_1000", "model_answered",
+                    "divergences_per_1000_answered", "fallbacks", "outside_envelope",
                     "fallback_reasons",
                     "model_latency_ms", "deaths", "wins", "depth_reached", "won_run_turns", "win_rate",
                     "games_lost_to_crash"):

@@ -7,7 +7,7 @@ asked: forced tokens are appended and fed in one chunk with the next step
 lockstep with left-padded prompts and per-row positions.
 
 ModelResolver plugs this into the game (game.resolve.Resolver); its answers
-go through game.resolve.judge_answer, so a wrong-shaped or impossible answer
+go through game.combat.judge.judge_answer, so a wrong-shaped or impossible answer
 becomes an error and the game falls back to the rules.
 
 This module imports no torch: play decodes with ONNX Runtime or numpy from the

@@ -53,6 +53,8 @@ def _steps(s: GameSession, next_step: NextStep, verb: str) -> None:
         if s.turns == turns:
             reason = "blocked."
             break
+        if clock.starving(s) and s.turns % s.content.player.hunger.starve_every == 0:
+            hp -= 1  # a hunger pang: said once when starving began, not a reason to stop every few steps
         why = danger(s) or ("You are hurt." if s.player.body.hp < hp else None)
         if not why and clock.hunger_word(s) != hunger:
             why = f"you are {clock.hunger_word(s).lower() or 'fed'}."

@@ -3,7 +3,7 @@
 Pure Python, shared by the TUI and the headless arena. The rules always
 answer (microseconds); the model answers when it is loaded, whichever
 resolver is active (the shadow comparison). The model's raw text is judged
-again here with the one parser (game.resolve.judge_answer), so a resolver that
+again here with the one parser (game.combat.judge.judge_answer), so a resolver that
 returns garbage cannot slip a bad state into the game. The model gets a time
 limit; past it the rules answer is applied and the turn is a fallback, and
 until that call returns the model gets no other (one worker per model, never a pile).

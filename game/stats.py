@@ -33,7 +33,8 @@ class Stats:
     combat_turns: int = 0
     divergences: int = 0
     fallbacks: Counter = field(default_factory=Counter)  # short reason -> count
-    latencies: deque = field(default_factory=lambda: deque(maxlen=2000))  # model ms
+    latencies: deque = field(default_factory=lambda: deque(maxlen=2000))  # model ms, of the turns it answered
+    declined: int = 0  # turns the learned resolver sat out, outside its envelope (this session's, like latencies)
     kills: int = 0
     by_resolver: dict[str, Tally] = field(default_factory=dict)  # "rules" / "model" / "experts" -> its tally
     notable: deque = field(default_factory=lambda: deque(maxlen=NOTABLE_KEPT))  # diverged or fallback turns
@@ -49,7 +50,9 @@ class Stats:
         if report.fallback:
             self.fallbacks[report.fallback.split(":")[0]] += 1
             self.tally(report.active).fallbacks += 1
-        if report.model is not None:
+        if report.model is not None and report.model.declined:
+            self.declined += 1
+        elif report.model is not None:
             self.latencies.append(report.model.latency_ms)
             mine = self.tally(learned or report.active)
             mine.answered += 1

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
+import fakes
 import pytest
 
 from game.combat import Ruleset
-from game.content import load_content
+from game.content import Content, load_content
 
 # Torch is only in the `train` extra (pyproject.toml): the play install (`pip install -e '.[test-play]'`, which
 # .ci/run tests on Python 3.10 and 3.13) has none. Where torch is missing, the tests that need it skip, each with a
@@ -72,6 +75,43 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.skip(reason=NO_TORCH))
 
 
+# ---------------------------------------------------------------- shared fixtures
+# A test file that needs other content (a modified copy, another envelope) loads it itself, in its own fixture.
+
+
 @pytest.fixture(scope="session")
-def rules() -> Ruleset:
-    return load_content().rules
+def content() -> Content:
+    """The default content (content/, or RPG_CONTENT_DIR when set), loaded once for the run. Its dataclasses are
+    frozen: a test that wants different content builds a copy (dataclasses.replace) or loads its own."""
+    return load_content()
+
+
+@pytest.fixture(scope="session")
+def rules(content: Content) -> Ruleset:
+    """The default content's combat rules."""
+    return content.rules
+
+
+RunApp = Callable[..., AbstractAsyncContextManager]
+
+
+@pytest.fixture
+def run_app(tmp_path: Path, content: Content) -> RunApp:
+    """The common Pilot setup, as a factory: `async with run_app(seed=3) as (app, pilot):` builds the app with
+    create_app (a new game, saves under tmp_path, the `content` fixture), runs it headless (`size`: the
+    terminal, 80x24 by default) and settles it (its workers done, the screen refreshed) before the test goes on.
+    Any other keyword goes to create_app (resolver=, model_loader=, save_dir=, new_game=False...); settle=False
+    for a test that looks at the app while a worker still runs (a model loading)."""
+    from game.tui.app import create_app
+
+    @asynccontextmanager
+    async def start(*, seed: int, size: tuple[int, int] = (80, 24), settle: bool = True,
+                    **kwargs) -> AsyncIterator:
+        kwargs = {"save_dir": tmp_path, "new_game": True, "content": content, **kwargs}
+        app = create_app(seed=seed, **kwargs)
+        async with app.run_test(size=size) as pilot:
+            if settle:
+                await fakes.settle(pilot)
+            yield app, pilot
+
+    return start

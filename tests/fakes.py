@@ -1,4 +1,4 @@
-"""Fake model resolvers and helpers shared by the game tests."""
+"""Fake model resolvers and helpers shared by the game tests (and the Pilot tests': KEY_OF, settle)."""
 
 from __future__ import annotations
 
@@ -72,12 +72,11 @@ class OffByOneModel:
 
 def spawn_adjacent(s: GameSession, kind: str, hp: int | None = None) -> tuple[Monster, tuple[int, int]]:
     """Put a monster of `kind` next to the player; returns it and the direction from the player to it."""
-    spec = next(m for m in s.content.monsters if m.name == kind)
     p = s.player
     for dx, dy in DIRECTIONS.values():
         x, y = p.x + dx, p.y + dy
         if s.level.walkable(x, y) and s.monster_at(x, y) is None:
-            m = Monster(kind, x, y, Combatant(hp or spec.hp, spec.hp, spec.power, spec.armor), awake=True)
+            m = monster(s.content, kind, x, y, hp)
             s.floor.monsters.append(m)
             return m, (dx, dy)
     raise AssertionError("no free cell next to the player")
@@ -85,6 +84,28 @@ def spawn_adjacent(s: GameSession, kind: str, hp: int | None = None) -> tuple[Mo
 
 def clear_monsters(s: GameSession) -> None:
     s.floor.monsters.clear()
+
+
+def monster(content, kind: str, x: int, y: int, hp: int | None = None) -> Monster:
+    """An awake monster of `kind` at (x, y), at full health unless `hp` is given; not placed on any floor."""
+    spec = next(m for m in content.monsters if m.name == kind)
+    return Monster(kind, x, y, Combatant(hp or spec.hp, spec.hp, spec.power, spec.armor), awake=True)
+
+
+# the game's move key for each direction (dx, dy): vi keys
+KEY_OF = {(-1, 0): "h", (1, 0): "l", (0, -1): "k", (0, 1): "j", (-1, -1): "y", (1, -1): "u", (-1, 1): "b",
+          (1, 1): "n"}
+
+
+async def settle(pilot) -> None:
+    """Let a Pilot-driven app finish its workers (a turn, a model load) and refresh the screen."""
+    from textual.worker import WorkerCancelled
+
+    try:
+        await pilot.app.workers.wait_for_complete()
+    except WorkerCancelled:  # the palette cancels its search worker when it closes: nothing to wait for
+        pass
+    await pilot.pause()
 
 
 def measured_envelope(rules, draws: int = 2000) -> dict:

@@ -123,14 +123,14 @@ def test_the_decode_note_reaches_the_turn_report(rules):
     assert "draft rules:" in report.model.decode and "accepted" in report.model.decode
 
 
-def test_the_debug_pane_shows_how_much_of_the_draft_was_taken(rules):
+def test_the_debug_pane_shows_how_much_of_the_draft_was_taken(content, rules):
+    from fakes import spawn_adjacent
+
     from game.actions import Move
-    from game.content import load_content
     from game.session import GameSession
     from game.tui.widgets import debug_text
-    from tests.fakes import spawn_adjacent
 
-    s = GameSession.new(load_content(), seed=3)
+    s = GameSession.new(content, seed=3)
     s.model = ModelResolver.load(None, rules, threads=1)
     s.set_active("model")
     _, (dx, dy) = spawn_adjacent(s, "rat")

@@ -9,7 +9,7 @@ import random
 from dataclasses import replace
 
 import pytest
-from fakes import PerfectModel, clear_monsters, spawn_adjacent
+from fakes import KEY_OF, PerfectModel, clear_monsters, settle, spawn_adjacent
 
 from brain.cli import main as brain_main
 from brain.data import Mix
@@ -31,22 +31,23 @@ from game.combat.judge import RulesResolver
 from game.combat.sampler import sample
 from game.combat.state import ACTIONS
 from game.combat_turn import playlog_record, resolve_turn
-from game.content import load_content
 from game.playlog import PlayLogWriter, read_playlog
 from game.resolve import load_experts_resolver
 
-CONTENT = load_content()
-RULES = CONTENT.rules
 TINY = replace(PRESETS["tiny"], steps=6, eval_every=6, ckpt_every=6, log_every=6, val_n=4, val_loss_n=8)
 
 
+# `slow` marks every test that needs the fixtures' data generation and tiny training runs (`shards`,
+# `experts_dir`) or measured dependencies (`deps`): about 10 s each on the 2-core box, and ship, which also
+# evaluates what it ships, about 100 s.
+
 # ---------------------------------------------------------------- router and dependencies
 
-def test_router_routes_every_action_once():
+def test_router_routes_every_action_once(rules):
     router = Router(ROUTES)
     assert sorted(a for acts in ROUTES.values() for a in acts) == sorted(ACTIONS)
     assert router.route("poison_strike") == "strikes" and router.route("brace") == "self"
-    state, _, roll = sample("iid", 1, 0, RULES)[0]
+    state, _, roll = sample("iid", 1, 0, rules)[0]
     assert router.route_block(encode_input(state, "ignite", roll)) == "ignite"
     with pytest.raises(ValueError, match="routed to both"):
         Router({"a": ("attack",), "b": ("attack", *ACTIONS[1:])})
@@ -57,10 +58,11 @@ def test_router_routes_every_action_once():
 
 
 @pytest.fixture(scope="module")
-def deps():
-    return {name: dependencies(acts, RULES, n=300) for name, acts in ROUTES.items()}
+def deps(rules):
+    return {name: dependencies(acts, rules, n=300) for name, acts in ROUTES.items()}
 
 
+@pytest.mark.slow
 def test_measured_dependencies(deps):
     assert "burn_magnitude" in deps["ignite"]
     assert "burn_magnitude" not in deps["strikes"] and "burn_magnitude" not in deps["self"]
@@ -72,17 +74,17 @@ def test_measured_dependencies(deps):
 # ---------------------------------------------------------------- trained tiny experts
 
 @pytest.fixture(scope="module")
-def shards(tmp_path_factory):
+def shards(tmp_path_factory, rules):
     out = tmp_path_factory.mktemp("shards")
-    generate(out, 1500, 5, RULES, Mix(), shard_size=1500, workers=1)
+    generate(out, 1500, 5, rules, Mix(), shard_size=1500, workers=1)
     return out
 
 
 @pytest.fixture(scope="module")
-def experts_dir(tmp_path_factory, shards):
+def experts_dir(tmp_path_factory, shards, rules):
     d = tmp_path_factory.mktemp("experts")
     for name in ("strikes", "self"):
-        train_expert(name, shards, d, RULES, TINY, dep_n=200, quiet=True)
+        train_expert(name, shards, d, rules, TINY, dep_n=200, quiet=True)
     # the third through the command line
     rc = brain_main(["train", "--preset", "tiny", "--steps", "6", "--expert", "ignite", "--experts", str(d),
                      "--data", str(shards), "--dep-n", "200"])
@@ -90,28 +92,31 @@ def experts_dir(tmp_path_factory, shards):
     return d
 
 
-def test_train_expert_writes_the_manifest(experts_dir):
+@pytest.mark.slow
+def test_train_expert_writes_the_manifest(experts_dir, rules):
     m = read_manifest(experts_dir)
     assert set(m.experts) == set(ROUTES)
     ignite = m.experts["ignite"]
     assert ignite.actions == ("ignite",) and (experts_dir / "ignite" / "config.json").is_file()
-    assert ignite.constants["burn_magnitude"] == RULES.burn_magnitude and "crit_bonus" not in ignite.constants
+    assert ignite.constants["burn_magnitude"] == rules.burn_magnitude and "crit_bonus" not in ignite.constants
     assert ignite.constants_hash == constants_hash(ignite.constants)
-    assert ignite.trained["steps"] == 6 and ignite.trained["tokens"] > 0 and ignite.ruleset_id == RULES.ruleset_id
+    assert ignite.trained["steps"] == 6 and ignite.trained["tokens"] > 0 and ignite.ruleset_id == rules.ruleset_id
 
 
-def test_training_reads_only_the_routes_examples(shards):
+@pytest.mark.slow
+def test_training_reads_only_the_routes_examples(shards, rules):
     from brain.shards import Split, Subset, load_manifest
 
-    split = Split(shards, "train", load_manifest(shards, RULES))
+    split = Split(shards, "train", load_manifest(shards, rules))
     sub = Subset(split, ROUTES["ignite"])
     assert 0 < len(sub) < len(split)
     assert all(" do ignite " in sub.text(k)[0] for k in range(len(sub)))
 
 
-def test_experts_resolver_answers_and_names_the_expert(experts_dir):
-    res = ExpertsResolver.load(experts_dir, RULES)
-    cases = sample("iid", 24, 1, RULES)
+@pytest.mark.slow
+def test_experts_resolver_answers_and_names_the_expert(experts_dir, rules):
+    res = ExpertsResolver.load(experts_dir, rules)
+    cases = sample("iid", 24, 1, rules)
     out = res.resolve_batch(cases)
     assert len(out) == len(cases)
     for (_, action, _), r in zip(cases, out, strict=True):
@@ -120,13 +125,14 @@ def test_experts_resolver_answers_and_names_the_expert(experts_dir):
         assert r.ok or r.declined or r.error.startswith(("malformed", "invariant"))
 
 
-def test_one_constant_change_makes_only_its_experts_stale(experts_dir, shards, tmp_path):
+@pytest.mark.slow
+def test_one_constant_change_makes_only_its_experts_stale(experts_dir, shards, tmp_path, rules):
     import shutil
 
     d = tmp_path / "experts"
     shutil.copytree(experts_dir, d)
-    changed = replace(RULES, burn_magnitude=RULES.burn_magnitude + 1)
-    assert changed.ruleset_id != RULES.ruleset_id
+    changed = replace(rules, burn_magnitude=rules.burn_magnitude + 1)
+    assert changed.ruleset_id != rules.ruleset_id
     stale = stale_experts(read_manifest(d), changed)
     assert list(stale) == ["ignite"] and stale["ignite"] == [("burn_magnitude", 2, 3)]
     with pytest.raises(ExpertsError, match=r"expert ignite is stale \(burn_magnitude was 2, content has 3\)"):
@@ -150,6 +156,7 @@ def _write(d, obj) -> None:
     (d / MANIFEST).write_text(obj if isinstance(obj, str) else json.dumps(obj))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mutate, key", [
     (lambda m: "{not json", "invalid JSON"),
     (lambda m: {**m, "experts_version": 7}, "experts_version"),
@@ -169,21 +176,24 @@ def test_bad_manifest_names_file_and_key(experts_dir, tmp_path, mutate, key):
     assert str(tmp_path / MANIFEST) in str(exc.value) and key in str(exc.value)
 
 
-def test_missing_expert_or_manifest_refuses_to_load(experts_dir, tmp_path):
+@pytest.mark.slow
+def test_missing_expert_or_manifest_refuses_to_load(experts_dir, tmp_path, rules):
     with pytest.raises(ExpertsError, match="missing"):
-        ExpertsResolver.load(tmp_path, RULES)
+        ExpertsResolver.load(tmp_path, rules)
     good = json.loads((experts_dir / MANIFEST).read_text())
     _write(tmp_path, {**good, "experts": good["experts"][:2]})
     with pytest.raises(ExpertsError, match="no trained expert for route"):
-        ExpertsResolver.load(tmp_path, RULES)
+        ExpertsResolver.load(tmp_path, rules)
 
 
 # ---------------------------------------------------------------- the game's path
 
-def fake_experts(tmp_path, model_for=lambda name: PerfectModel(RULES)) -> ExpertsResolver:
-    """An ExpertsResolver over rules-built fakes (one per route), with the manifest of the real router."""
+def fake_experts(tmp_path, rules, model_for=None) -> ExpertsResolver:
+    """An ExpertsResolver over rules-built fakes (one per route: `model_for(name)`, PerfectModel by default),
+    with the manifest of the real router."""
     from brain.experts import DEFAULT_ROUTER, Manifest
 
+    model_for = model_for or (lambda name: PerfectModel(rules))
     return ExpertsResolver(tmp_path, Manifest(DEFAULT_ROUTER, {}), {n: model_for(n) for n in ROUTES})
 
 
@@ -194,40 +204,41 @@ class WrongIgnite(PerfectModel):
 
     def resolve_batch(self, cases):
         from fakes import OffByOneModel
-        return OffByOneModel(RULES).resolve_batch(cases)
+        return OffByOneModel(self.inner.rules).resolve_batch(cases)
 
 
-def test_experts_through_resolve_turn_shadow_fallback_and_playlog(tmp_path):
-    rules = RulesResolver(RULES)
-    exp = fake_experts(tmp_path, lambda n: WrongIgnite(RULES) if n == "ignite" else PerfectModel(RULES))
+def test_experts_through_resolve_turn_shadow_fallback_and_playlog(tmp_path, rules):
+    by_rules = RulesResolver(rules)
+    exp = fake_experts(tmp_path, rules, lambda n: WrongIgnite(rules) if n == "ignite" else PerfectModel(rules))
     rng = random.Random(0)
-    state, _, roll = sample("iid", 1, 3, RULES)[0]
+    state, _, roll = sample("iid", 1, 3, rules)[0]
     while state.target.hp < 3 or state.actor.hp == 0 or state.actor.has("stun") or state.actor.cooldown("ignite"):
-        state, _, roll = sample("iid", 1, rng.randrange(10**6), RULES)[0]
-    good = resolve_turn(state, "attack", roll, rules, exp, "experts")
+        state, _, roll = sample("iid", 1, rng.randrange(10**6), rules)[0]
+    good = resolve_turn(state, "attack", roll, by_rules, exp, "experts")
     assert good.tag == "[experts]" and good.applied.resolver == "experts" and good.model.decode == "expert strikes"
-    bad = resolve_turn(state, "ignite", roll, rules, exp, "experts")
+    bad = resolve_turn(state, "ignite", roll, by_rules, exp, "experts")
     assert bad.diverged and bad.model.decode == "expert ignite"
     from fakes import GarbageModel
 
-    garbled = fake_experts(tmp_path, lambda n: GarbageModel() if n == "self" else PerfectModel(RULES))
-    fell = resolve_turn(state, "wait", roll, rules, garbled, "experts")
+    garbled = fake_experts(tmp_path, rules, lambda n: GarbageModel() if n == "self" else PerfectModel(rules))
+    fell = resolve_turn(state, "wait", roll, by_rules, garbled, "experts")
     assert fell.fallback.startswith("malformed answer") and fell.applied is fell.rules
     assert fell.model.resolver == "experts" and fell.model.decode == "expert self"
-    assert resolve_turn(state, "attack", roll, rules, garbled, "experts").applied.resolver == "experts"
-    shadow = resolve_turn(state, "ignite", roll, rules, exp, "rules")
+    assert resolve_turn(state, "attack", roll, by_rules, garbled, "experts").applied.resolver == "experts"
+    shadow = resolve_turn(state, "ignite", roll, by_rules, exp, "rules")
     assert shadow.applied is shadow.rules and shadow.diverged
     log = tmp_path / "log.jsonl"
     w = PlayLogWriter(log)
     for r in (good, bad):
-        w.write(playlog_record(r, 1, RULES.ruleset_id, 1))
+        w.write(playlog_record(r, 1, rules.ruleset_id, 1))
     w.close()
     rows = list(read_playlog(log))
     assert [r["active"] for r in rows] == ["experts", "experts"] and rows[1]["diverged"]
 
 
-def test_cli_resolve_with_experts(experts_dir, tmp_path, capsys, monkeypatch):
-    blocks = [encode_input(*c) for c in sample("iid", 3, 9, RULES)]
+@pytest.mark.slow
+def test_cli_resolve_with_experts(experts_dir, tmp_path, capsys, monkeypatch, rules):
+    blocks = [encode_input(*c) for c in sample("iid", 3, 9, rules)]
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(blocks) + "\n"))
     assert brain_main(["resolve", "--resolver", "experts", "--experts", str(experts_dir)]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
@@ -235,6 +246,7 @@ def test_cli_resolve_with_experts(experts_dir, tmp_path, capsys, monkeypatch):
     assert "cannot load the experts" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_eval_bench_and_train_with_experts(experts_dir, shards, tmp_path, capsys):
     assert brain_main(["eval", "--resolver", "experts", "--experts", str(experts_dir), "--suite", "iid",
                        "--n", "6", "--json"]) == 0
@@ -252,15 +264,9 @@ def test_cli_eval_bench_and_train_with_experts(experts_dir, shards, tmp_path, ca
     assert "unknown expert 'magic'" in capsys.readouterr().err
 
 
-async def test_m_cycles_rules_model_experts(tmp_path):
-    from test_tui import KEY_OF, settle
-
-    from game.tui.app import create_app
-
-    exp = fake_experts(tmp_path)
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT,
-                     model_loader=lambda: PerfectModel(RULES), experts_loader=lambda: exp)
-    async with app.run_test() as pilot:
+async def test_m_cycles_rules_model_experts(tmp_path, rules, run_app):
+    exp = fake_experts(tmp_path, rules)
+    async with run_app(seed=3, model_loader=lambda: PerfectModel(rules), experts_loader=lambda: exp) as (app, pilot):
         s = app.session
         seen = []
         for _ in range(3):
@@ -283,17 +289,11 @@ async def test_m_cycles_rules_model_experts(tmp_path):
         assert last.startswith("expert ") and f"decode {last}" in str(app.screen.query_one("#debug-text").content)
 
 
-async def test_m_skips_experts_that_cannot_load(tmp_path):
-    from test_tui import settle
-
-    from game.tui.app import create_app
-
+async def test_m_skips_experts_that_cannot_load(tmp_path, rules, run_app):
     def broken():
         raise ExpertsError(f"{tmp_path}/experts.json: expert ignite is stale (burn_magnitude was 2, content has 3)")
 
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT,
-                     model_loader=lambda: PerfectModel(RULES), experts_loader=broken)
-    async with app.run_test() as pilot:
+    async with run_app(seed=3, model_loader=lambda: PerfectModel(rules), experts_loader=broken) as (app, pilot):
         s = app.session
         for _ in range(2):  # model, then experts, which fails to load
             await pilot.press("m")
@@ -308,6 +308,7 @@ async def test_m_skips_experts_that_cannot_load(tmp_path):
                    for m in s.messages.items)
 
 
+@pytest.mark.slow
 def test_side_by_side_script_measures_both_and_the_report_renders_it(experts_dir, tmp_path):
     """scripts/experts_compare.py at a tiny budget: every measure present for both sides, from real runs."""
     import importlib.util
@@ -338,7 +339,8 @@ def test_side_by_side_script_measures_both_and_the_report_renders_it(experts_dir
     assert "Not measured" not in text and "| arena divergences per 1,000 combat turns |" in text
 
 
-def test_recovery_script_retrains_only_the_stale_expert(experts_dir, tmp_path):
+@pytest.mark.slow
+def test_recovery_script_retrains_only_the_stale_expert(experts_dir, tmp_path, rules):
     """scripts/experts_recovery.py at a tiny budget: burn_magnitude + 1 makes ignite (only) stale; with a
     relative goal (--slack) the single model, already there, spends nothing, the experts side retrains ignite.
     1,200 draws: the ignite route needs a val example (about 1 in 160 draws is one)."""
@@ -354,15 +356,16 @@ def test_recovery_script_retrains_only_the_stale_expert(experts_dir, tmp_path):
                         "--dep-n", "100", "--slack", "1.0"])
     assert rc == 0
     d = json.loads((out / "recovery.json").read_text())
-    assert d["stale_experts"] == ["ignite"] and d["to"] == RULES.burn_magnitude + 1
+    assert d["stale_experts"] == ["ignite"] and d["to"] == rules.burn_magnitude + 1
     single, experts = d["sides"]["single"], d["sides"]["experts"]
     assert single["reached"] and single["to_target"]["steps"] == 0
     assert experts["curve"][0]["iid"] is None  # a stale expert refuses to load: nothing to evaluate
     assert experts["reached"] and experts["to_target"] == {**experts["to_target"], "steps": 2, "examples": 8}
-    assert read_manifest(out / "experts").experts["ignite"].constants["burn_magnitude"] == RULES.burn_magnitude + 1
+    assert read_manifest(out / "experts").experts["ignite"].constants["burn_magnitude"] == rules.burn_magnitude + 1
 
 
-def test_ship_experts_copies_weights_not_optimizer_state(experts_dir, tmp_path, capsys):
+@pytest.mark.slow
+def test_ship_experts_copies_weights_not_optimizer_state(experts_dir, tmp_path, capsys, rules):
     """`rpg-brain ship EXPERTS_DIR --to DIR`: each expert's config, weights, log and model.onnx; the manifest last."""
     to = tmp_path / "shipped"
     assert brain_main(["ship", str(experts_dir), "--to", str(to)]) == 0
@@ -371,20 +374,20 @@ def test_ship_experts_copies_weights_not_optimizer_state(experts_dir, tmp_path, 
     for name in ROUTES:
         files = {p.name for p in (to / name).iterdir()}
         assert {"config.json", "model.safetensors"} <= files and not any(f.startswith("optim") for f in files)
-    assert ExpertsResolver.load(to, RULES).num_params() == out["params"]
+    assert ExpertsResolver.load(to, rules).num_params() == out["params"]
     # ship measured them (6-step experts: far below the target), and the game does not offer them
     measured = read_manifest(to).measured
     assert set(measured["exact"]) == {"iid", "edge", "wide"} and out["offered_in_play"] is False
     with pytest.raises(ValueError, match=r"below the accuracy target .*not offered in play"):
-        load_experts_resolver(to, RULES)
+        load_experts_resolver(to, rules)
     manifest = json.loads((to / MANIFEST).read_text())
     manifest["measured"]["exact"] = dict.fromkeys(("iid", "edge", "wide"), 1.0)  # as if they met it
     (to / MANIFEST).write_text(json.dumps(manifest))
-    assert load_experts_resolver(to, RULES).num_params() == out["params"]
+    assert load_experts_resolver(to, rules).num_params() == out["params"]
     manifest.pop("measured")  # never measured: not offered either
     (to / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="never measured"):
-        load_experts_resolver(to, RULES)
+        load_experts_resolver(to, rules)
     (experts_dir / "ignite" / "model.safetensors").rename(tmp_path / "w")  # a broken source ships nothing
     try:
         assert brain_main(["ship", str(experts_dir), "--to", str(tmp_path / "other")]) == 2

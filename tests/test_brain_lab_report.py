@@ -63,10 +63,9 @@ def test_sweep_section_names_the_knee_and_why_the_default_is_its_size(tmp_path):
     assert "| 3 | 96 | 360,000 |" in text
 
 
-def test_the_report_card_is_its_sections_in_order(tmp_path):
+def test_the_report_card_is_its_sections_in_order(tmp_path, rules):
     from brain.data import Mix
     from brain.report import render, training_mix
-    from game.content import load_ruleset
 
     config = {"model": {"n_layer": 2, "n_embd": 64, "n_head": 2, "block_size": 384, "vocab_size": 133},
               "params": 116_864, "format_version": 1, "ruleset_id": "rs-x", "weights_sha256": "ab" * 32,
@@ -82,13 +81,13 @@ def test_the_report_card_is_its_sections_in_order(tmp_path):
             "splits": {"train": 4}, "hp_changes": {0: 1, 5: 3}, "mix": {"edge": 0.2}}
     bench = {"batch1_threads1_ms": {"fast_forward": {"p50": 1.0, "p95": 2.0}}, "decoder": "onnx", "load_s": 0.01,
              "load_cold_s": 0.1, "rss_mb": 70.0, "params": 116_864, "weights_mb": 0.47}
-    text = render(tmp_path, load_ruleset(), {}, bench, data)
+    text = render(tmp_path, rules, {}, bench, data)
     heads = ["## Model", "## Data", "## Training", "Phase 1 (the run this one started from, `runs/first`): 20 steps",
              "Phase 2 (this run)", "- 50 steps x 8 x 1 sequences = 400 examples",
              "## Evaluation", "## Benchmark", "| batch-1 p50 / p95, fast-forward, onnx (game path) | 1.00 / 2.00 ms |"]
     assert [text.index(h) for h in heads] == sorted(text.index(h) for h in heads)
     assert "| 5+ | 75.0% |" in text and "| attack | 75.0% |" in text
-    assert "## Benchmark" not in render(tmp_path, load_ruleset(), {}, None, data)
+    assert "## Benchmark" not in render(tmp_path, rules, {}, None, data)
     # the data section measures the sampler that drew the model's data (its envelope's), not a stream's default
     assert training_mix(config) == Mix(0.2, 0.5, "narrow")
     assert training_mix({"train": {"config": {"edge": 0.3}}}) == Mix(0.3, 0.5, Mix().sampler)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from fakes import GarbageModel, PerfectModel
 
 from brain.arena import run_arena
 from brain.data import split_of
@@ -13,14 +14,7 @@ from brain.shards import Split, envelope_of, load_manifest
 from game.combat import resolve
 from game.combat.format import encode_answer, encode_input, parse_input
 from game.combat.sampler import sample
-from game.content import load_content
 from game.playlog import read_playlog
-from tests.fakes import GarbageModel, PerfectModel
-
-
-@pytest.fixture(scope="module")
-def content():
-    return load_content()
 
 
 @pytest.mark.parametrize("active", ["rules", "model"])

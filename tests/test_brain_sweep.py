@@ -10,6 +10,7 @@ from brain.sweep import plots, sweep, sweep_table
 from brain.train import PRESETS
 
 
+@pytest.mark.slow
 def test_sweep_two_depths(tmp_path, rules):
     rows = sweep([1, 2], 0.01, tmp_path, rules, n=16, base=PRESETS["tiny"], log=lambda *a: None)
     assert [r["depth"] for r in rows] == [1, 2]
@@ -61,6 +62,7 @@ def shards(tmp_path_factory, rules):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", [1, 2])  # 2: each size in its own (spawned) process, rows still in --sizes order
 def test_converge_tiny_sizes(shards, tmp_path, capsys, jobs):
     from brain.cli import main
@@ -90,6 +92,7 @@ def test_converge_tiny_sizes(shards, tmp_path, capsys, jobs):
     assert (out / "sweep.md").read_text().startswith("# Size curve at convergence")
 
 
+@pytest.mark.slow
 def test_converge_stops_a_size_on_its_plateau(shards, tmp_path, rules):
     from dataclasses import replace
 

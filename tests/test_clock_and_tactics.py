@@ -11,17 +11,11 @@ from fakes import clear_monsters, spawn_adjacent
 
 from game import clock
 from game.actions import Special, Use, Wait
-from game.activities import Rest
+from game.activities import Rest, explore
 from game.autoplay import PLAYERS, bump_damage, play
 from game.combat.state import Status
-from game.content import load_content
 from game.session import GameSession
 from game.tactics import choose
-
-
-@pytest.fixture(scope="module")
-def content():
-    return load_content()
 
 
 def test_every_turn_eats_and_a_starving_player_neither_rests_nor_keeps_hp(content):
@@ -46,6 +40,18 @@ def test_every_turn_eats_and_a_starving_player_neither_rests_nor_keeps_hp(conten
     assert not s.perform(Rest()) and "starving" in s.messages.items[-1].text
     s.player.inventory = ["ration"]
     assert s.perform(Use(0)) and s.player.food == s.item_spec("ration").value - 1 and not clock.starving(s)
+
+
+def test_a_starving_player_explores_on_through_the_hunger_pangs(content):
+    """Starving costs one hp every starve_every turns; explore stops for a new wound, not for every pang (it
+    once stopped every few steps, "You are hurt", with nothing to rest off)."""
+    s = GameSession.new(content, 3)
+    clear_monsters(s)
+    s.player.food, s.player.body = 0, replace(s.player.body, hp=s.player.body.max_hp)
+    turns, hp = s.turns, s.player.body.hp
+    explore(s)
+    assert s.turns - turns > 2 * content.player.hunger.starve_every and s.player.body.hp < hp
+    assert "hurt" not in s.stop_reason
 
 
 def test_starving_to_death_ends_the_run(content):
@@ -125,10 +131,10 @@ def test_ten_depths_that_grow_harder_with_big_new_monsters(content):
     assert [threat(d) for d in range(1, 11)] == sorted(threat(d) for d in range(1, 11))
 
 
-def test_the_help_says_when_a_special_beats_a_bump():
+def test_the_help_says_when_a_special_beats_a_bump(content):
     from game.tui.screens import help_text
 
-    text = help_text(load_content())
+    text = help_text(content)
     assert text.count("beats a bump") == 6 and "armour" in text and "healer" in text
 
 
@@ -136,6 +142,11 @@ def test_the_help_says_when_a_special_beats_a_bump():
 def test_every_scripted_player_plays(content, player):
     s = play(GameSession.new(content, 5), 300, seed=5, player=player)
     assert s.turns > 20
+
+
+def test_the_scripted_player_can_win(content):
+    s = play(GameSession.new(content, 1001), 40000, seed=1001)
+    assert s.won and s.max_depth == content.dungeon.depths and s.turns >= 3000  # a run that lasts
 
 
 def test_the_arena_reports_won_runs_turns_and_the_reckless_player(tmp_path, capsys):

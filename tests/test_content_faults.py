@@ -90,20 +90,19 @@ def test_a_crit_bonus_that_leaves_no_room_for_the_players_power_is_refused_at_th
     assert "1..21" in err.value.expected and "fit two digits" in err.value.expected
 
 
-def test_the_largest_accepted_crit_bonus_keeps_every_sampled_block_resolvable(content_dir):
+def test_the_largest_accepted_crit_bonus_keeps_every_sampled_block_resolvable(content_dir, rules):
     """The loader's bound is exact: crit_bonus at the limit loads, and `sample` then writes only blocks
     that `resolve` accepts (before, crit_bonus = 99 made sample print blocks resolve rejects)."""
     from game.combat.envelope import check_case
     from game.combat.format import encode_input, parse_input
     from game.combat.sampler import sample
 
-    rules = load_content().rules
     limit = 99 - Ranges().power - rules.roll_max - Ranges().magnitude
     _edit(content_dir, "rules.toml", "crit_bonus = 3", f"crit_bonus = {limit}")
-    rules = load_ruleset(content_dir)  # the rules alone: power_cap(rules) then refuses the shipped monsters
+    edited = load_ruleset(content_dir)  # the rules alone: power_cap(edited) then refuses the shipped monsters
     for suite in ("iid", "edge"):
-        for case in sample(suite, 300, 1, rules):
-            assert check_case(*parse_input(encode_input(*case)), rules) is None
+        for case in sample(suite, 300, 1, edited):
+            assert check_case(*parse_input(encode_input(*case)), edited) is None
     _edit(content_dir, "rules.toml", f"crit_bonus = {limit}", f"crit_bonus = {limit + 1}")
     with pytest.raises(ContentError) as err:
         load_ruleset(content_dir)
@@ -132,8 +131,8 @@ def test_every_accepted_dungeon_generates(tmp_path_factory, width, height, lo, e
              last=False)
 
 
-def test_shipped_content_starts_a_game():
-    GameSession.new(load_content(), 1)
+def test_shipped_content_starts_a_game(content):
+    GameSession.new(content, 1)
 
 
 @pytest.mark.parametrize("broken", ["rules.toml", "items.toml"])

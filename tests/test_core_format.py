@@ -7,6 +7,7 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import cases
 
 from game.combat import resolve
 from game.combat.format import (
@@ -23,7 +24,6 @@ from game.combat.format import (
 )
 from game.combat.sampler import sample
 from game.combat.validate import check_state, check_transition, diff, involved_rules
-from tests.strategies import cases
 
 
 @given(cases())

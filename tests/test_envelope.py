@@ -143,6 +143,19 @@ def test_a_turn_outside_the_envelope_is_a_named_fallback_everywhere(narrow_model
     assert out["right"] + out["wrong"] == out["answered"]
 
 
+def test_the_arena_counts_the_turns_outside_the_envelope_in_the_shadow_too(narrow_model, content, rules, tmp_path):
+    """The game's content reaches past a narrow model: with the rules active and the model in the shadow, the
+    turns it sits out are counted (not as fallbacks: the rules were playing), and the rest are answered."""
+    from brain.arena import run_arena
+
+    model = ModelResolver.load(narrow_model, rules)
+    for active in ("rules", "model"):
+        out = run_arena(content, 3000, 5, active, tmp_path / active, model, progress=False)
+        assert out["outside_envelope"] > 0, active
+        assert out["model_answered"] + out["outside_envelope"] == out["combat_turns"], active
+        assert (out["fallbacks"] >= out["outside_envelope"]) is (active == "model")
+
+
 def test_the_probe_finds_no_silent_answer_past_a_narrow_envelope(narrow_model, rules):
     model = ModelResolver.load(narrow_model, rules)
     cases = probe_cases(model.envelope, rules, 20, seed=3)

@@ -16,17 +16,15 @@ from hypothesis import strategies as st
 from brain import ingest as ingest_mod
 from brain.ingest import IngestError, ingest
 from game.autoplay import play
-from game.content import load_content
 from game.playlog import PlayLogWriter, read_playlog_lines
 from game.session import GameSession
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTENT = load_content()
 
 
-def _good_lines(tmp_path: Path) -> list[str]:
+def _good_lines(content, tmp_path: Path) -> list[str]:
     path = tmp_path / "seed.jsonl"
-    s = GameSession.new(CONTENT, 4, "a", PlayLogWriter(path))
+    s = GameSession.new(content, 4, "a", PlayLogWriter(path))
     play(s, 300, seed=0)
     s.playlog.close()
     lines = path.read_text().splitlines()
@@ -40,11 +38,17 @@ def brain(*args: str, stdin: bytes | None = None, env: dict | None = None) -> su
                           timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
 
 
+@pytest.fixture(scope="module")
+def good_lines(content, tmp_path_factory) -> list[str]:
+    """Ten records of a real play log."""
+    return _good_lines(content, tmp_path_factory.mktemp("good"))[:10]
+
+
 HOSTILE_LINES = ['{"turn": ' + "9" * 5000 + "}", "[" * 100_000, '{"a": ' * 50_000, "x" * (2 << 20)]
 
 
-def test_hostile_lines_are_reported_with_file_and_line(tmp_path):
-    good = _good_lines(tmp_path)
+def test_hostile_lines_are_reported_with_file_and_line(content, rules, tmp_path):
+    good = _good_lines(content, tmp_path)
     log = tmp_path / "p.jsonl"
     log.write_text("\n".join([good[0], *HOSTILE_LINES, good[1]]) + "\n", encoding="utf-8")
     bad = []
@@ -52,7 +56,7 @@ def test_hostile_lines_are_reported_with_file_and_line(tmp_path):
     assert got == [1, len(HOSTILE_LINES) + 2]
     assert [b.line for b in bad] == list(range(2, len(HOSTILE_LINES) + 2))
     assert all(str(b).startswith(f"{log}:{b.line}: ") for b in bad)
-    m = ingest([log], tmp_path / "out", CONTENT.rules)
+    m = ingest([log], tmp_path / "out", rules)
     assert m["ingest"]["bad_lines"] == len(HOSTILE_LINES)
 
 
@@ -63,10 +67,10 @@ def test_hostile_lines_are_reported_with_file_and_line(tmp_path):
                                                                                           max_size=3),
                                        max_leaves=8).map(lambda v: json.dumps(v).encode())),
                 max_size=25))
-def test_any_play_log_reads_without_raising(tmp_path, parts):
+def test_any_play_log_reads_without_raising(good_lines, tmp_path, parts):
     """Good records (ints pick one) mixed with random bytes and random JSON: every good one comes back,
     every other non-blank line is reported with its number."""
-    good = GOOD_LINES
+    good = good_lines
     lines = [good[p].encode() if isinstance(p, int) else p.replace(b"\n", b" ") for p in parts]
     log = tmp_path / "h.jsonl"
     log.write_bytes(b"\n".join(lines))
@@ -79,20 +83,12 @@ def test_any_play_log_reads_without_raising(tmp_path, parts):
     assert {n for n, p in enumerate(parts, start=1) if isinstance(p, int)} <= set(got)
 
 
-GOOD_LINES: list[str] = []
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _fill_good(tmp_path_factory):
-    GOOD_LINES[:] = _good_lines(tmp_path_factory.mktemp("good"))[:10]
-
-
-def test_missing_input_is_an_error_and_keeps_the_dataset(tmp_path):
+def test_missing_input_is_an_error_and_keeps_the_dataset(rules, tmp_path):
     out = tmp_path / "data"
     out.mkdir()
     (out / "manifest.json").write_text('{"kind": "playlog"}')
     with pytest.raises(IngestError, match="nonexistent"):
-        ingest([tmp_path / "nonexistent"], out, CONTENT.rules)
+        ingest([tmp_path / "nonexistent"], out, rules)
     res = brain("ingest", str(tmp_path / "nonexistent"), "--out", str(out))
     assert res.returncode == 2 and b"nonexistent" in res.stderr and b"Traceback" not in res.stderr
     assert (out / "manifest.json").read_text() == '{"kind": "playlog"}'
@@ -101,20 +97,20 @@ def test_missing_input_is_an_error_and_keeps_the_dataset(tmp_path):
     assert res.returncode == 2 and b"no play logs" in res.stderr
 
 
-def test_out_naming_a_file_is_a_clear_error(tmp_path):
+def test_out_naming_a_file_is_a_clear_error(good_lines, tmp_path):
     log = tmp_path / "p.jsonl"
-    log.write_text("\n".join(GOOD_LINES) + "\n")
+    log.write_text("\n".join(good_lines) + "\n")
     (tmp_path / "file").write_text("mine")
     res = brain("ingest", str(log), "--out", str(tmp_path / "file"))
     assert res.returncode == 2 and b"is a file" in res.stderr and b"Traceback" not in res.stderr
     assert (tmp_path / "file").read_text() == "mine"
 
 
-def test_dataset_replaced_only_by_a_complete_one(tmp_path, monkeypatch):
+def test_dataset_replaced_only_by_a_complete_one(rules, good_lines, tmp_path, monkeypatch):
     log = tmp_path / "p.jsonl"
-    log.write_text("\n".join(GOOD_LINES) + "\n")
+    log.write_text("\n".join(good_lines) + "\n")
     out = tmp_path / "data"
-    first = ingest([log], out, CONTENT.rules)
+    first = ingest([log], out, rules)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     calls = {"n": 0}
     real = ingest_mod.resolve
@@ -127,11 +123,11 @@ def test_dataset_replaced_only_by_a_complete_one(tmp_path, monkeypatch):
 
     monkeypatch.setattr(ingest_mod, "resolve", dies_midway)
     with pytest.raises(KeyboardInterrupt):
-        ingest([log], out, CONTENT.rules)
+        ingest([log], out, rules)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "p.jsonl"]  # no temp dir left
     monkeypatch.setattr(ingest_mod, "resolve", real)
-    second = ingest([log], out, CONTENT.rules)
+    second = ingest([log], out, rules)
     assert second["counts"] == first["counts"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "p.jsonl"]
 
@@ -161,9 +157,9 @@ def _peak_rss_kb(args: list[str]) -> int:
 
 
 @pytest.mark.slow
-def test_ingest_memory_is_flat_in_the_log_size(tmp_path):
+def test_ingest_memory_is_flat_in_the_log_size(good_lines, tmp_path):
     """The same records repeated: 8 MB and 48 MB logs peak at about the same RSS (streamed, not read whole)."""
-    line = "\n".join(GOOD_LINES) + "\n"
+    line = "\n".join(good_lines) + "\n"
     peaks = []
     for mb in (8, 48):
         log = tmp_path / f"{mb}.jsonl"
@@ -177,13 +173,13 @@ def test_ingest_memory_is_flat_in_the_log_size(tmp_path):
 
 # ------------------------------------------------------------------ what ingest may destroy (nothing it did not write)
 
-def _save_dir(tmp_path: Path) -> Path:
+def _save_dir(good_lines, tmp_path: Path) -> Path:
     """A save directory as a player has it: a save, its backup and the play logs."""
     d = tmp_path / "saves"
     (d / "playlogs").mkdir(parents=True)
     (d / "save.json").write_text('{"a living run": 1}')
     (d / "save.json.bak").write_text('{"the run before": 1}')
-    (d / "playlogs" / "r.jsonl").write_text("\n".join(GOOD_LINES) + "\n")
+    (d / "playlogs" / "r.jsonl").write_text("\n".join(good_lines) + "\n")
     return d
 
 
@@ -191,8 +187,8 @@ def _tree(d: Path) -> dict[str, bytes]:
     return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
 
 
-def test_out_that_is_not_a_dataset_or_holds_an_input_is_refused_and_untouched(tmp_path):
-    saves = _save_dir(tmp_path)
+def test_out_that_is_not_a_dataset_or_holds_an_input_is_refused_and_untouched(good_lines, tmp_path):
+    saves = _save_dir(good_lines, tmp_path)
     before = _tree(saves)
     res = brain("ingest", str(saves / "playlogs"), "--out", str(saves))  # the issue's reproduction
     assert res.returncode == 2 and b"holds the input" in res.stderr and b"Traceback" not in res.stderr
@@ -205,15 +201,15 @@ def test_out_that_is_not_a_dataset_or_holds_an_input_is_refused_and_untouched(tm
 
 
 @pytest.mark.parametrize("garbage", ["{not json\n", "", "RULESET"])
-def test_an_input_with_no_usable_record_never_replaces_a_dataset(tmp_path, garbage):
+def test_an_input_with_no_usable_record_never_replaces_a_dataset(rules, good_lines, tmp_path, garbage):
     log = tmp_path / "p.jsonl"
-    log.write_text("\n".join(GOOD_LINES) + "\n")
+    log.write_text("\n".join(good_lines) + "\n")
     out = tmp_path / "data"
-    ingest([log], out, CONTENT.rules)
+    ingest([log], out, rules)
     before = _tree(out)
     bad = tmp_path / "bad.jsonl"
     if garbage == "RULESET":  # logs recorded under another rules.toml
-        bad.write_text("\n".join(line.replace(CONTENT.rules.ruleset_id, "rs-000000000000") for line in GOOD_LINES))
+        bad.write_text("\n".join(line.replace(rules.ruleset_id, "rs-000000000000") for line in good_lines))
     else:
         bad.write_text(garbage)
     res = brain("ingest", str(bad), "--out", str(out))
@@ -235,13 +231,13 @@ def test_special_files_are_refused_without_reading_them(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
-def test_what_a_killed_ingest_left_is_swept_by_the_next(tmp_path):
+def test_what_a_killed_ingest_left_is_swept_by_the_next(rules, good_lines, tmp_path):
     log = tmp_path / "p.jsonl"
-    log.write_text("\n".join(GOOD_LINES) + "\n")
+    log.write_text("\n".join(good_lines) + "\n")
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid = int(dead.stdout)  # a process that has ended
     for name in (f".data.{pid}.tmp", f".data.old-{pid}"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "train-0000.ids").write_bytes(b"half")
-    ingest([log], tmp_path / "data", CONTENT.rules)
+    ingest([log], tmp_path / "data", rules)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "p.jsonl"]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import safetensors.numpy
 import torch
-from fakes import clear_monsters, measured_envelope, spawn_adjacent
+from fakes import KEY_OF, clear_monsters, measured_envelope, settle, spawn_adjacent
 
 from brain.checkpoint import CONFIG, WEIGHTS, ModelLoadError, load_weights, save_model, sha256_file
 from brain.cli import main as brain_main
@@ -22,8 +22,6 @@ from brain.model import GPT
 from brain.tokenizer import Tokenizer
 from game.combat.format import encode_input
 from game.combat.sampler import sample
-from game.content import load_content
-from game.tui.app import create_app
 
 
 @pytest.fixture(scope="module")
@@ -188,24 +186,16 @@ def test_rpg_brain_resolve_refuses_a_damaged_model(model_dir, capsys, monkeypatc
     assert str(model_dir / CONFIG) in err and "model.block_size" in err
 
 
-async def test_the_game_plays_on_rules_with_a_damaged_model(model_dir, tmp_path):
+async def test_the_game_plays_on_rules_with_a_damaged_model(model_dir, tmp_path, run_app):
     _swap_pieces_in = _set_config
     _swap_pieces_in(model_dir, _swap_pieces)
-    content = load_content()
-    app = create_app(seed=3, save_dir=tmp_path / "saves", new_game=True, content=content, resolver="model",
-                     model_dir=model_dir)
-    async with app.run_test() as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+    async with run_app(seed=3, save_dir=tmp_path / "saves", resolver="model", model_dir=model_dir) as (app, pilot):
         s = app.session
         assert s.model_status.startswith("unavailable (") and str(model_dir / CONFIG) in s.model_status
         clear_monsters(s)
         _, d = spawn_adjacent(s, "rat")
-        key = {(-1, 0): "h", (1, 0): "l", (0, -1): "k", (0, 1): "j", (-1, -1): "y", (1, -1): "u", (-1, 1): "b",
-               (1, 1): "n"}[d]
-        await pilot.press(key)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await pilot.press(KEY_OF[d])
+        await settle(pilot)
         assert s.recent and s.recent[-1].fallback == "model not loaded" and s.recent[-1].applied is s.recent[-1].rules
 
 
@@ -216,19 +206,16 @@ def test_a_good_model_answers_blocks(model_dir, rules):
     assert encode_input(*sample("iid", 1, 1, rules)[0])
 
 
-async def test_the_log_says_once_why_model_onnx_was_not_used(tmp_path, rules):
-    """decoder_note reaches the message log, once; the status line names the decoder only (test_play_tui)."""
+async def test_the_log_says_once_why_model_onnx_was_not_used(tmp_path, rules, run_app):
+    """decoder_note reaches the message log, once; the status line names the decoder only (test_tui_screens)."""
     from fakes import PerfectModel
 
     class NumpyOnly(PerfectModel):
         decoder, model_dir = "numpy", Path("/models/default")
         decoder_note = "model.onnx not used: /models/default/model.onnx: exported from other weights"
 
-    app = create_app(seed=3, save_dir=tmp_path / "saves", new_game=True, content=load_content(), resolver="model",
-                     model_loader=lambda: NumpyOnly(rules))
-    async with app.run_test() as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+    async with run_app(seed=3, save_dir=tmp_path / "saves", resolver="model",
+                       model_loader=lambda: NumpyOnly(rules)) as (app, _pilot):
         assert app.session.model_status == "loaded (default, numpy decoder)"
         assert [m.text for m in app.session.messages.items if NumpyOnly.decoder_note in m.text]
 

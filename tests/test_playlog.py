@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 
-from game.content import load_content
 from game.playlog import PlayLogWriter, iter_playlogs, read_playlog
 from game.session import GameSession
 
 
-def _records(tmp_path, n=3):
+def _records(content, tmp_path, n=3):
     from game.autoplay import play
 
     path = tmp_path / "a.jsonl"
-    s = GameSession.new(load_content(), 4, "a", PlayLogWriter(path))
+    s = GameSession.new(content, 4, "a", PlayLogWriter(path))
     play(s, 400, seed=0)
     s.playlog.close()
     lines = path.read_text().splitlines()
@@ -33,8 +32,8 @@ def test_roundtrip_and_flush_per_line(tmp_path):
     w.close()
 
 
-def test_torn_last_line_and_corrupt_lines(tmp_path):
-    path, lines = _records(tmp_path)
+def test_torn_last_line_and_corrupt_lines(content, tmp_path):
+    path, lines = _records(content, tmp_path)
     good = len(lines)
     broken = [*lines[:2], "{not json", json.dumps({"turn": 1}), "[1, 2]", *lines[2:], lines[0][:25]]
     path.write_text("\n".join(broken))  # no trailing newline: the last line is torn
@@ -47,8 +46,8 @@ def test_torn_last_line_and_corrupt_lines(tmp_path):
     assert str(bad[0]).startswith(f"{path}:3: not JSON")
 
 
-def test_directories_and_unreadable(tmp_path):
-    _path, lines = _records(tmp_path)
+def test_directories_and_unreadable(content, tmp_path):
+    _path, lines = _records(content, tmp_path)
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.jsonl").write_bytes(b"\xff\xfe garbage\n")
     bad = []

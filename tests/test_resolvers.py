@@ -6,17 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from fakes import PerfectModel, clear_monsters, spawn_adjacent
-from test_tui import KEY_OF, settle
+from fakes import KEY_OF, PerfectModel, clear_monsters, settle, spawn_adjacent
 
 from game import saves
-from game.content import load_content
-from game.resolvers import Resolvers
+from game.resolvers import Loaded, Resolvers
 from game.session import GameSession
-from game.tui.app import create_app
 from game.tui.cli import build_parser
 
-CONTENT = load_content()
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -37,10 +33,8 @@ class StaleModel(PerfectModel):
         return [replace(r, stale=True) for r in super().resolve_batch(cases)]
 
 
-async def test_one_owner_of_the_resolver_state_shared_by_the_app_and_its_sessions(tmp_path):
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT,
-                     model_loader=lambda: PerfectModel(CONTENT.rules))
-    async with app.run_test() as pilot:
+async def test_one_owner_of_the_resolver_state_shared_by_the_app_and_its_sessions(content, tmp_path, run_app):
+    async with run_app(seed=3, model_loader=lambda: PerfectModel(content.rules)) as (app, pilot):
         s = app.session
         assert isinstance(app.resolvers, Resolvers) and s.resolvers is app.resolvers
         for mirror in ("model", "learned", "unavailable", "model_loading", "start_resolver", "model_status"):
@@ -59,7 +53,7 @@ def test_rpg_tui_has_allow_stale():
     assert not build_parser().parse_args([]).allow_stale
 
 
-async def test_allow_stale_reaches_the_loader_and_stale_answers_are_marked(tmp_path, monkeypatch):
+async def test_allow_stale_reaches_the_loader_and_stale_answers_are_marked(run_app, monkeypatch):
     seen = {}
 
     def load(model_dir, rules, allow_stale=False):
@@ -67,9 +61,7 @@ async def test_allow_stale_reaches_the_loader_and_stale_answers_are_marked(tmp_p
         return StaleModel(rules)
 
     monkeypatch.setattr("game.tui.app.load_model_resolver", load)
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver="model", allow_stale=True)
-    async with app.run_test(size=(100, 40)) as pilot:
-        await settle(pilot)
+    async with run_app(seed=3, size=(100, 40), resolver="model", allow_stale=True) as (app, pilot):
         s = app.session
         assert seen == {"allow_stale": True}
         assert "stale: trained on narrow sampler version 1" in s.model_status
@@ -79,3 +71,18 @@ async def test_allow_stale_reaches_the_loader_and_stale_answers_are_marked(tmp_p
         await pilot.press(KEY_OF[d], "f2")
         await settle(pilot)
         assert s.recent[-1].model.stale and "stale model" in str(app.screen.query_one("#debug-text").content)
+
+
+async def test_the_game_says_once_that_its_content_outgrows_the_shipped_model(content, run_app):
+    """Content past the shipped model's envelope (game/shipped.py) is said once a run, when a model loads, with
+    the model's bound; content the model covers says nothing."""
+    beyond = ("content/player.toml: player.progression.max_hp: expected a value in 40..48 (the envelope of the "
+              "shipped model (default): A.max_hp 1..48), got 99")
+    for grown, says in ((replace(content, beyond_model=beyond), 1), (content, 0)):
+        async with run_app(seed=3, content=grown, resolver="model",
+                           model_loader=lambda: PerfectModel(content.rules)) as (app, pilot):
+            app._model_ready("model", Loaded(PerfectModel(content.rules), "loaded (again)"))  # said once a run
+            await settle(pilot)
+            said = [m.text for m in app.session.messages.items if "outgrows" in m.text]
+            assert len(said) == says
+            assert all("(A.max_hp 1..48, and more)" in t and "rules resolve them" in t for t in said)

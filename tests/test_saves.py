@@ -1,4 +1,4 @@
-"""Saves: round trip, atomic write with a backup, corrupt and future saves, permadeath."""
+"""Saves: round trip, atomic write with a backup, corrupt and future saves, permadeath, progression kept."""
 
 from __future__ import annotations
 
@@ -6,16 +6,12 @@ import json
 import re
 
 import pytest
+from fakes import clear_monsters, monster
 
-from game import saves
+from game import death, saves
+from game.actions import Train, Use
 from game.autoplay import play
-from game.content import load_content
 from game.session import GameSession
-
-
-@pytest.fixture(scope="module")
-def content():
-    return load_content()
 
 
 def _comparable(s):
@@ -75,3 +71,40 @@ def test_delete_and_morgue(content, tmp_path):
     s.dead, s.cause = True, "killed by a rat"
     text = saves.write_morgue(s, tmp_path).read_text()
     assert "killed by a rat" in text and "seed 8" in text
+
+
+def test_save_round_trip_keeps_progression_and_reads_version_1(content, tmp_path):
+    s = GameSession.new(content, 3)
+    clear_monsters(s)
+    s.player.inventory = ["chain mail", "berserker brew"]
+    s.perform(Use(0))
+    s.perform(Use(0))
+    death.slain(s, monster(content, "bog troll", 0, 0))
+    s.perform(Train("vitality"))
+    s.player.inventory += ["ration", "antidote"]
+    s.perform(Use(1))  # b: the antidote cures nothing; the letters stay a, b
+    s.player.food = 123
+    s.settings.auto_pickup = False
+    s.floor.monsters.append(monster(content, "kobold", 1, 1))
+    s.floor.monsters[-1].fled = 3
+    saves.save_game(s, tmp_path)
+    t = saves.load_game(tmp_path, content)
+    for a, b in ((s.player, t.player),):
+        assert (a.xp, a.level, a.worn, a.power_bonus, a.armor_bonus, a.body, a.training, a.unspent, a.food,
+                a.letters) == (b.xp, b.level, b.worn, b.power_bonus, b.armor_bonus, b.body, b.training, b.unspent,
+                               b.food, b.letters)
+    assert t.settings == s.settings
+    assert t.floor.monsters[-1].fled == 3
+    data = json.loads(saves.save_path(tmp_path).read_text())
+    data["save_version"] = 1
+    for key in ("xp", "level", "worn", "power_bonus", "armor_bonus"):
+        del data["player"][key]
+    old = saves.session_from_dict(data, content)
+    assert old.player.level == 1 and old.player.worn is None
+    data["player"]["worn"] = "healing draught"
+    with pytest.raises(saves.SaveError, match=r"player\.worn"):
+        saves.session_from_dict(data, content)
+    data["player"]["worn"] = None
+    data["player"]["level"] = 99
+    with pytest.raises(saves.SaveError, match=r"player\.level"):
+        saves.session_from_dict(data, content)

@@ -165,6 +165,18 @@ async def test_the_web_game_offers_no_directory_prompt(tmp_path, monkeypatch):
             app._ask_save_dir()  # what the command did: refused on the web
             await pilot.pause()
             assert isinstance(app.screen, SaveDirScreen) is not web
+            if not web:
+                app.pop_screen()
+
+            def full(*_a, **_k):
+                raise saves.SaveWriteError(f"{tmp_path}/save.json: no space left on device")
+
+            with monkeypatch.context() as m:  # a failed save: the web game names no path and no prompt
+                m.setattr(saves, "save_game", full)
+                assert app.save_game() is None
+            said = app.session.messages.items[-1].text
+            assert "no space left" in said
+            assert (str(tmp_path) in said) is not web and ("Save to another directory" in said) is not web
     # rpg-tui --web is how the server starts its games: it sets app.web and watches for the server's end
     ran, watched = [], []
     monkeypatch.setattr(RpgApp, "run", lambda self: ran.append(self.web))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import pytest
 from fakes import CrashingModel, GarbageModel, OffByOneModel, PerfectModel, SlowModel, clear_monsters, spawn_adjacent
 
 from game.actions import Ascend, Descend, Move, Special, Use
@@ -13,15 +12,9 @@ from game.combat.format import parse_input
 from game.combat.judge import RulesResolver
 from game.combat.state import CombatState
 from game.combat_turn import resolve_turn
-from game.content import load_content
 from game.playlog import PlayLogWriter, read_playlog
 from game.procgen import build_floor
 from game.session import GameSession, out_of_combat_tick
-
-
-@pytest.fixture(scope="module")
-def content():
-    return load_content()
 
 
 def fingerprint(s: GameSession) -> tuple:

@@ -24,10 +24,8 @@ from pathlib import Path
 import pytest
 
 from game import saves
-from game.content import load_content
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTENT = load_content()
 pytestmark = pytest.mark.slow
 
 
@@ -95,7 +93,7 @@ class Game:
                 os.close(self.master)
 
 
-def _play_and_signal(tmp_path: Path, seed: int, sig: int, moves: int) -> None:
+def _play_and_signal(content, tmp_path: Path, seed: int, sig: int, moves: int) -> None:
     save_dir = tmp_path / "saves"
     game = Game(save_dir, seed)
     try:
@@ -113,18 +111,18 @@ def _play_and_signal(tmp_path: Path, seed: int, sig: int, moves: int) -> None:
     assert rc is not None, f"rpg-tui still running {took:.1f} s after {signal.Signals(sig).name}"
     assert rc == 128 + sig, (rc, game.out[-1500:].decode(errors="replace"))
     assert took < 8
-    s = saves.load_game(save_dir, CONTENT)  # the save loads, and it is this run
+    s = saves.load_game(save_dir, content)  # the save loads, and it is this run
     assert s.seed == seed
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_term_and_int_save_and_exit(tmp_path, sig):
-    _play_and_signal(tmp_path, 40 + sig, sig, moves=8)
+def test_term_and_int_save_and_exit(content, tmp_path, sig):
+    _play_and_signal(content, tmp_path, 40 + sig, sig, moves=8)
 
 
 @pytest.mark.parametrize("attempt", range(20))
-def test_hangup_with_the_terminal_gone_never_hangs(tmp_path, attempt):
-    _play_and_signal(tmp_path, 1000 + attempt, signal.SIGHUP, moves=random.Random(attempt).randint(1, 30))
+def test_hangup_with_the_terminal_gone_never_hangs(content, tmp_path, attempt):
+    _play_and_signal(content, tmp_path, 1000 + attempt, signal.SIGHUP, moves=random.Random(attempt).randint(1, 30))
 
 
 # Textual's writer thread stops writing (a write to a terminal that is gone never returns): its queue of
@@ -147,7 +145,7 @@ w.WriterThread.run = run
 
 
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
-def test_a_stuck_terminal_writer_cannot_hang_the_exit(tmp_path, monkeypatch, sig):
+def test_a_stuck_terminal_writer_cannot_hang_the_exit(content, tmp_path, monkeypatch, sig):
     flag = tmp_path / "stuck"
     monkeypatch.setenv("RPG_TEST_STUCK", str(flag))
     save_dir = tmp_path / "saves"
@@ -164,10 +162,10 @@ def test_a_stuck_terminal_writer_cannot_hang_the_exit(tmp_path, monkeypatch, sig
         start = time.monotonic()
         rc = game.finish(timeout=12)
     assert rc == 128 + sig, f"exit code {rc} after {time.monotonic() - start:.1f} s"
-    assert saves.load_game(save_dir, CONTENT).seed == 77
+    assert saves.load_game(save_dir, content).seed == 77
 
 
-def test_a_crash_exits_non_zero_and_keeps_the_save(tmp_path):
+def test_a_crash_exits_non_zero_and_keeps_the_save(content, tmp_path):
     """An exception inside the app (here: a broken help screen) ends rpg-tui with a non-zero code."""
     save_dir = tmp_path / "saves"
     code = ("import sys\nfrom game.tui import screens\n"
@@ -202,7 +200,7 @@ def test_a_crash_exits_non_zero_and_keeps_the_save(tmp_path):
             proc.kill()
         os.close(master)
     assert rc not in (0, None), out[-1500:]
-    assert saves.load_game(save_dir, CONTENT).seed == 5  # the crash handler saved first
+    assert saves.load_game(save_dir, content).seed == 5  # the crash handler saved first
 
 
 # The save on the way out takes a second here, so that a second signal can land in the middle of it.
@@ -217,7 +215,7 @@ saves.save_game = _slow_save
 """
 
 
-def test_a_repeated_hangup_never_skips_the_save(tmp_path):
+def test_a_repeated_hangup_never_skips_the_save(content, tmp_path):
     """Closing a terminal can deliver SIGHUP twice (the kernel's hang-up and the terminal emulator's own kill):
     the second one ended the process at once, before the first one's save was written (1 in 391 closes)."""
     save_dir = tmp_path / "saves"
@@ -232,10 +230,10 @@ def test_a_repeated_hangup_never_skips_the_save(tmp_path):
     finally:
         rc = game.finish(timeout=12)
     assert rc == 128 + signal.SIGHUP
-    assert saves.load_game(save_dir, CONTENT).seed == 91
+    assert saves.load_game(save_dir, content).seed == 91
 
 
-def test_the_terminal_going_away_before_its_hangup_still_saves(tmp_path):
+def test_the_terminal_going_away_before_its_hangup_still_saves(content, tmp_path):
     """The terminal closes: Textual's input thread reads EIO and ends the app on its own; its on_unmount restored
     the default SIGHUP action before saving, so the hang-up arriving during that save killed the process unsaved."""
     save_dir = tmp_path / "saves"
@@ -250,11 +248,11 @@ def test_the_terminal_going_away_before_its_hangup_still_saves(tmp_path):
     finally:
         rc = game.finish(timeout=12)
     assert rc == 128 + signal.SIGHUP
-    assert saves.load_game(save_dir, CONTENT).seed == 92
+    assert saves.load_game(save_dir, content).seed == 92
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTSTP, signal.SIGCONT])
-def test_job_control_signals_while_leaving_cannot_stop_the_save(tmp_path, stop):
+def test_job_control_signals_while_leaving_cannot_stop_the_save(content, tmp_path, stop):
     """A stop (or Textual's resume on SIGCONT, which a hang-up brings along) while the exit's save is pending:
     Textual's handlers send the process SIGSTOP, and it stayed alive and unsaved, its watchdog stopped too."""
     save_dir = tmp_path / "saves"
@@ -269,10 +267,10 @@ def test_job_control_signals_while_leaving_cannot_stop_the_save(tmp_path, stop):
     finally:
         rc = game.finish(timeout=12)
     assert rc == 128 + signal.SIGHUP
-    assert saves.load_game(save_dir, CONTENT).seed == 93
+    assert saves.load_game(save_dir, content).seed == 93
 
 
-def test_a_terminal_gone_without_any_hangup_signal_still_saves_and_ends(tmp_path):
+def test_a_terminal_gone_without_any_hangup_signal_still_saves_and_ends(content, tmp_path):
     """The terminal closes and no SIGHUP reaches the game (here: a game in its own session, as under setsid or a
     shell that does not pass the hang-up on): it stayed alive, unsaved, for ever."""
     save_dir = tmp_path / "saves"
@@ -285,4 +283,4 @@ def test_a_terminal_gone_without_any_hangup_signal_still_saves_and_ends(tmp_path
     finally:
         rc = game.finish(timeout=12)
     assert rc == 128 + signal.SIGHUP
-    assert saves.load_game(save_dir, CONTENT).seed == 94
+    assert saves.load_game(save_dir, content).seed == 94

@@ -8,33 +8,18 @@ import subprocess
 import sys
 import time
 
-from fakes import GarbageModel, OffByOneModel, PerfectModel, SlowModel, clear_monsters, spawn_adjacent
+import pytest
+from fakes import KEY_OF, GarbageModel, OffByOneModel, PerfectModel, SlowModel, clear_monsters, settle, spawn_adjacent
 from textual import events
 from textual.keys import _character_to_key
 
 from game import saves
-from game.content import load_content
 from game.tui.app import create_app
 from game.tui.screens import EndScreen, GameScreen, HelpScreen, InventoryScreen, TitleScreen, TooSmallScreen
 
-CONTENT = load_content()
-KEY_OF = {(-1, 0): "h", (1, 0): "l", (0, -1): "k", (0, 1): "j", (-1, -1): "y", (1, -1): "u", (-1, 1): "b",
-          (1, 1): "n"}
 
-
-async def settle(pilot) -> None:
-    from textual.worker import WorkerCancelled
-
-    try:
-        await pilot.app.workers.wait_for_complete()
-    except WorkerCancelled:  # the palette cancels its search worker when it closes: nothing to wait for
-        pass
-    await pilot.pause()
-
-
-async def test_movement_keys(tmp_path):
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_movement_keys(run_app):
+    async with run_app(seed=3) as (app, pilot):
         s = app.session
         assert isinstance(app.screen, GameScreen)
         clear_monsters(s)
@@ -48,9 +33,8 @@ async def test_movement_keys(tmp_path):
         assert s.messages.items[-1].text == "You wait." and s.messages.items[-1].count == 2  # not "You rest."
 
 
-async def test_full_fight_in_the_log(tmp_path):
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_full_fight_in_the_log(run_app):
+    async with run_app(seed=3) as (app, pilot):
         s = app.session
         clear_monsters(s)
         m, _d = spawn_adjacent(s, "kobold")
@@ -65,10 +49,9 @@ async def test_full_fight_in_the_log(tmp_path):
         assert "The kobold dies." in str(log) and "[rules]" in str(log)
 
 
-async def test_toggle_resolver_with_perfect_model(tmp_path):
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT,
-                     model_loader=lambda: PerfectModel(CONTENT.rules), experts_dir=tmp_path / "no-experts")
-    async with app.run_test() as pilot:
+async def test_toggle_resolver_with_perfect_model(content, tmp_path, run_app):
+    async with run_app(seed=3, model_loader=lambda: PerfectModel(content.rules),
+                       experts_dir=tmp_path / "no-experts") as (app, pilot):
         s = app.session
         assert s.active == "rules" and s.model is None
         await pilot.press("m")
@@ -95,10 +78,8 @@ async def test_toggle_resolver_with_perfect_model(tmp_path):
         assert s.recent[-1].active == "rules" and s.recent[-1].model is not None
 
 
-async def test_garbage_model_falls_back_and_debug_pane_shows_it(tmp_path):
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver=GarbageModel())
-    async with app.run_test() as pilot:
-        await settle(pilot)
+async def test_garbage_model_falls_back_and_debug_pane_shows_it(run_app):
+    async with run_app(seed=3, resolver=GarbageModel()) as (app, pilot):
         s = app.session
         assert s.active == "model" and s.model is not None
         clear_monsters(s)
@@ -114,11 +95,8 @@ async def test_garbage_model_falls_back_and_debug_pane_shows_it(tmp_path):
         assert s.stats.fallbacks["malformed answer"] >= 1
 
 
-async def test_slow_model_times_out_off_the_ui_thread(tmp_path):
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver=SlowModel(1.0),
-                     time_limit_s=0.4)
-    async with app.run_test() as pilot:
-        await settle(pilot)
+async def test_slow_model_times_out_off_the_ui_thread(run_app):
+    async with run_app(seed=3, resolver=SlowModel(1.0), time_limit_s=0.4) as (app, pilot):
         s = app.session
         clear_monsters(s)
         _, d = spawn_adjacent(s, "orc")
@@ -133,10 +111,8 @@ async def test_slow_model_times_out_off_the_ui_thread(tmp_path):
         assert all(r.applied is r.rules for r in s.recent)
 
 
-async def test_divergence_shown_with_fields(tmp_path):
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver=OffByOneModel(CONTENT.rules))
-    async with app.run_test() as pilot:
-        await settle(pilot)
+async def test_divergence_shown_with_fields(content, run_app):
+    async with run_app(seed=3, resolver=OffByOneModel(content.rules)) as (app, pilot):
         s = app.session
         clear_monsters(s)
         _, d = spawn_adjacent(s, "bog troll")
@@ -149,14 +125,11 @@ async def test_divergence_shown_with_fields(tmp_path):
         assert set(s.recent[0].involved()["B.hp"]) & {"attack_misses", "damage_dealt"}
 
 
-async def test_unavailable_model_keeps_playing_on_rules(tmp_path):
+async def test_unavailable_model_keeps_playing_on_rules(run_app):
     def broken():
         raise ValueError("no model at /nowhere")
 
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver="model",
-                     model_loader=broken)
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    async with run_app(seed=3, resolver="model", model_loader=broken) as (app, pilot):
         s = app.session
         assert s.model_status == "unavailable (no model at /nowhere)"
         assert "unavailable (no model at /nowhere)" in str(app.screen.query_one("#status").content)
@@ -166,17 +139,15 @@ async def test_unavailable_model_keeps_playing_on_rules(tmp_path):
         assert s.recent[-1].fallback == "model not loaded" and s.recent[-1].applied is s.recent[-1].rules
 
 
-async def test_save_on_quit_and_continue(tmp_path):
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_save_on_quit_and_continue(tmp_path, run_app):
+    async with run_app(seed=5) as (app, pilot):
         clear_monsters(app.session)
         for key in "lllhhjjkk":
             await pilot.press(key)
         before = saves.session_to_dict(app.session)
         await pilot.press("ctrl+q")
     assert saves.has_save(tmp_path)
-    app2 = create_app(seed=99, save_dir=tmp_path, content=CONTENT)
-    async with app2.run_test() as pilot:
+    async with run_app(seed=99, new_game=False) as (app2, pilot):
         assert isinstance(app2.screen, TitleScreen)
         await pilot.press("c")
         assert isinstance(app2.screen, GameScreen)
@@ -188,21 +159,19 @@ async def test_save_on_quit_and_continue(tmp_path):
         assert after == before
 
 
-async def test_autosave(tmp_path):
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_autosave(content, tmp_path, run_app):
+    async with run_app(seed=5) as (app, pilot):
         clear_monsters(app.session)
-        every = CONTENT.dungeon.autosave_every
+        every = content.dungeon.autosave_every
         for _ in range(every):
             await pilot.press("full_stop")
         assert saves.has_save(tmp_path)
         assert json.loads(saves.save_path(tmp_path).read_text())["turns"] == every
 
 
-async def test_corrupt_save_is_moved_aside_and_new_game_works(tmp_path):
+async def test_corrupt_save_is_moved_aside_and_new_game_works(tmp_path, run_app):
     saves.save_path(tmp_path).write_text('{"save_version": 1, "seed": ')
-    app = create_app(seed=5, save_dir=tmp_path, content=CONTENT)
-    async with app.run_test() as pilot:
+    async with run_app(seed=5, new_game=False) as (app, pilot):
         await pilot.press("c")
         assert isinstance(app.screen, TitleScreen)
         notice = str(app.screen.query_one("#title-notice").content)
@@ -213,21 +182,18 @@ async def test_corrupt_save_is_moved_aside_and_new_game_works(tmp_path):
         assert isinstance(app.screen, GameScreen)
 
 
-async def test_future_version_save(tmp_path):
-    app0 = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app0.run_test() as pilot:
+async def test_future_version_save(tmp_path, run_app):
+    async with run_app(seed=5) as (_app, pilot):
         await pilot.press("ctrl+q")
     path = saves.save_path(tmp_path)
     path.write_text(json.dumps({**json.loads(path.read_text()), "save_version": 7}))
-    app = create_app(seed=5, save_dir=tmp_path, content=CONTENT)
-    async with app.run_test() as pilot:
+    async with run_app(seed=5, new_game=False) as (app, pilot):
         await pilot.press("c")
         assert "newer than this game" in str(app.screen.query_one("#title-notice").content)
 
 
-async def test_death_screen_morgue_and_save_deleted(tmp_path):
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_death_screen_morgue_and_save_deleted(tmp_path, run_app):
+    async with run_app(seed=5) as (app, pilot):
         s = app.session
         clear_monsters(s)
         saves.save_game(s, tmp_path)
@@ -251,9 +217,8 @@ async def test_death_screen_morgue_and_save_deleted(tmp_path):
         assert isinstance(app.screen, TitleScreen)
 
 
-async def test_inventory_help_and_palette(tmp_path):
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_inventory_help_and_palette(run_app):
+    async with run_app(seed=5) as (app, pilot):
         s = app.session
         clear_monsters(s)
         s.player.inventory = ["scroll of ignition"]
@@ -268,9 +233,8 @@ async def test_inventory_help_and_palette(tmp_path):
         assert {"Toggle resolver", "Toggle debug pane", "Save game"} <= set(titles)
 
 
-async def test_too_small_terminal(tmp_path):
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test(size=(60, 20)) as pilot:
+async def test_too_small_terminal(run_app):
+    async with run_app(seed=5, size=(60, 20)) as (app, pilot):
         await pilot.pause()
         assert isinstance(app.screen, TooSmallScreen)
         assert "needs at least 80x24" in str(app.screen.query_one("#too-small").content)
@@ -327,6 +291,12 @@ async def _monkey(app, n: int, seed: int, min_turns: int) -> None:
                 app._driver.send_message(event)
             sent += len(burst)
             await pilot._wait_for_screen()
+            for _ in range(100 if burst[-1] == "ctrl+p" else 0):
+                # the palette opens a little later under load; the next burst must find it open, or its Enter
+                # runs the palette's first command ("Quit"): the monkey once ended the app so, with code 0
+                if any(isinstance(x, CommandPalette) for x in app.screen_stack) or not app.is_running:
+                    break
+                await pilot.pause(0.02)
             if sent % 200 < 10:
                 await settle(pilot)
         await settle(pilot)
@@ -338,10 +308,11 @@ async def _monkey(app, n: int, seed: int, min_turns: int) -> None:
     assert app.return_code in (None, 0)
 
 
-async def test_monkey_rules(tmp_path, monkeypatch):
+@pytest.mark.slow
+async def test_monkey_rules(content, tmp_path, monkeypatch):
     # "m" must not load the shipped model or experts here: this is the rules-mode monkey (the model one is below)
     monkeypatch.chdir(tmp_path)
-    app = create_app(seed=1, save_dir=tmp_path, new_game=True, content=CONTENT, model_dir=tmp_path / "no-model",
+    app = create_app(seed=1, save_dir=tmp_path, new_game=True, content=content, model_dir=tmp_path / "no-model",
                      experts_dir=tmp_path / "no-experts")
     # turns per key depend on the machine's load (timed activities, keys sent without waiting): over 300 on a
     # quiet 2-core machine, 176 in a clean-clone run while a training held the other core; a game stuck outside
@@ -349,10 +320,11 @@ async def test_monkey_rules(tmp_path, monkeypatch):
     await _monkey(app, 3000, 1, min_turns=120)
 
 
-async def test_monkey_model(tmp_path, monkeypatch):
+@pytest.mark.slow
+async def test_monkey_model(content, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    await _monkey(create_app(seed=2, save_dir=tmp_path, new_game=True, content=CONTENT,
-                             resolver=OffByOneModel(CONTENT.rules)), 3000, 2, min_turns=50)
+    await _monkey(create_app(seed=2, save_dir=tmp_path, new_game=True, content=content,
+                             resolver=OffByOneModel(content.rules)), 3000, 2, min_turns=50)
 
 
 def test_rules_play_never_imports_torch(tmp_path):
@@ -378,16 +350,13 @@ print("torch" in sys.modules, "numpy" in sys.modules, ",".join(sorted(m for m in
     assert time.perf_counter() - start < 30
 
 
-async def test_shipped_model_if_present(tmp_path):
+async def test_shipped_model_if_present(run_app):
     """With the real shipped model (skipped until brain/models/default exists)."""
-    import pytest
-
     from brain.paths import shipped_model_dir
 
     if not (shipped_model_dir() / "config.json").exists():
         pytest.skip("no shipped model yet")
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver="model")
-    async with app.run_test() as pilot:
+    async with run_app(seed=3, resolver="model", settle=False) as (app, pilot):
         for _ in range(600):
             if not app.resolvers.loading:
                 break
@@ -404,10 +373,8 @@ async def test_shipped_model_if_present(tmp_path):
             assert (r.applied.resolver != "rules") or r.fallback
 
 
-async def test_palette_commands_run_and_stairs_key(tmp_path):
-    app = create_app(seed=6, save_dir=tmp_path, new_game=True, content=CONTENT,
-                     model_loader=lambda: PerfectModel(CONTENT.rules))
-    async with app.run_test() as pilot:
+async def test_palette_commands_run_and_stairs_key(content, tmp_path, run_app):
+    async with run_app(seed=6, model_loader=lambda: PerfectModel(content.rules)) as (app, pilot):
         s = app.session
         commands = {c.title: c.callback for c in app.get_system_commands(app.screen)}
         commands["Toggle resolver"]()
@@ -425,9 +392,8 @@ async def test_palette_commands_run_and_stairs_key(tmp_path):
         assert s.depth == 2
 
 
-async def test_victory_screen(tmp_path):
-    app = create_app(seed=6, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_victory_screen(run_app):
+    async with run_app(seed=6) as (app, pilot):
         s = app.session
         clear_monsters(s)
         boss, _d = spawn_adjacent(s, "wyrm of the deep", hp=1)
@@ -442,18 +408,16 @@ async def test_victory_screen(tmp_path):
         assert "VICTORY" in str(app.screen.query_one("#end").content)
 
 
-async def test_model_loading_does_not_block_input(tmp_path):
+async def test_model_loading_does_not_block_input(content, run_app):
     import threading
 
     release = threading.Event()
 
     def slow_loader():
         release.wait(10)  # loads until the test lets it finish
-        return PerfectModel(CONTENT.rules)
+        return PerfectModel(content.rules)
 
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver="model",
-                     model_loader=slow_loader)
-    async with app.run_test() as pilot:
+    async with run_app(seed=3, resolver="model", model_loader=slow_loader, settle=False) as (app, pilot):
         s = app.session
         clear_monsters(s)
         assert app.resolvers.loading and "loading" in str(app.screen.query_one("#status").content)
@@ -466,10 +430,10 @@ async def test_model_loading_does_not_block_input(tmp_path):
         assert "loaded (fake-perfect)" in str(app.screen.query_one("#status").content)
 
 
-async def test_palette_lists_models_and_switches(tmp_path):
+async def test_palette_lists_models_and_switches(content, tmp_path):
     from pathlib import Path
 
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
+    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=content)
     app.list_models = lambda: [Path(tmp_path) / "nowhere-model"]
     async with app.run_test() as pilot:
         commands = {c.title: c.callback for c in app.get_system_commands(app.screen)}
@@ -480,11 +444,8 @@ async def test_palette_lists_models_and_switches(tmp_path):
         assert s.model_status.startswith("unavailable (no model at") and "nowhere-model" in s.model_status
 
 
-async def test_latest_key_during_a_model_turn_is_played_next(tmp_path):
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver=SlowModel(1.0),
-                     time_limit_s=0.3)
-    async with app.run_test() as pilot:
-        await settle(pilot)
+async def test_latest_key_during_a_model_turn_is_played_next(run_app):
+    async with run_app(seed=3, resolver=SlowModel(1.0), time_limit_s=0.3) as (app, pilot):
         s = app.session
         clear_monsters(s)
         _, d = spawn_adjacent(s, "orc")

@@ -12,22 +12,19 @@ from textual.command import CommandPalette
 
 from game import saves
 from game.autoplay import play
-from game.content import load_content
 from game.session import GameSession
 from game.tui.app import create_app
 from game.tui.palette import SafeCommandPalette
 from game.tui.screens import GameScreen, HelpScreen, InventoryScreen, TitleScreen, TooSmallScreen
-
-CONTENT = load_content()
 
 
 def _log(app) -> str:
     return "\n".join(m.text for m in app.session.messages.items)
 
 
-def _two_saves(save_dir, turns=(10, 40)):
+def _two_saves(content, save_dir, turns=(10, 40)):
     """save.json.bak from `turns[0]` player turns, save.json from `turns[1]`."""
-    s = GameSession.new(CONTENT, 8, "run-a")
+    s = GameSession.new(content, 8, "run-a")
     play(s, turns[0], seed=1)
     saves.save_game(s, save_dir)
     play(s, turns[1] - turns[0], seed=2)
@@ -35,38 +32,35 @@ def _two_saves(save_dir, turns=(10, 40)):
     return s
 
 
-async def test_continue_offers_the_backup_when_save_json_is_corrupt(tmp_path):
-    _two_saves(tmp_path)
+async def test_continue_offers_the_backup_when_save_json_is_corrupt(content, tmp_path, run_app):
+    _two_saves(content, tmp_path)
     bak_turns = json.loads((tmp_path / saves.BACKUP_NAME).read_text())["turns"]
     saves.save_path(tmp_path).write_text('{"save_version": 1, "seed": 1e400')
-    app = create_app(seed=5, save_dir=tmp_path, content=CONTENT)
-    async with app.run_test() as pilot:
+    async with run_app(seed=5, new_game=False) as (app, pilot):
         await pilot.press("c")
         assert isinstance(app.screen, GameScreen) and app.session.turns == bak_turns
         assert "save.json.bak" in _log(app) and "moved aside" in _log(app)
         broken = list(tmp_path.glob("save.broken-*.json"))
         assert len(broken) == 1 and "1e400" in broken[0].read_text()
         await pilot.press("ctrl+q")
-    assert saves.load_game(tmp_path, CONTENT).turns == bak_turns
+    assert saves.load_game(tmp_path, content).turns == bak_turns
 
 
-async def test_continue_offers_a_leftover_temp_file(tmp_path):
-    s = _two_saves(tmp_path)
+async def test_continue_offers_a_leftover_temp_file(content, tmp_path, run_app):
+    s = _two_saves(content, tmp_path)
     newest = json.dumps(saves.session_to_dict(play(s, 20, seed=3)))
     saves.save_path(tmp_path).unlink()  # a kill between the two renames of the old saves.py
     (tmp_path / "save.json.tmp").write_text(newest)
-    app = create_app(seed=5, save_dir=tmp_path, content=CONTENT)
-    async with app.run_test() as pilot:
+    async with run_app(seed=5, new_game=False) as (app, pilot):
         assert "continue the saved game" in str(app.screen.query_one("#title-menu").content)
         await pilot.press("c")
         assert isinstance(app.screen, GameScreen) and app.session.turns == s.turns
 
 
-async def test_nothing_loads_every_file_is_set_aside(tmp_path):
+async def test_nothing_loads_every_file_is_set_aside(tmp_path, run_app):
     saves.save_path(tmp_path).write_text("[" * 100_000)
     (tmp_path / saves.BACKUP_NAME).write_text('{"save_version": 1, "turns": ' + "9" * 5000 + "}")
-    app = create_app(seed=5, save_dir=tmp_path, content=CONTENT)
-    async with app.run_test() as pilot:
+    async with run_app(seed=5, new_game=False) as (app, pilot):
         await pilot.press("c")
         assert isinstance(app.screen, TitleScreen)
         notice = str(app.screen.query_one("#title-notice").content)
@@ -76,11 +70,10 @@ async def test_nothing_loads_every_file_is_set_aside(tmp_path):
         assert isinstance(app.screen, GameScreen)
 
 
-async def test_save_json_a_directory_keeps_playing_and_saves_elsewhere(tmp_path):
+async def test_save_json_a_directory_keeps_playing_and_saves_elsewhere(content, tmp_path, run_app):
     save_dir = tmp_path / "saves"
     saves.save_path(save_dir).mkdir(parents=True)
-    app = create_app(seed=5, save_dir=save_dir, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+    async with run_app(seed=5, save_dir=save_dir) as (app, pilot):
         clear_monsters(app.session)
         await pilot.press("l", "ctrl+q")
         assert app.is_running and isinstance(app.screen, GameScreen)
@@ -93,15 +86,14 @@ async def test_save_json_a_directory_keeps_playing_and_saves_elsewhere(tmp_path)
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, GameScreen) and app.save_error is None
-        assert saves.load_game(tmp_path / "elsewhere", CONTENT).turns == app.session.turns
+        assert saves.load_game(tmp_path / "elsewhere", content).turns == app.session.turns
         await pilot.press("h", "ctrl+q")
-    assert saves.load_game(tmp_path / "elsewhere", CONTENT).turns == 2
+    assert saves.load_game(tmp_path / "elsewhere", content).turns == 2
 
 
-async def test_a_second_ctrl_q_leaves_without_saving_when_saving_fails(tmp_path):
+async def test_a_second_ctrl_q_leaves_without_saving_when_saving_fails(tmp_path, run_app):
     (tmp_path / "saves").write_text("a file where the save dir should be")
-    app = create_app(seed=5, save_dir=tmp_path / "saves", new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+    async with run_app(seed=5, save_dir=tmp_path / "saves") as (app, pilot):
         await pilot.press("ctrl+q")
         assert app.is_running and "Could not save" in _log(app)
         await pilot.press("ctrl+q")
@@ -109,10 +101,9 @@ async def test_a_second_ctrl_q_leaves_without_saving_when_saving_fails(tmp_path)
     assert (tmp_path / "saves").read_text() == "a file where the save dir should be"
 
 
-async def test_playlogs_a_file_never_stops_a_fight(tmp_path):
+async def test_playlogs_a_file_never_stops_a_fight(content, tmp_path, run_app):
     (tmp_path / "playlogs").write_text("not a directory")
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+    async with run_app(seed=5) as (app, pilot):
         s = app.session
         clear_monsters(s)
         spawn_adjacent(s, "rat")
@@ -121,21 +112,20 @@ async def test_playlogs_a_file_never_stops_a_fight(tmp_path):
         assert app.is_running and s.stats.combat_turns >= 1
         assert "The play log cannot be written" in _log(app) and "playlogs" in _log(app)
         await pilot.press("ctrl+q")
-    assert saves.load_game(tmp_path, CONTENT).stats.combat_turns == s.stats.combat_turns
+    assert saves.load_game(tmp_path, content).stats.combat_turns == s.stats.combat_turns
 
 
-async def test_a_new_game_keeps_the_living_run(tmp_path):
-    old = _two_saves(tmp_path)
-    app = create_app(seed=6, save_dir=tmp_path, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_a_new_game_keeps_the_living_run(content, tmp_path, run_app):
+    old = _two_saves(content, tmp_path)
+    async with run_app(seed=6, new_game=False) as (app, pilot):
         await pilot.press("n")
         assert isinstance(app.screen, GameScreen) and "previous run was kept" in _log(app)
         for _ in range(3):
             app.save_game()  # save.json and then .bak are the new run now
     kept = tmp_path / saves.KEPT_DIR / "run-a.json"
-    assert saves.load_file(kept, CONTENT).turns == old.turns
+    assert saves.load_file(kept, content).turns == old.turns
     # --load continues it, and keeps the run it replaces
-    app = create_app(seed=7, save_dir=tmp_path, content=CONTENT)
+    app = create_app(seed=7, save_dir=tmp_path, content=content)
     app.load_path = str(kept)
     async with app.run_test():
         assert isinstance(app.screen, GameScreen) and app.session.run_id == "run-a"
@@ -143,18 +133,16 @@ async def test_a_new_game_keeps_the_living_run(tmp_path):
     assert len(list((tmp_path / saves.KEPT_DIR).glob("*.json"))) == 2
 
 
-async def test_new_flag_keeps_the_living_run_too(tmp_path):
-    _two_saves(tmp_path)
-    app = create_app(seed=6, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test():
+async def test_new_flag_keeps_the_living_run_too(content, tmp_path, run_app):
+    _two_saves(content, tmp_path)
+    async with run_app(seed=6) as (app, _pilot):
         assert "previous run was kept" in _log(app)
     assert (tmp_path / saves.KEPT_DIR / "run-a.json").is_file()
 
 
-async def test_palette_under_the_size_notice_opens_once(tmp_path):
+async def test_palette_under_the_size_notice_opens_once(run_app):
     """ctrl+p, shrink below 80x24 (the notice covers the palette), ctrl+p: was DuplicateIds."""
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+    async with run_app(seed=5) as (app, pilot):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.resize_terminal(60, 20)
@@ -172,14 +160,13 @@ async def test_palette_under_the_size_notice_opens_once(tmp_path):
 
 
 @pytest.mark.parametrize("opened_by", ["ctrl+p", "theme command"])
-async def test_page_keys_in_a_palette_with_no_laid_out_list(tmp_path, opened_by):
+async def test_page_keys_in_a_palette_with_no_laid_out_list(run_app, opened_by):
     """KeyError: 0 in OptionList._move_page: the list holds options but has no size yet (it was hidden
     and results just arrived), so it has no lines; a page key there crashed the app. Textual's own "Theme"
     command opens a second palette (App.search_themes), which the monkey reached in CI: it is guarded too."""
     from textual.command import CommandList
 
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+    async with run_app(seed=5) as (app, pilot):
         if opened_by == "ctrl+p":
             await pilot.press("ctrl+p")
         else:
@@ -199,11 +186,10 @@ async def test_page_keys_in_a_palette_with_no_laid_out_list(tmp_path, opened_by)
         assert app.is_running and app.screen is palette
 
 
-async def test_palette_watchers_after_its_widgets_are_gone(tmp_path):
+async def test_palette_watchers_after_its_widgets_are_gone(run_app):
     """NoMatches 'LoadingIndicator' / CommandList: the search worker flips `_show_busy` / `_list_visible` after
     the closing palette's widgets were removed (the monkey found it through the Theme palette)."""
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+    async with run_app(seed=5) as (app, pilot):
         await pilot.press("ctrl+p")
         await pilot.pause()
         palette = app.screen
@@ -223,9 +209,8 @@ async def _double(app, key: str) -> None:
         app._driver.send_message(event)
 
 
-async def test_help_and_inventory_closed_twice_keep_the_game(tmp_path):
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_help_and_inventory_closed_twice_keep_the_game(run_app):
+    async with run_app(seed=5) as (app, pilot):
         for opener, kind in (("question_mark", HelpScreen), ("i", InventoryScreen)):
             await pilot.press(opener)
             assert isinstance(app.screen, kind)
@@ -241,12 +226,12 @@ async def test_help_and_inventory_closed_twice_keep_the_game(tmp_path):
         assert isinstance(app.screen, GameScreen)
 
 
-async def test_a_crash_saves_and_sets_a_non_zero_return_code(tmp_path, monkeypatch):
+async def test_a_crash_saves_and_sets_a_non_zero_return_code(content, tmp_path, monkeypatch):
     def boom(self):
         raise RuntimeError("injected")
 
     monkeypatch.setattr(GameScreen, "action_help", boom)
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
+    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=content)
     try:
         async with app.run_test() as pilot:
             clear_monsters(app.session)
@@ -255,4 +240,4 @@ async def test_a_crash_saves_and_sets_a_non_zero_return_code(tmp_path, monkeypat
     except RuntimeError:
         pass
     assert app.return_code == 1
-    assert saves.load_game(tmp_path, CONTENT).turns == 1
+    assert saves.load_game(tmp_path, content).turns == 1

@@ -2,54 +2,64 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import pytest
+from fakes import PerfectModel, clear_monsters, spawn_adjacent
 from textual.app import App
 
 from game.combat import resolve
 from game.combat.format import encode_answer, encode_input, parse_input
 from game.combat.sampler import sample
-from game.content import load_ruleset
 from game.tui.lab import LabScreen, nudge
 
-RULES = load_ruleset()
-CASE = next(c for c in sample("iid", 50, 4, RULES) if c[1] == "attack" and c[0].actor.hp > 0 and c[2] > 1)
-BLOCK = encode_input(*CASE)
+
+@pytest.fixture(scope="module")
+def block(rules) -> str:
+    """An attack that can hit: the block the lab opens on."""
+    return encode_input(*next(c for c in sample("iid", 50, 4, rules)
+                              if c[1] == "attack" and c[0].actor.hp > 0 and c[2] > 1))
 
 
-def rules_stream(block: str):
+def rules_stream(rules):
     """A fake model that answers like the rules, one character-token at a time."""
-    case = parse_input(block)
-    out = resolve(*case, RULES)
-    for ch in encode_answer(out.events, out.next_state):
-        yield ch, 0.95, ch in " |>"
-    yield "", 1.0, True
+    def stream(block: str):
+        out = resolve(*parse_input(block), rules)
+        for ch in encode_answer(out.events, out.next_state):
+            yield ch, 0.95, ch in " |>"
+        yield "", 1.0, True
+
+    return stream
 
 
-def wrong_stream(block: str):
+def wrong_stream(rules):
     """A fake model that gets the target's hp wrong."""
-    case = parse_input(block)
-    out = resolve(*case, RULES)
-    text = encode_answer(out.events, out.next_state)
-    head, _, state = text.rpartition(" B hp")
-    hp = int(state[:2])
-    yield from ((ch, 0.3, False) for ch in f"{head} B hp{(hp + 1) % 100:02d}{state[2:]}")
-    yield "", 1.0, True
+    def stream(block: str):
+        out = resolve(*parse_input(block), rules)
+        text = encode_answer(out.events, out.next_state)
+        head, _, state = text.rpartition(" B hp")
+        hp = int(state[:2])
+        yield from ((ch, 0.3, False) for ch in f"{head} B hp{(hp + 1) % 100:02d}{state[2:]}")
+        yield "", 1.0, True
+
+    return stream
 
 
 class LabApp(App):
-    def __init__(self, stream, block=BLOCK) -> None:
+    def __init__(self, block, rules, stream) -> None:
         super().__init__()
-        self.stream, self.block = stream, block
+        self.block, self.rules, self.stream = block, rules, stream
 
     def on_mount(self) -> None:
-        self.push_screen(LabScreen(self.block, RULES, self.stream, "fake"))
+        self.push_screen(LabScreen(self.block, self.rules, self.stream, "fake"))
 
 
 def text_of(app, selector: str) -> str:
     return str(app.screen.query_one(selector).render())
 
 
-async def test_lab_streams_and_agrees():
-    app = LabApp(rules_stream)
+async def test_lab_streams_and_agrees(block, rules):
+    app = LabApp(block, rules, rules_stream(rules))
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -57,8 +67,8 @@ async def test_lab_streams_and_agrees():
         assert "rules" in text_of(app, "#lab-rules") and "parses" in text_of(app, "#lab-check")
 
 
-async def test_lab_shows_the_diff_and_involved_rules():
-    app = LabApp(wrong_stream)
+async def test_lab_shows_the_diff_and_involved_rules(block, rules):
+    app = LabApp(block, rules, wrong_stream(rules))
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -66,21 +76,21 @@ async def test_lab_shows_the_diff_and_involved_rules():
         assert "B.hp: model" in diff and "damage_dealt" in diff
 
 
-async def test_lab_nudges_and_perturbs():
-    app = LabApp(rules_stream)
+async def test_lab_nudges_and_perturbs(block, rules):
+    app = LabApp(block, rules, rules_stream(rules))
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.press("f6", "f8")  # second number (A's hp) + 1
         screen = app.screen
-        assert screen.block == nudge(BLOCK, 1, 1) != BLOCK
+        assert screen.block == nudge(block, 1, 1) != block
         await pilot.press("f9")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "rejected" in text_of(app, "#lab-check")
 
 
-async def test_lab_without_a_model_still_shows_the_rules():
-    app = LabApp(None)
+async def test_lab_without_a_model_still_shows_the_rules(block, rules):
+    app = LabApp(block, rules, None)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert "fake" in text_of(app, "#lab-model") and "rules" in text_of(app, "#lab-rules")
@@ -91,28 +101,18 @@ def test_nudge_keeps_width_and_wraps():
     assert nudge("t99 A hp05", 1, -6) == "t99 A hp99"
 
 
-class StreamingModel:
+class StreamingModel(PerfectModel):
     """A fake loaded model whose engine streams the rules' answer."""
 
     name = "fake-streaming"
 
-    class engine:
-        generate_stream = staticmethod(rules_stream)
-
-    def resolve_batch(self, cases):
-        from tests.fakes import PerfectModel
-
-        return PerfectModel(RULES).resolve_batch(cases)
+    def __init__(self, rules) -> None:
+        super().__init__(rules)
+        self.engine = SimpleNamespace(generate_stream=rules_stream(rules))
 
 
-async def test_f3_opens_the_lab_on_the_current_fight(tmp_path):
-    from game.content import load_content
-    from game.tui.app import create_app
-    from tests.fakes import clear_monsters, spawn_adjacent
-
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=load_content(), resolver=StreamingModel())
-    async with app.run_test() as pilot:
-        await app.workers.wait_for_complete()
+async def test_f3_opens_the_lab_on_the_current_fight(rules, run_app):
+    async with run_app(seed=3, resolver=StreamingModel(rules)) as (app, pilot):
         s = app.session
         clear_monsters(s)
         foe, _ = spawn_adjacent(s, "orc")

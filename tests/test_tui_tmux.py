@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from game import saves
-from game.content import load_content
 
 BIN = Path(sys.executable).parent / "rpg-tui"
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +36,7 @@ def wait_for(session: str, needle: str, timeout: float) -> float | None:
     return None
 
 
-def test_installed_game_starts_plays_and_saves(tmp_path):
+def test_installed_game_starts_plays_and_saves(content, tmp_path):
     session = f"rpgtui-smoke-{time.monotonic_ns()}"
     save_dir = tmp_path / "saves"
     marker = tmp_path / "exited"
@@ -50,7 +49,7 @@ def test_installed_game_starts_plays_and_saves(tmp_path):
         print(f"\nstart to first frame (rules mode, tmux 80x24): {first_frame * 1000:.0f} ms")
         assert first_frame < 5  # generous for a loaded CI box; the note reports the measured figure
         screen = tmux("capture-pane", "-p", "-t", session)
-        hp = load_content().player.hp
+        hp = content.player.hp
         assert "@" in screen and f"HP {hp}/{hp}" in screen
         for key in ("l", "l", "j", "question_mark"):
             tmux("send-keys", "-t", session, key if key != "question_mark" else "?")

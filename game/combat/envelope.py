@@ -69,7 +69,7 @@ def check_case(state: CombatState, action: str, roll: int, rules: Ruleset) -> st
     """Why a parsed input cannot be resolved under `rules`, or None.
 
     Problems the format cannot see are written like its own errors: the field, what was expected, what was
-    got (game.resolve.resolve_blocks adds the column): the roll beyond roll_max, a turn against a downed
+    got (game.combat.judge.resolve_blocks adds the column): the roll beyond roll_max, a turn against a downed
     target, a strike too large for the derivation's two digits.
     """
     problems = check_state(state)

@@ -210,7 +210,7 @@ def parse_input(text: str, columns: dict[str, int] | None = None) -> tuple[Comba
     """Parse an input block into (state, action, roll); FormatError on anything else.
 
     `columns`, when given, receives the 1-based column of every number field (`roll`, `B.hp`, ...), so that
-    a block which parses but cannot be resolved (game.resolve.check_case) is answered with its column too.
+    a block which parses but cannot be resolved (game.combat.envelope.check_case) is answered with its column too.
     """
     if not isinstance(text, str):
         raise FormatError(str(text), 1, "block", "a line of text")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import signal
 import threading
 import time
@@ -279,8 +280,17 @@ class RpgApp(App):
     def _playlog_failed(self, reason: str) -> None:
         # may run in a turn worker: only touch the message log, which the next refresh draws
         if self.session is not None:
-            self.session.messages.add(f"The play log cannot be written ({reason}); play goes on without it. "
-                                      "ctrl+p, Save to another directory, moves saves and logs.", "warn")
+            self.session.messages.add(f"The play log cannot be written ({self._shown(reason)}); play goes on "
+                                      f"without it. {self._elsewhere()}", "warn")
+
+    def _elsewhere(self) -> str:
+        """Where to turn when saving fails. A web game offers no prompt naming a path on the server."""
+        return "Whoever runs the server can free the disk." if self.web else \
+            "ctrl+p, Save to another directory, moves saves and play logs."
+
+    def _shown(self, reason: str) -> str:
+        """A write failure as the player may read it: a web game never shows the server's paths."""
+        return re.sub(r"(?:[A-Za-z]:)?[/\\]\S*", "(a file on the server)", reason) if self.web else reason
 
     def _show_game(self) -> None:
         screen = GameScreen(self.session)
@@ -348,7 +358,7 @@ class RpgApp(App):
         self._attach(session)
         session.messages.add("Welcome back.", "info")
         if loaded.path.name != saves.SAVE_NAME:
-            session.messages.add(f"Continued from {loaded.path} (the newest save that loads).", "warn")
+            session.messages.add(self._shown(f"Continued from {loaded.path} (the newest save that loads)."), "warn")
         for line in self._set_aside(loaded.broken):
             session.messages.add(line, "warn")
         self.load_wanted()
@@ -391,13 +401,13 @@ class RpgApp(App):
                 path = saves.save_game(s, self.save_dir, kept)
             except saves.SaveWriteError as exc:
                 self.save_error = str(exc)
-                s.messages.add(f"Could not save: {exc}. Play goes on; ctrl+p, Save to another directory, "
-                               "picks another place.", "warn")
+                s.messages.add(f"Could not save: {self._shown(str(exc))}. Play goes on. {self._elsewhere()}",
+                               "warn")
                 self._refresh_soon()
                 return None
         for k in kept:
-            s.messages.add(f"Another run's save was in {self.save_dir}; it was kept in {k} before this run was "
-                           f"saved there (rpg-tui --load {k} continues it).", "info")
+            s.messages.add(self._shown(f"Another run's save was in {self.save_dir}; it was kept in {k} before this "
+                                       f"run was saved there (rpg-tui --load {k} continues it)."), "info")
         self.save_error = None
         return path
 
@@ -447,7 +457,7 @@ class RpgApp(App):
         self.save_game()
         if self.save_error is not None and not self._quit_unsaved:
             self._quit_unsaved = True
-            self.notify(f"Not saved: {self.save_error}\nctrl+p: Save to another directory. "
+            self.notify(f"Not saved: {self._shown(self.save_error)}\n{self._elsewhere()} "
                         "ctrl+q again quits without saving.", severity="error", timeout=10, markup=False)
             return
         self._saved_for_exit = True  # saved, or the player chose to leave unsaved: on_unmount leaves it be
@@ -477,8 +487,10 @@ class RpgApp(App):
         beyond = self.content.beyond_model
         if result.resolver is not None and beyond and beyond not in self.resolvers.said:
             self.resolvers.said.add(beyond)  # said once a run: the content reaches past the shipped model
-            lines.append((f"This dungeon reaches beyond what the shipped model was trained on ({beyond}): it "
-                          "declines those turns and the rules resolve them (F2 says which field).", "info"))
+            bound = re.search(r"envelope of [^:]*: ([^)]*)\)", beyond)  # e.g. "A.max_hp 1..48"
+            lines.append((f"This dungeon outgrows the fights the shipped model was trained on "
+                          f"({bound.group(1) if bound else beyond}, and more): it sits those turns out and the "
+                          "rules resolve them (F2 names the field).", "info"))
         if self.session is not None:
             for text, style in lines:
                 self.session.messages.add(text, style)
@@ -512,9 +524,9 @@ class RpgApp(App):
         where = Path(path) if path else self.save_dir / "screenshots"
         where.mkdir(parents=True, exist_ok=True)
         saved = self.save_screenshot(filename, str(where), time_format)
-        self.notify(f"Screenshot saved to {saved}", timeout=6, markup=False)
+        self.notify(self._shown(f"Screenshot saved to {saved}"), timeout=6, markup=False)
         if self.session is not None:
-            self.session.messages.add(f"Screenshot saved to {saved}.", "info")
+            self.session.messages.add(self._shown(f"Screenshot saved to {saved}."), "info")
             self.refresh_game()
         return saved
 
@@ -588,13 +600,14 @@ class RpgApp(App):
     def _palette_save(self) -> None:
         path = self.save_game()
         if path is not None and self.session is not None:
-            self.session.messages.add(f"Saved to {path}.", "info")
+            self.session.messages.add(self._shown(f"Saved to {path}."), "info")
             self.refresh_game()
 
 
 def model_loader_for(model_dir: Path | None, content: Content, allow_stale: bool = False) -> Callable[[], Resolver]:
-    """Load lazily (in the worker): torch is only imported when the model is asked for. `allow_stale`: a stale
-    model loads anyway (rpg-tui --allow-stale), every answer of it marked stale."""
+    """Load lazily (in the worker): brain and numpy are imported only when the model is asked for (play never
+    imports torch). `allow_stale`: a stale model loads anyway (rpg-tui --allow-stale), every answer of it
+    marked stale."""
 
     def load() -> Resolver:
         if model_dir is not None and not Path(model_dir).exists():

@@ -201,7 +201,7 @@ class TitleScreen(SizedScreen):
 class GameScreen(SizedScreen):
     # every binding has a description: the palette's keys panel lists them all
     BINDINGS: ClassVar[list[BindingType]] = [
-        # the footer shows these seven: with the palette's key they fit 80 columns (test_play_tui checks)
+        # the footer shows these seven: with the palette's key they fit 80 columns (test_tui_screens checks)
         Binding("question_mark", "help", "Help"),
         Binding("i", "inventory", "Inv"),
         Binding("o", "do('explore')", "Explore"),

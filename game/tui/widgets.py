@@ -24,7 +24,7 @@ MSG_STYLES = {"hit": "white", "hurt": "#ff9070", "info": "#a0a0a0", "item": "#80
 SPECIAL_KEY = {"heal": "e", "guard": "s", "brace": "x", "cleanse": "c", "poison_strike": "p", "ignite": "t"}
 MONSTERS_SHOWN = 4  # monsters in view listed in the side panel (the rest: `;` looks at them)
 
-# visible floor (grey 248) and remembered floor (grey 237) must be easy to tell apart: see test_play_tui
+# visible floor (grey 248) and remembered floor (grey 237) must be easy to tell apart: see test_tui_screens
 _LIT = {WALL: Style(color="#b0a080", bgcolor="#3a3020"), FLOOR: Style(color="#a8a8a8"),
         STAIRS_DOWN: Style(color="bright_white", bold=True), STAIRS_UP: Style(color="bright_white", bold=True)}
 _DIM = {WALL: Style(color="#505050", bgcolor="#1c1c1c"), FLOOR: Style(color="#3a3a3a"),

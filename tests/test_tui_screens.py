@@ -1,24 +1,23 @@
-"""Pilot tests for issue 15: the defects a player met, and every new key and screen."""
+"""The screens and their keys (game/tui/screens.py, widgets.py), driven by Pilot: the death and end screens, the
+side panel, log and key bar, the debug pane, look, the message history, the inventory, help, and the keys of
+activities (explore, rest, run, travel)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
 
-from fakes import PerfectModel, clear_monsters, spawn_adjacent
+from fakes import KEY_OF, PerfectModel, clear_monsters, settle, spawn_adjacent
 from rich.color import Color, ColorSystem
-from test_tui import KEY_OF
 from textual.containers import VerticalScroll
 from textual.widgets import HelpPanel, Input
 from textual.widgets._footer import FooterKey
 
 from game.combat.format import encode_answer
 from game.combat.state import Combatant, Status
-from game.content import load_content
 from game.dungeon import FLOOR
 from game.entities import FloorItem, Monster
 from game.runs import load_runs
-from game.tui.app import create_app
 from game.tui.screens import (
     EndScreen,
     GameScreen,
@@ -29,13 +28,6 @@ from game.tui.screens import (
     RunsScreen,
     TitleScreen,
 )
-
-CONTENT = load_content()
-
-
-async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def _die(pilot, app) -> None:
@@ -50,18 +42,16 @@ async def _die(pilot, app) -> None:
     raise AssertionError("the bone knight did not kill a 1-hp player")
 
 
-async def test_q_on_the_death_screen_quits(tmp_path):
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_q_on_the_death_screen_quits(run_app):
+    async with run_app(seed=5) as (app, pilot):
         await _die(pilot, app)
         await pilot.press("q")
         await pilot.pause()
         assert not app.is_running
 
 
-async def test_death_is_acknowledged_with_enter_not_a_move_key(tmp_path):
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_death_is_acknowledged_with_enter_not_a_move_key(tmp_path, run_app):
+    async with run_app(seed=5) as (app, pilot):
         await _die(pilot, app)
         for key in ("n", "h", "j", "k", "l", "y", "u", "b", "1", "3"):
             await pilot.press(key)
@@ -76,9 +66,8 @@ async def test_death_is_acknowledged_with_enter_not_a_move_key(tmp_path):
         assert "bone knight" in str(app.screen.query_one("#runs").content)
 
 
-async def test_side_panel_log_and_inventory_use_words(tmp_path):
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_side_panel_log_and_inventory_use_words(run_app):
+    async with run_app(seed=5) as (app, pilot):
         s = app.session
         clear_monsters(s)
         s.player.inventory = ["scroll of venom", "antidote", "healing draught"]
@@ -98,9 +87,8 @@ def _at_end(log: VerticalScroll) -> bool:
     return log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y
 
 
-async def test_log_follows_after_palette_save_and_resize(tmp_path):
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_log_follows_after_palette_save_and_resize(run_app):
+    async with run_app(seed=5) as (app, pilot):
         s = app.session
         clear_monsters(s)
         for i in range(12):
@@ -125,9 +113,8 @@ async def test_log_follows_after_palette_save_and_resize(tmp_path):
         assert _at_end(log)
 
 
-async def test_every_game_key_has_a_description_and_escape_closes_the_keys_panel(tmp_path):
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_every_game_key_has_a_description_and_escape_closes_the_keys_panel(run_app):
+    async with run_app(seed=5) as (app, pilot):
         bindings = [b for b in GameScreen.BINDINGS]
         assert all(b.description for b in bindings), [b.key for b in bindings if not b.description]
         app.action_show_help_panel()
@@ -138,10 +125,9 @@ async def test_every_game_key_has_a_description_and_escape_closes_the_keys_panel
         assert not app.screen.query(HelpPanel)
 
 
-async def test_screenshot_goes_under_the_save_dir(tmp_path, monkeypatch):
+async def test_screenshot_goes_under_the_save_dir(tmp_path, monkeypatch, run_app):
     monkeypatch.setenv("HOME", str(tmp_path / "home-without-downloads"))
-    app = create_app(seed=5, save_dir=tmp_path / "saves", new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+    async with run_app(seed=5, save_dir=tmp_path / "saves") as (app, pilot):
         saved = app.deliver_screenshot()
         await pilot.pause()
         shots = list((tmp_path / "saves" / "screenshots").glob("*.svg"))
@@ -149,9 +135,8 @@ async def test_screenshot_goes_under_the_save_dir(tmp_path, monkeypatch):
         assert app.session.messages.items[-1].text == f"Screenshot saved to {saved}."
 
 
-async def test_debug_pane_columns_recent_turns_and_fresh_scroll(tmp_path):
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test(size=(100, 32)) as pilot:
+async def test_debug_pane_columns_recent_turns_and_fresh_scroll(run_app):
+    async with run_app(seed=5, size=(100, 32)) as (app, pilot):
         s = app.session
         clear_monsters(s)
         s.player.known.append("ignite")
@@ -176,9 +161,8 @@ async def test_debug_pane_columns_recent_turns_and_fresh_scroll(tmp_path):
         assert debug.scroll_y == 0
 
 
-async def test_lab_input_shows_the_start_of_the_block(tmp_path):
-    app = create_app(seed=5, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_lab_input_shows_the_start_of_the_block(run_app):
+    async with run_app(seed=5) as (app, pilot):
         await pilot.press("f3")
         await settle(pilot)
         inp = app.screen.query_one("#lab-input", Input)
@@ -194,11 +178,10 @@ def test_visible_and_remembered_floor_are_far_apart_in_256_colours():
     assert grey(_LIT[FLOOR]) - grey(_DIM[FLOOR]) >= 8
 
 
-# ---------------------------------------------------------------- new keys and screens
+# ---------------------------------------------------------------- the keys of activities, and screens
 
-async def test_explore_rest_run_and_travel_keys(tmp_path):
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_explore_rest_run_and_travel_keys(run_app):
+    async with run_app(seed=3) as (app, pilot):
         s = app.session
         clear_monsters(s)
         s.floor.items.clear()
@@ -226,9 +209,8 @@ async def test_explore_rest_run_and_travel_keys(tmp_path):
         assert s.depth == 2
 
 
-async def test_rest_stops_when_a_monster_comes(tmp_path):
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_rest_stops_when_a_monster_comes(run_app):
+    async with run_app(seed=3) as (app, pilot):
         s = app.session
         clear_monsters(s)
         s.player.body = replace(s.player.body, hp=10)
@@ -240,9 +222,8 @@ async def test_rest_stops_when_a_monster_comes(tmp_path):
         assert s.turns > 0
 
 
-async def test_look_describes_monsters_and_items(tmp_path):
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_look_describes_monsters_and_items(run_app):
+    async with run_app(seed=3) as (app, pilot):
         s = app.session
         clear_monsters(s)
         m, d = spawn_adjacent(s, "goblin shaman", hp=5)
@@ -263,9 +244,8 @@ async def test_look_describes_monsters_and_items(tmp_path):
         assert isinstance(app.screen, GameScreen) and app.screen.query_one("#map").cursor is None
 
 
-async def test_message_history_scrolls_and_searches(tmp_path):
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_message_history_scrolls_and_searches(run_app):
+    async with run_app(seed=3) as (app, pilot):
         s = app.session
         clear_monsters(s)
         for i in range(60):
@@ -285,9 +265,8 @@ async def test_message_history_scrolls_and_searches(tmp_path):
         assert isinstance(app.screen, GameScreen)
 
 
-async def test_stacking_drop_and_new_items(tmp_path):
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+async def test_stacking_drop_and_new_items(content, run_app):
+    async with run_app(seed=3) as (app, pilot):
         s = app.session
         clear_monsters(s)
         p = s.player
@@ -305,25 +284,23 @@ async def test_stacking_drop_and_new_items(tmp_path):
         assert p.inventory.count("throwing knife") == 2 and len(s.items_at(p.x, p.y)) == 1
         p.inventory.append("chain mail")
         await pilot.press("i", "b")  # wear the chain mail
-        assert p.worn == "chain mail" and p.body.armor == CONTENT.player.armor + s.item_spec("chain mail").value
+        assert p.worn == "chain mail" and p.body.armor == content.player.armor + s.item_spec("chain mail").value
 
 
-async def test_help_lists_specials_with_numbers_and_glyphs(tmp_path):
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_help_lists_specials_with_numbers_and_glyphs(run_app):
+    async with run_app(seed=3) as (app, pilot):
         await pilot.press("question_mark")
         text = str(app.screen.query_one("#help").content)
         assert "e heal          +5 hp, then regen 2/turn for 2 turns (cd 3)" in text
         assert "T bog troll" in text and "[ armour" in text and "o explore" in text
 
 
-# ---------------------------------------------------------------- issue 16: defects met in play
+# ---------------------------------------------------------------- defects met in play
 
-async def test_inventory_d_drops_when_it_is_no_item_and_uses_the_item_under_d(tmp_path):
+async def test_inventory_d_drops_when_it_is_no_item_and_uses_the_item_under_d(run_app):
     """Seed 244942: `u k g i d a` put the armour on. `i d` said "Drop which?" but the letter used the item, and
     the item under d could not be used at all (d always switched to dropping)."""
-    app = create_app(seed=244942, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+    async with run_app(seed=244942) as (app, pilot):
         s = app.session
         clear_monsters(s)
         p = s.player
@@ -342,10 +319,9 @@ async def test_inventory_d_drops_when_it_is_no_item_and_uses_the_item_under_d(tm
         assert "nothing under b" in str(app.screen.query_one("#inventory-text").content)
 
 
-async def test_less_than_on_depth_1_names_the_way_out(tmp_path):
+async def test_less_than_on_depth_1_names_the_way_out(run_app):
     """`<` on depth 1 said "no stairs up" while the `<` was drawn on the map."""
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+    async with run_app(seed=3) as (app, pilot):
         s = app.session
         clear_monsters(s)
         p = s.player
@@ -362,7 +338,7 @@ async def test_less_than_on_depth_1_names_the_way_out(tmp_path):
         assert "way out" in s.messages.items[-1].text and "down (>)" in s.messages.items[-1].text and s.depth == 1
 
 
-async def test_a_decoder_note_is_said_once_in_the_log_not_in_the_status_line(tmp_path):
+async def test_a_decoder_note_is_said_once_in_the_log_not_in_the_status_line(content, run_app):
     """The play install has no ONNX Runtime: every model load filled the top bar with "model.onnx not used"."""
     class NumpyOnly(PerfectModel):
         decoder, model_dir = "numpy", Path("/models/default")
@@ -371,10 +347,8 @@ async def test_a_decoder_note_is_said_once_in_the_log_not_in_the_status_line(tmp
     def no_experts():
         raise ValueError("no experts here")
 
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver="model",
-                     model_loader=lambda: NumpyOnly(CONTENT.rules), experts_loader=no_experts)
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    async with run_app(seed=3, resolver="model", model_loader=lambda: NumpyOnly(content.rules),
+                       experts_loader=no_experts) as (app, pilot):
         s = app.session
         assert s.model_status == "loaded (default, numpy decoder)"
         assert "onnx" not in str(app.screen.query_one("#status").content)
@@ -400,11 +374,9 @@ class _GuardDiverges(PerfectModel):
         return out
 
 
-async def test_the_debug_pane_steps_back_to_a_divergence_after_other_turns(tmp_path):
+async def test_the_debug_pane_steps_back_to_a_divergence_after_other_turns(content, run_app):
     """F2 showed only the latest turn: a [diverged] turn could not be reviewed once another followed."""
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT, resolver=_GuardDiverges(CONTENT.rules))
-    async with app.run_test(size=(100, 40)) as pilot:
-        await settle(pilot)
+    async with run_app(seed=3, size=(100, 40), resolver=_GuardDiverges(content.rules)) as (app, pilot):
         s = app.session
         clear_monsters(s)
         s.player.body = replace(s.player.body, armor=60)  # nothing of the troll's gets through: no death here
@@ -425,10 +397,9 @@ async def test_the_debug_pane_steps_back_to_a_divergence_after_other_turns(tmp_p
         assert "divergence or fallback" not in str(app.screen.query_one("#debug-text").content)
 
 
-async def test_the_side_panel_lists_every_monster_in_view(tmp_path):
+async def test_the_side_panel_lists_every_monster_in_view(run_app):
     """Only the monster being fought showed in the side panel."""
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test() as pilot:
+    async with run_app(seed=3) as (app, pilot):
         s = app.session
         clear_monsters(s)
         spawn_adjacent(s, "rat", hp=5)
@@ -442,10 +413,9 @@ async def test_the_side_panel_lists_every_monster_in_view(tmp_path):
         assert "rat" in side and "orc" in side and "/30" in side and "po2:" in side
 
 
-async def test_the_key_bar_fits_80_columns(tmp_path):
+async def test_the_key_bar_fits_80_columns(run_app):
     """At 80x24 the key bar at the bottom was cut off (no ctrl+q, "f3 L")."""
-    app = create_app(seed=3, save_dir=tmp_path, new_game=True, content=CONTENT)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with run_app(seed=3) as (app, pilot):
         await pilot.pause()
         keys = list(app.screen.query(FooterKey))
         palette = [k for k in keys if k.has_class("-command-palette")]
