@@ -15,7 +15,17 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from brain.checkpoint import CONFIG, LOG, WEIGHTS, load_model, read_config, write_json
+from brain.checkpoint import (
+    CONFIG,
+    LOG,
+    WEIGHTS,
+    ModelLoadError,
+    load_model,
+    model_envelope,
+    read_config,
+    stale_reason,
+    write_json,
+)
 from brain.data import Mix, manifest_hash
 from brain.paths import shipped_experts_dir, shipped_model_dir
 from game.atomic import write_atomic
@@ -28,12 +38,12 @@ if TYPE_CHECKING:
 INIT_LOG = "train_log.phase1.jsonl"  # the run a second phase started from
 
 
-def _data_manifest(config: dict, rules: Ruleset) -> dict:
+def _data_manifest(config: dict, rules: Ruleset, sampler: str) -> dict:
     """What the model was trained on: token shards (`rpg-brain gen`, named by their manifest's hash) or the
-    stream's recipe (its data is drawn, not stored)."""
+    stream's recipe (its data is drawn, not stored); `sampler`, its envelope's."""
     train = config.get("train", {})
     tc = train.get("config", {})
-    mix = Mix(tc.get("edge", 0.2), tc.get("easy_keep", 0.5))
+    mix = Mix(tc.get("edge", 0.2), tc.get("easy_keep", 0.5), sampler)
     kind = {"kind": "shards", "data": tc["data"], "data_manifest": train.get("data_manifest")} if tc.get("data") \
         else {"kind": "stream"}
     return {**kind, "format_version": FORMAT_VERSION, "ruleset_id": rules.ruleset_id,
@@ -50,8 +60,12 @@ def ship(run: Path, to: Path, rules: Ruleset, n: int = 2000, log=print) -> dict:
     from brain.suites.score import evaluate
 
     load_model(run, rules.ruleset_id)  # refuses a broken or foreign run before anything is copied
-    to.mkdir(parents=True, exist_ok=True)
     config = read_config(run)
+    envelope = model_envelope(config, run / CONFIG)
+    stale = stale_reason(envelope, rules.ruleset_id)
+    if stale:  # before anything is copied: a refused run must not replace the model that ships
+        raise ModelLoadError(f"{run}: not shipped, the model is stale: {stale}")
+    to.mkdir(parents=True, exist_ok=True)
     init = config.get("train", {}).get("config", {}).get("init")
     # a fine-tuned run (`rpg-brain finetune`) keeps its steps in config.json; its training curve is the run it
     # started from
@@ -66,7 +80,7 @@ def ship(run: Path, to: Path, rules: Ruleset, n: int = 2000, log=print) -> dict:
         elif (to / name).exists():  # the model shipped before left it: not this model's curve
             (to / name).unlink()
     config["train"].pop("last", None)
-    manifest = _data_manifest(config, rules)
+    manifest = _data_manifest(config, rules, envelope.sampler)
     config["data"] = manifest | {"manifest_hash": manifest_hash(manifest)}
     write_json(to / CONFIG, config)
     log(refresh_onnx(to))

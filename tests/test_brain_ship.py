@@ -25,6 +25,9 @@ def test_a_fine_tuned_run_ships_with_the_curve_it_started_from_and_no_stale_logs
     shutil.copyfile(run / WEIGHTS, tuned / WEIGHTS)
     config = json.loads((run / CONFIG).read_text())
     config["finetune"] = {"from": str(run), "config": {"steps": 4}}
+    from game.combat.sampler import SAMPLERS  # an envelope of the narrow sampler: the data record must say so
+
+    config["envelope"] |= {"sampler": "narrow", "sampler_version": SAMPLERS["narrow"].version}
     (tuned / CONFIG).write_text(json.dumps(config))
     to = tmp_path / "shipped"
     to.mkdir()
@@ -38,6 +41,7 @@ def test_a_fine_tuned_run_ships_with_the_curve_it_started_from_and_no_stale_logs
     assert not (to / INIT_LOG).exists()  # the tiny run had no first phase
     shipped = json.loads((to / CONFIG).read_text())
     assert shipped["finetune"]["from"] == str(run) and set(shipped["eval"]) == {"iid", "edge"}
+    assert shipped["data"]["mix"]["sampler"] == shipped["envelope"]["sampler"] == "narrow"  # once always "wide"
     assert not list(to.glob("optim*")) and not list(to.glob("*.tmp"))
     # int8 ships beside the model only if every held-out answer is the same; either way the old one is gone
     int8 = shipped["int8"]
@@ -64,3 +68,21 @@ def test_an_int8_form_that_answers_differently_is_not_shipped(run, rules, tmp_pa
     got = ship_int8(model, other, held_out("iid", 3, rules), rules, log=said.append)
     assert got == {"dir": "model-int8", "n": 3, "different": 3, "shipped": False}
     assert not (tmp_path / "model-int8").exists() and "3 of 3 held-out answers differ" in said[0]
+
+
+def test_a_stale_run_is_refused_before_anything_is_copied(run, tmp_path, rules):
+    """Staleness was checked only when the shipped copy loaded: the model that shipped was already replaced."""
+    from brain.checkpoint import ModelLoadError
+    from brain.ship import ship
+
+    stale = tmp_path / "stale"
+    shutil.copytree(run, stale)
+    config = json.loads((stale / CONFIG).read_text())
+    del config["envelope"]  # a model from before envelopes
+    (stale / CONFIG).write_text(json.dumps(config))
+    to = tmp_path / "shipped"
+    to.mkdir()
+    (to / WEIGHTS).write_bytes(b"the model that ships")
+    with pytest.raises(ModelLoadError, match="not shipped, the model is stale: it records no envelope"):
+        ship(stale, to, rules, n=4)
+    assert [p.name for p in to.iterdir()] == [WEIGHTS] and (to / WEIGHTS).read_bytes() == b"the model that ships"
