@@ -77,15 +77,6 @@ HOSTILE_V4 = {
 HOSTILE.update({f"v4 {k}": v for k, v in HOSTILE_V4.items()})
 
 
-@pytest.mark.parametrize("field", list(HOSTILE_V4))
-def test_hostile_version_4_fields_name_the_field(content, tmp_path, field):
-    path = saves.save_path(tmp_path)
-    _write(path, HOSTILE_V4[field])
-    with pytest.raises(saves.SaveError) as err:
-        saves.load_game(tmp_path, content)
-    assert field.strip() in str(err.value), str(err.value)
-
-
 def test_a_version_3_save_loads_with_its_level_ups_to_choose_and_a_fresh_stomach(content, tmp_path):
     d = json.loads(GOOD_TEXT)
     d["save_version"] = 3
@@ -104,6 +95,8 @@ def test_hostile_saves_are_a_save_error_naming_the_file(content, tmp_path, name)
     with pytest.raises(saves.SaveError) as err:
         saves.load_game(tmp_path, content)
     assert str(path) in str(err.value)
+    if name.startswith("v4 "):  # a version 4 field names itself
+        assert name[3:].strip() in str(err.value), str(err.value)
 
 
 def test_huge_and_symlinked_saves_are_refused_without_reading(content, tmp_path):
