@@ -7,7 +7,7 @@
 # The GPU preset trains beside the sweep's sizes (one process each): these models leave one GPU mostly idle,
 # so its wall time here is an upper bound on the preset alone. Every process is capped (DEADLINE_S) so the call
 # ends inside its limit; a capped preset run keeps its last 1,000-step checkpoint and says so in gpu.log.
-# Evaluation, the arena and shipping happen afterwards on the CPU (docs/brain.md "GPU session").
+# Evaluation, the arena and shipping happen afterwards on the CPU (docs/brain.md, "One GPU session").
 set -u
 OUT=${OUT:-/tmp/gpu_session}
 DATA=${DATA:-/tmp/rpg_data}
