@@ -156,4 +156,6 @@ def test_the_arena_reports_won_runs_turns_and_the_reckless_player(tmp_path, caps
                  "reckless", "--json", "--quiet", "--save-dir", str(tmp_path)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["player"] == "reckless" and out["games"] >= 1 and "won_run_turns" in out
-    assert set(out["won_run_turns"]) == {"median", "min", "max"}
+    assert set(out["won_run_turns"]) == {"median", "min", "max", "each"}
+    assert out["won_run_turns"]["each"] == sorted(out["won_run_turns"]["each"])
+    assert len(out["won_run_turns"]["each"]) == out["wins"]

@@ -25,6 +25,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from game import saves
+from game.content import load_content
 from game.tui import cli
 from game.tui.app import create_app
 from game.tui.serve import Playing, SlotServer
@@ -305,7 +306,8 @@ async def test_browser_plays_and_comes_back(tmp_path):
                 if os.environ.get("RPG_WEB_SCREENSHOT"):  # how docs/web.png is made
                     Path(os.environ["RPG_WEB_SCREENSHOT"]).write_bytes(shot)
                 colours, lit = await page.eval(f"{PIXELS}('data:image/png;base64,{base64.b64encode(shot).decode()}')")
-                assert "@" in screen and "#" in screen and "HP 48/48" in screen, screen
+                hp = load_content().player.hp
+                assert "@" in screen and "#" in screen and f"HP {hp}/{hp}" in screen, screen
                 assert colours > 20 and 0.01 < lit < 0.9, (colours, lit)  # drawn text, not a blank page
 
                 # leaving the page ends its game process, which saves into the tab's own slot

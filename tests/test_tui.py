@@ -7,6 +7,7 @@ import random
 import subprocess
 import sys
 import time
+import traceback
 
 import pytest
 from fakes import KEY_OF, GarbageModel, OffByOneModel, PerfectModel, SlowModel, clear_monsters, settle, spawn_adjacent
@@ -259,6 +260,14 @@ async def _monkey(app, n: int, seed: int, min_turns: int) -> None:
     from textual.command import CommandPalette
 
     rng = random.Random(seed)
+    exits: list[str] = []  # who ended the app, if it ends: the assertion below shows it
+    real_exit = app.exit
+
+    def traced_exit(*args, **kwargs):
+        exits.append("".join(traceback.format_stack(limit=14)))
+        return real_exit(*args, **kwargs)
+
+    app.exit = traced_exit
     async with app.run_test() as pilot:
         sent, sessions, next_resize = 0, {}, 0
         while sent < n:
@@ -268,13 +277,14 @@ async def _monkey(app, n: int, seed: int, min_turns: int) -> None:
                 small = app.size.width >= 80 and app.size.height >= 24 and rng.random() < 0.4
                 await pilot.resize_terminal(*rng.choice(SMALL if small else BIG))
                 next_resize = sent + (rng.randint(10, 40) if small else rng.randint(100, 300))
+            in_palette = False
             if isinstance(app.screen, EndScreen):
                 burst = ["enter"]
             elif isinstance(app.screen, TitleScreen):
                 # Enter too: a stray Tab of the burst that ended the game focuses the seed field, which then
                 # takes n and c as text, and Enter is how a player starts from there (the field says so)
                 burst = [rng.choice(["n", "c", "enter"])]
-            elif any(isinstance(x, CommandPalette) for x in app.screen_stack):
+            elif in_palette := any(isinstance(x, CommandPalette) for x in app.screen_stack):
                 burst = [rng.choice(PALETTE_KEYS) for _ in range(3)]
             else:
                 burst = [rng.choice(MONKEY_KEYS) for _ in range(10)]
@@ -291,6 +301,10 @@ async def _monkey(app, n: int, seed: int, min_turns: int) -> None:
                 app._driver.send_message(event)
             sent += len(burst)
             await pilot._wait_for_screen()
+            if in_palette:  # settle before the next look: a game burst's Enter must never reach a palette still
+                await pilot.pause()  # open (its search typed "sav": Enter ran "Save and quit", the app ended, code 0)
+            if burst[-1] == "ctrl+p":
+                await pilot.pause()  # the palette's push is processed before the next look
             for _ in range(100 if burst[-1] == "ctrl+p" else 0):
                 # the palette opens a little later under load; the next burst must find it open, or its Enter
                 # runs the palette's first command ("Quit"): the monkey once ended the app so, with code 0
@@ -300,7 +314,7 @@ async def _monkey(app, n: int, seed: int, min_turns: int) -> None:
             if sent % 200 < 10:
                 await settle(pilot)
         await settle(pilot)
-        assert app.is_running, (app.return_code, [type(x).__name__ for x in app.screen_stack])
+        assert app.is_running, (app.return_code, [type(x).__name__ for x in app.screen_stack], exits)
         played = sum(x.turns for x in sessions.values())
         fought = sum(x.stats.combat_turns for x in sessions.values())
         assert played > min_turns and fought > 20, (played, fought, type(app.screen).__name__, app.focused,
