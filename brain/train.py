@@ -419,10 +419,12 @@ def start(tc: TrainConfig, out: Path, rules: Ruleset, tok: Tokenizer, where: Pla
     return model, make_optimizer(model, tc)
 
 
-def recipe_of(out: Path, tc: TrainConfig) -> TrainConfig:
-    """The recipe of the run in `out`, with this machine's helpers (workers, threads)."""
+def recipe_of(out: Path, tc: TrainConfig, data: str | None = None) -> TrainConfig:
+    """The recipe of the run in `out`, with this machine's helpers (workers, threads) and, when given, where its
+    shards are on this machine (the manifest hash still has to match: train() checks it)."""
     saved = TrainConfig(**read_config(out)["train"]["config"])
-    return replace(saved, workers=tc.workers, threads=tc.threads, actions=tuple(saved.actions))
+    return replace(saved, workers=tc.workers, threads=tc.threads, actions=tuple(saved.actions),
+                   data=data or saved.data)
 
 
 def resume_run(tc: TrainConfig, out: Path, rules: Ruleset, where: Place) -> tuple[GPT, torch.optim.Optimizer, dict]:
@@ -444,17 +446,19 @@ def resume_run(tc: TrainConfig, out: Path, rules: Ruleset, where: Place) -> tupl
 
 
 def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quiet: bool = False,
-          until: int | None = None, stop: Callable[[dict], str | None] | None = None) -> dict:
+          until: int | None = None, stop: Callable[[dict], str | None] | None = None,
+          data: str | None = None) -> dict:
     """Train into `out` (a model directory plus optimizer state and train_log.jsonl); returns the last log row.
 
     `until` stops early after that step, with a checkpoint (the schedule still runs to the full length).
-    `stop` is asked at every log row (val_exact in it at eval steps): a reason ends the run there, with a
+    `data` (with `resume`): the run's shards are there, not at the path it recorded (a run carried to another
+    machine). `stop` is asked at every log row (val_exact in it at eval steps): a reason ends the run there, with a
     checkpoint, and is written into the row as "stop" (brain/sweep.py's convergence sweep; not under DDP).
     """
     if stop is not None and "RANK" in os.environ:
         raise ValueError("train(stop=...) decides on rank 0 alone: not under DDP")
     if resume:
-        tc = recipe_of(out, tc)
+        tc = recipe_of(out, tc, data)
     if tc.actions and not tc.data:
         raise ShardError("an expert (TrainConfig.actions) trains from token shards: give --data")
     # the data first: foreign shards are refused before anything is built or written
@@ -623,7 +627,8 @@ def run(args: argparse.Namespace) -> int:
     if args.preset == "gpu" and not torch.cuda.is_available():
         print("rpg-brain: --preset gpu without a GPU: 5,000 steps of 512 take hours on a CPU (--preset cpu is the "
               "CPU recipe)", file=sys.stderr)
-    row = train(tc, out, load_ruleset(args.content), resume=args.resume)  # ModelLoadError, ShardError: the cli
+    row = train(tc, out, load_ruleset(args.content), resume=args.resume,
+                data=str(args.data) if args.data is not None else None)  # ModelLoadError, ShardError: the cli
     print(json.dumps(row))
     return 0
 

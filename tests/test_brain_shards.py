@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -285,6 +286,15 @@ def test_train_from_shards_runs_and_resumes_exactly(data, rules, tmp_path, capsy
     train(tc, tmp_path / "split", rules, quiet=True, resume=True)
     a, b = load_model(tmp_path / "straight")[0].state_dict(), load_model(tmp_path / "split")[0].state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+    # a run carried to another machine: its shards are elsewhere now (`train --resume --data DIR`)
+    train(tc, tmp_path / "carried", rules, quiet=True, until=tc.steps // 2)
+    config = json.loads((tmp_path / "carried" / CONFIG).read_text())
+    config["train"]["config"]["data"] = str(tmp_path / "gone")
+    (tmp_path / "carried" / CONFIG).write_text(json.dumps(config))
+    shutil.copytree(data, tmp_path / "moved")
+    train(tc, tmp_path / "carried", rules, quiet=True, resume=True, data=str(tmp_path / "moved"))
+    c = load_model(tmp_path / "carried")[0].state_dict()
+    assert all(torch.equal(a[k], c[k]) for k in a)
     # resuming on other data (same path, regenerated with another seed) is refused
     train(tc, tmp_path / "cut", rules, quiet=True, until=tc.steps // 2)
     other = tmp_path / "other"
