@@ -13,19 +13,18 @@ from pathlib import Path
 import pytest
 
 from brain.checkpoint import load_model, load_optimizer, model_envelope, read_config, stale_reason
-from brain.train import TrainConfig, make_optimizer
+from brain.train import TrainConfig, make_optimizer, recipe_of
 
 RUN = Path(__file__).resolve().parents[1] / "brain" / "checkpoints" / "wide-cpu"
 pytestmark = pytest.mark.skipif(not RUN.is_dir(), reason=f"no carried run at {RUN}")
 
 
 def test_the_carried_run_is_current_and_resumable(rules):
-    config = read_config(RUN)
+    model, _, config = load_model(RUN, rules.ruleset_id)  # the weights' sha256 is checked on load
     envelope = model_envelope(config, RUN)
     assert stale_reason(envelope, rules.ruleset_id) is None, "stale: retrain it or delete it (docs/brain.md)"
     assert envelope.sampler == "wide"
-    model, _, config = load_model(RUN, rules.ruleset_id)  # the weights' sha256 is checked on load
-    recipe = TrainConfig(**{**config["train"]["config"], "actions": tuple(config["train"]["config"]["actions"])})
+    recipe = recipe_of(RUN, TrainConfig())
     step = config["train"]["step"]
     assert 0 < step <= recipe.total_steps()
     assert load_optimizer(RUN, make_optimizer(model, recipe), model)["step"] == step
