@@ -23,6 +23,7 @@ from game.content import Content, load_content
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 NO_TORCH = "needs torch (the `train` extra); this is a play install without it"
 TORCH_MODULES = {
+    "test_brain_carried_run.py",
     "test_brain_draft.py",
     "test_brain_engine.py",
     "test_brain_experts.py",

@@ -74,3 +74,32 @@ def test_bench_cold_load_is_torch_free():
     assert cold["torch_imported"] is False and cold["rss_mb"] > 0 and cold["load_s"] > 0
     print(f"\ncold load: model imports {cold['import_s'] * 1000:.0f} ms, load {cold['load_s'] * 1000:.0f} ms, "
           f"peak RSS {cold['rss_mb']:.0f} MB, decoder {cold['decoder']}")
+
+
+# sys.modules["torch"] = None makes `import torch` fail and importlib.util.find_spec("torch") answer None, as in a
+# play install (the import hook above would make find_spec raise instead)
+_IMPORT_ALL = """
+import importlib, json, sys
+sys.modules["torch"] = None
+sys.path[:0] = [{tests!r}, {root!r}]
+failed = {{}}
+for name in {names!r}:
+    try:
+        importlib.import_module(name)
+    except ImportError as e:
+        failed[name] = str(e)
+print(json.dumps(failed))
+"""
+
+
+def test_every_test_file_outside_torch_modules_imports_without_torch():
+    """The play install's CI (.ci/run, no torch) imports every test file that conftest does not skip whole: one that
+    imports torch at import time and is missing from TORCH_MODULES breaks that whole run at collection."""
+    from conftest import TORCH_MODULES
+
+    tests = Path(__file__).parent
+    names = sorted(p.stem for p in tests.glob("test_*.py") if p.name not in TORCH_MODULES) + ["conftest"]
+    code = _IMPORT_ALL.format(tests=str(tests), root=str(ROOT), names=names)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.splitlines()[-1]) == {}, "add these to TORCH_MODULES in tests/conftest.py"
