@@ -16,11 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from game.combat.format import answer_grammar, encode_answer, encode_input
-from game.combat.rules import resolve
+from game.combat.rules import Event, resolve
 from game.combat.ruleset import Ruleset
 from game.combat.sampler import SAMPLERS, Case
 
@@ -42,10 +42,14 @@ class Mix:
     edge: float = 0.2  # share of the sampler's edged draws
     easy_keep: float = 0.5  # acceptance of an easy case (no strike, < 2 arithmetic events)
     sampler: str = "wide"  # game.combat.sampler.SAMPLERS: the envelope the data covers
+    boundary: float = 0.0  # share of draws redrawn until the turn is on a boundary (on_boundary)
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {self.sampler!r}; expected one of {', '.join(SAMPLERS)}")
+        for name in ("edge", "easy_keep", "boundary"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"Mix.{name} is a share: expected 0..1, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -55,13 +59,34 @@ class Example:
     action: str
     rules: tuple[str, ...]  # the rule events that fired, in order
     case: Case | None = None  # what was drawn (the envelope measures it)
+    boundary: bool = False  # on_boundary
+
+
+_HEALS = frozenset({"heal_restores", "wait_recovers", "regen_tick"})
+
+
+def on_boundary(case: Case, events: Sequence[Event]) -> bool:
+    """A turn decided by a comparison at its edge, where the wide model is wrong (docs/brain.md): a heal, wait or
+    regen tick that stops at max hp (or a wait at full hp, which heals nothing), or a shield within one point of
+    the hit that meets it. The sampler reaches these, but too rarely for a small model to learn the exact edge."""
+    state, action, _ = case
+    actor, target = state.actor, state.target
+    if action == "wait" and 0 < actor.hp == actor.max_hp:
+        return True
+    shield = target.status("shield")
+    for e in events:
+        if e.rule in _HEALS and e.result == actor.max_hp:
+            return True
+        if e.rule == "shield_absorbs" and shield is not None and abs(e.amount + e.result - shield.magnitude) <= 1:
+            return True
+    return False
 
 
 def label(case: Case, rules: Ruleset) -> Example:
     state, action, roll = case
     out = resolve(state, action, roll, rules)
     return Example(encode_input(state, action, roll), encode_answer(out.events, out.next_state), action,
-                   tuple(e.rule for e in out.events), case)
+                   tuple(e.rule for e in out.events), case, on_boundary(case, out.events))
 
 
 def is_hard(ex: Example, outcome_events: int) -> bool:
@@ -75,9 +100,13 @@ def _arith(ex: Example) -> int:
 def draw(rng: random.Random, rules: Ruleset, mix: Mix = Mix()) -> Example:
     """One example from the training distribution (any split)."""
     sampler = SAMPLERS[mix.sampler]
+    # decided before the draw, so that the share of boundary turns is at least mix.boundary
+    boundary = mix.boundary > 0 and rng.random() < mix.boundary
     while True:
         case = sampler.edge(rng, rules) if rng.random() < mix.edge else sampler.plain(rng, rules)
         ex = label(case, rules)
+        if boundary and not ex.boundary:
+            continue
         if is_hard(ex, _arith(ex)) or rng.random() < mix.easy_keep:
             return ex
 

@@ -20,6 +20,9 @@ def add_arguments(g: argparse.ArgumentParser) -> None:
                    help="the envelope the data covers: wide (the whole format) or narrow (the shipped model's)")
     g.add_argument("--edge", type=float, default=0.2, help="share of edge-suite cases")
     g.add_argument("--easy-keep", type=float, default=0.5, help="acceptance of an easy case")
+    g.add_argument("--boundary", type=float, default=0.0,
+                   help="share of draws redrawn until the turn is on a boundary (a heal capped at max hp, a shield "
+                        "the size of the hit: brain.data.on_boundary)")
     g.add_argument("--workers", type=int, default=None, help="processes drawing shards (default: every core)")
     g.add_argument("--shard-size", type=int, default=50_000, help="draws per shard (the unit of resume)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -28,7 +31,7 @@ def add_arguments(g: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     rules = load_ruleset(args.content)
     # ShardError: the cli's one handler
-    m = generate(args.out, args.n, args.seed, rules, Mix(args.edge, args.easy_keep, args.sampler),
+    m = generate(args.out, args.n, args.seed, rules, Mix(args.edge, args.easy_keep, args.sampler, args.boundary),
                  shard_size=args.shard_size, workers=args.workers, progress=not args.quiet)
     g = m["gen"]
     per_worker = g["draws_this_run"] / max(1e-9, g["seconds"]) / g["workers"]

@@ -1,10 +1,13 @@
-"""Training data: the stream's split discipline and its mix (the gen shards: test_brain_shards.py)."""
+"""Training data: the stream's split, its mix, its boundary turns (the gen shards: test_brain_shards.py)."""
 
 from __future__ import annotations
 
 import random
 
-from brain.data import Mix, draw, split_of, stream
+import pytest
+
+from brain.data import Mix, draw, label, split_of, stream
+from game.combat.state import CHANNELS, SLOTS, Combatant, CombatState, Status
 
 
 def test_stream_yields_only_its_split(rules):
@@ -19,3 +22,44 @@ def test_mix_tilts_toward_strikes_and_arithmetic(rules):
     plain = [draw(rng, rules, Mix(edge=0.0, easy_keep=1.0)) for _ in range(3000)]
     strikes = lambda exs: sum(e.action in ("attack", "poison_strike") for e in exs) / len(exs)
     assert strikes(tilted) > strikes(plain) + 0.03
+
+
+def _case(actor_hp: int, action: str, regen: int = 0, shield: int = 0, roll: int = 3):
+    none, cds = (None,) * len(CHANNELS), (0,) * len(SLOTS)
+    a = Combatant(actor_hp, 40, 10, 0, cds, none)
+    if regen:
+        a = a.with_status("regen", Status(regen, 3))
+    b = Combatant(30, 30, 5, 0, cds, none)
+    if shield:
+        b = b.with_status("shield", Status(shield, 3))
+    return CombatState(5, a, b), action, roll
+
+
+def test_on_boundary_finds_the_capped_heal_and_the_shield_the_size_of_the_hit(rules):
+    hit = label(_case(40, "attack"), rules).answer.split()[0]  # "hitNN": the hit before any shield
+    size = int(hit.removeprefix("hit"))
+    cases = {
+        "regen stops at max hp": (_case(35, "guard", regen=9), True),
+        "regen fills exactly to max hp": (_case(31, "guard", regen=9), True),
+        "regen one short of max hp": (_case(30, "guard", regen=9), False),
+        "wait at full hp": (_case(40, "wait"), True),
+        "wait one below max hp": (_case(39, "wait"), True),  # recovers 1, to max
+        "wait well below max hp": (_case(20, "wait"), False),
+        "shield one above the hit": (_case(40, "attack", shield=size + 1), True),
+        "shield the size of the hit": (_case(40, "attack", shield=size), True),
+        "shield two below the hit": (_case(40, "attack", shield=size - 2), False),
+    }
+    got = {name: label(case, rules).boundary for name, (case, _) in cases.items()}
+    assert got == {name: want for name, (_, want) in cases.items()}
+
+
+def test_the_boundary_share_raises_the_boundary_turns_to_at_least_it(rules):
+    rng = random.Random(3)
+    base = sum(draw(rng, rules, Mix()).boundary for _ in range(2000)) / 2000
+    tilted = sum(draw(rng, rules, Mix(boundary=0.3)).boundary for _ in range(2000)) / 2000
+    assert 0.03 < base < 0.3 <= tilted - 0.02  # 0.3 redrawn + the base rate's share of the rest
+
+
+def test_a_mix_share_outside_0_to_1_is_refused():
+    with pytest.raises(ValueError, match=r"Mix\.boundary"):
+        Mix(boundary=1.5)

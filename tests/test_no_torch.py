@@ -98,7 +98,7 @@ def test_every_test_file_outside_torch_modules_imports_without_torch():
     from conftest import TORCH_MODULES
 
     tests = Path(__file__).parent
-    names = sorted(p.stem for p in tests.glob("test_*.py") if p.name not in TORCH_MODULES) + ["conftest"]
+    names = [*sorted(p.stem for p in tests.glob("test_*.py") if p.name not in TORCH_MODULES), "conftest"]
     code = _IMPORT_ALL.format(tests=str(tests), root=str(ROOT), names=names)
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
