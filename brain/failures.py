@@ -49,7 +49,7 @@ def run_all(resolver: Resolver, rules: Ruleset, n: int = 1000, ungated_answer: A
     return out
 
 
-HELD_OUT = ("iid", "edge", "wide", "crowded", "long")
+HELD_OUT = ("iid", "edge", "wide", "crowded", "long", "boundary")
 
 
 def all_table(result: dict) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import fakes
 import pytest
+from hypothesis import settings
 
 from game.combat import Ruleset
 from game.content import Content, load_content
@@ -20,6 +21,11 @@ from game.content import Content, load_content
 # A torch import anywhere else fails as usual: the play code must never need torch. A new test file that imports
 # torch at import time goes into TORCH_MODULES, a test that needs it only at run time gets the `torch` mark (or,
 # where its file is not to be touched, an entry in TORCH_TESTS).
+# Hypothesis' 200 ms deadline fails a property test whose first example lands on a loaded machine (a CI box
+# running two suites, a training beside the tests); the properties are what these tests check, not the time.
+settings.register_profile("rpg", deadline=None)
+settings.load_profile("rpg")
+
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 NO_TORCH = "needs torch (the `train` extra); this is a play install without it"
 TORCH_MODULES = {

@@ -38,7 +38,7 @@ def test_the_carried_runs_figures_are_its_own():
     figures = json.loads((RUN / "eval.json").read_text())
     config = read_config(RUN)
     assert figures["weights_sha256"] == config["weights_sha256"] and figures["step"] == config["train"]["step"]
-    assert set(figures["suites"]) == {"iid", "edge", "wide", "crowded", "long"}
+    assert {"iid", "edge", "wide", "crowded", "long"} <= set(figures["suites"])
     for suite in figures["suites"].values():
         assert suite["right"] + suite["wrong"] == suite["answered"] == suite["n"] >= 1000
         assert suite["exact"] == suite["right"] / suite["n"]

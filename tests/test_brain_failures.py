@@ -119,8 +119,8 @@ def test_run_all_has_every_suite_and_metric(rules):
     from brain.failures import all_table, run_all
 
     out = run_all(RulesResolver(rules), rules, n=40, chains=2, chain_turns=20)
-    assert {"iid", "edge", "wide", "crowded", "long", "perturb", "order", "ood", "probe", "chain", "label_collapse",
-            "token_drift", "boundary_confusion"} <= set(out)
+    assert {"iid", "edge", "wide", "crowded", "long", "boundary", "perturb", "order", "ood", "probe", "chain",
+            "label_collapse", "token_drift", "boundary_confusion"} <= set(out)
     assert out["ood"]["n"] == 0 and out["probe"]["n"] == 0  # the rules have no envelope: nothing lies beyond it
     assert out["perturb"]["gated_rejection_rate"] == 1.0
     assert out["chain"]["on_track_share"] == 1.0 and out["order"]["status_reversed_exact"] == 1.0

@@ -206,7 +206,7 @@ def test_shards_of_an_older_gen_are_refused(tmp_path, rules):
 
 
 def test_eval_draws_every_suite_from_its_seed(rules):
-    for suite in ("iid", "edge", "wide", "crowded", "long"):
+    for suite in ("iid", "edge", "wide", "crowded", "long", "boundary"):
         a, b = held_out(suite, 5, rules, seed=1), held_out(suite, 5, rules, seed=2)
         assert a != b and held_out(suite, 5, rules, seed=1) == a, suite
 
