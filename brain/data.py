@@ -100,7 +100,8 @@ def _arith(ex: Example) -> int:
 def draw(rng: random.Random, rules: Ruleset, mix: Mix = Mix()) -> Example:
     """One example from the training distribution (any split)."""
     sampler = SAMPLERS[mix.sampler]
-    # decided before the draw, so that the share of boundary turns is at least mix.boundary
+    # decided before the draw, so that the share of boundary turns is at least mix.boundary; no random number is
+    # taken when the share is 0, so a gen without --boundary draws exactly what it drew before the share existed
     boundary = mix.boundary > 0 and rng.random() < mix.boundary
     while True:
         case = sampler.edge(rng, rules) if rng.random() < mix.edge else sampler.plain(rng, rules)
