@@ -17,12 +17,13 @@ import hashlib
 import json
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
+from brain.tokenizer import Tokenizer
 from game.combat.format import answer_grammar, encode_answer, encode_input
 from game.combat.rules import Event, resolve
 from game.combat.ruleset import Ruleset
-from game.combat.sampler import SAMPLERS, Case
+from game.combat.sampler import SAMPLERS, Case, sample_lengthy
 
 SPLITS = ("train", "val", "test")
 # strikes and multi-step arithmetic are where a small model goes wrong (issue 5)
@@ -43,13 +44,24 @@ class Mix:
     easy_keep: float = 0.5  # acceptance of an easy case (no strike, < 2 arithmetic events)
     sampler: str = "wide"  # game.combat.sampler.SAMPLERS: the envelope the data covers
     boundary: float = 0.0  # share of draws redrawn until the turn is on a boundary (on_boundary)
+    long: float = 0.0  # share of draws that are lengthy whole-format turns of LONG tokens or more
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {self.sampler!r}; expected one of {', '.join(SAMPLERS)}")
-        for name in ("edge", "easy_keep", "boundary"):
+        for name in ("edge", "easy_keep", "boundary", "long"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"Mix.{name} is a share: expected 0..1, got {getattr(self, name)}")
+        if self.boundary + self.long > 1:
+            raise ValueError(f"Mix.boundary + Mix.long share the draws: expected a sum <= 1, got "
+                             f"{self.boundary + self.long}")
+        if self.long and self.sampler != "wide":
+            raise ValueError(f"Mix.long draws the whole format's long blocks, outside the {self.sampler} sampler")
+
+    def recorded(self) -> dict:
+        """The mix as manifests and configs write it. The redraw shares came later; one at 0 is left out, so a gen
+        of an older command writes the manifest (and the data hash) it wrote then."""
+        return {k: v for k, v in asdict(self).items() if v or k not in ("boundary", "long")}
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,15 @@ def label(case: Case, rules: Ruleset) -> Example:
                    tuple(e.rule for e in out.events), case, on_boundary(case, out.events))
 
 
+LONG = 220  # tokens in a training sequence from which narrow models broke (41% wrong, 0.6% below 200)
+_TOK = Tokenizer.from_format()
+
+
+def sequence_tokens(ex: Example) -> int:
+    """Tokens of the training sequence: <bos> input <sep> answer <eos>."""
+    return len(_TOK.encode(ex.block)) + len(_TOK.encode(ex.answer)) + 3
+
+
 def is_hard(ex: Example, outcome_events: int) -> bool:
     return ex.action in _STRIKES or outcome_events >= 2
 
@@ -100,9 +121,15 @@ def _arith(ex: Example) -> int:
 def draw(rng: random.Random, rules: Ruleset, mix: Mix = Mix()) -> Example:
     """One example from the training distribution (any split)."""
     sampler = SAMPLERS[mix.sampler]
-    # decided before the draw, so that the share of boundary turns is at least mix.boundary; no random number is
-    # taken when the share is 0, so a gen without --boundary draws exactly what it drew before the share existed
-    boundary = mix.boundary > 0 and rng.random() < mix.boundary
+    # decided before the draw, so that the share of boundary (long) turns is at least mix.boundary (mix.long); no
+    # random number is taken when both are 0, so a gen without them draws exactly what it drew before they existed
+    u = rng.random() if mix.boundary or mix.long else 1.0
+    boundary = u < mix.boundary
+    if not boundary and u < mix.boundary + mix.long:
+        while True:  # about one lengthy draw in seven is LONG (brain/suites/long.py)
+            ex = label(sample_lengthy(rng, rules), rules)
+            if sequence_tokens(ex) >= LONG:
+                return ex
     while True:
         case = sampler.edge(rng, rules) if rng.random() < mix.edge else sampler.plain(rng, rules)
         ex = label(case, rules)

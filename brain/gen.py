@@ -23,6 +23,9 @@ def add_arguments(g: argparse.ArgumentParser) -> None:
     g.add_argument("--boundary", type=float, default=0.0,
                    help="share of draws redrawn until the turn is on a boundary (a heal capped at max hp, a shield "
                         "the size of the hit: brain.data.on_boundary)")
+    g.add_argument("--long", type=float, default=0.0,
+                   help="share of draws that are lengthy whole-format turns of 220 tokens or more (brain.data.LONG; "
+                        "wide sampler only)")
     g.add_argument("--workers", type=int, default=None, help="processes drawing shards (default: every core)")
     g.add_argument("--shard-size", type=int, default=50_000, help="draws per shard (the unit of resume)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -31,7 +34,8 @@ def add_arguments(g: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     rules = load_ruleset(args.content)
     # ShardError: the cli's one handler
-    m = generate(args.out, args.n, args.seed, rules, Mix(args.edge, args.easy_keep, args.sampler, args.boundary),
+    mix = Mix(args.edge, args.easy_keep, args.sampler, args.boundary, args.long)
+    m = generate(args.out, args.n, args.seed, rules, mix,
                  shard_size=args.shard_size, workers=args.workers, progress=not args.quiet)
     g = m["gen"]
     per_worker = g["draws_this_run"] / max(1e-9, g["seconds"]) / g["workers"]

@@ -16,7 +16,6 @@ import json
 import random
 import time
 from collections import Counter
-from dataclasses import asdict
 from pathlib import Path
 
 from brain.checkpoint import CONFIG, LOG, WEIGHTS
@@ -210,7 +209,7 @@ def write_report(model_dir: Path | None, rules: Ruleset, n: int = 2000, out_dir:
     evals = {s: evaluate(resolver, held_out(s, n, rules), rules) for s in ("iid", "edge")}
     b = bench(model_dir, rules, content=content)
     mix = training_mix(json.loads((model_dir / CONFIG).read_text()))
-    data = data_stats(rules, mix) | {"mix": asdict(mix)}
+    data = data_stats(rules, mix) | {"mix": mix.recorded()}
     out_dir.mkdir(parents=True, exist_ok=True)
     name = "default.md" if model_dir.resolve() == shipped_model_dir().resolve() else f"{model_dir.name}.md"
     path = out_dir / name

@@ -137,7 +137,7 @@ def block_key(prompt: bytes) -> int:
 def _plan(seed: int, rules: Ruleset, mix: Mix, shard_size: int, tok: Tokenizer) -> dict:
     return {"layout_version": LAYOUT_VERSION, "format_version": FORMAT_VERSION, "ruleset_id": rules.ruleset_id,
             "tokenizer_sha256": tokenizer_sha256(tok), "sampler": sampler_id(mix.sampler), "seed": seed,
-            "mix": asdict(mix), "shard_size": shard_size}
+            "mix": mix.recorded(), "shard_size": shard_size}
 
 
 def write_shard(out_dir: Path, index: int, draws: int, plan: dict, rows: dict[str, list[tuple]],
@@ -236,7 +236,7 @@ def generate(out_dir: Path, n: int, seed: int, rules: Ruleset, mix: Mix, shard_s
                              "use another --out")
     plan = _plan(seed, rules, mix, shard_size, tok)
     _refuse_another_gen(out_dir, plan)
-    jobs = [(i, min(shard_size, n - i * shard_size), seed, asdict(rules), asdict(mix))
+    jobs = [(i, min(shard_size, n - i * shard_size), seed, asdict(rules), mix.recorded())
             for i in range((n + shard_size - 1) // shard_size)]
     records: list[dict] = []
     seen: set[int] = set()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,11 +43,12 @@ def _data_manifest(config: dict, rules: Ruleset, sampler: str) -> dict:
     stream's recipe (its data is drawn, not stored); `sampler`, its envelope's."""
     train = config.get("train", {})
     tc = train.get("config", {})
-    mix = Mix(tc.get("edge", 0.2), tc.get("easy_keep", 0.5), sampler)
+    # shards carry their own mix (the run's edge and easy_keep only steer a stream); runs before data_mix: the recipe
+    mix = train.get("data_mix") or Mix(tc.get("edge", 0.2), tc.get("easy_keep", 0.5), sampler).recorded()
     kind = {"kind": "shards", "data": tc["data"], "data_manifest": train.get("data_manifest")} if tc.get("data") \
         else {"kind": "stream"}
     return {**kind, "format_version": FORMAT_VERSION, "ruleset_id": rules.ruleset_id,
-            "seed": tc.get("seed"), "mix": asdict(mix),
+            "seed": tc.get("seed"), "mix": mix,
             "split": "sha1(input block) % 100: <90 train, <95 val, else test",
             "examples_seen": config.get("train", {}).get("step", 0) * tc.get("batch_size", 0)
             * config.get("train", {}).get("world", 1), "init": tc.get("init")}

@@ -489,7 +489,8 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
 
     def checkpoint(step: int, row: dict) -> None:
         extra = {"train": {"config": asdict(tc), "step": step, "world": where.world, "last": row,
-                           "data_manifest": data_id}, "envelope": envelope.to_json()}
+                           "data_manifest": data_id, "data_mix": manifest["mix"] if manifest else None},
+                 "envelope": envelope.to_json()}
         save_optimizer(out, opt, raw, step, {})
         save_model(out, raw, tok, rules.ruleset_id, extra)
 

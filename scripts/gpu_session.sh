@@ -12,6 +12,7 @@ set -u
 OUT=${OUT:-/tmp/gpu_session}
 DATA=${DATA:-/tmp/rpg_data}
 N=${N:-2800000}
+GEN_ARGS=${GEN_ARGS:---boundary 0.3 --long 0.2}  # the CPU run's phase-3 data: half the draws where the wide model erred
 SIZES=${SIZES:-1x32,2x32,3x32,4x32,1x64,2x64,3x64}
 BUDGET_S=${BUDGET_S:-330}      # per sweep size, training
 DEADLINE_S=${DEADLINE_S:-480}  # from the start of the training phase: everything still running is stopped
@@ -26,7 +27,8 @@ brain() { python3 -m brain.cli "$@"; }
 torch.__version__, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no CUDA')"; } | tee "$OUT/machine.txt"
 
 t=$(date +%s)
-brain gen --out "$DATA" --n "$N" --quiet >"$OUT/gen.json" 2>"$OUT/gen.log" || { cat "$OUT/gen.log"; exit 1; }
+# shellcheck disable=SC2086
+brain gen --out "$DATA" --n "$N" $GEN_ARGS --quiet >"$OUT/gen.json" 2>"$OUT/gen.log" || { cat "$OUT/gen.log"; exit 1; }
 echo "gen: $(( $(date +%s) - t )) s"; cat "$OUT/gen.json"
 
 t=$(date +%s)

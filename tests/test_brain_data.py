@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from brain.data import Mix, draw, label, split_of, stream
+from brain.data import LONG, Mix, draw, label, sequence_tokens, split_of, stream
 from game.combat.state import CHANNELS, SLOTS, Combatant, CombatState, Status
 
 
@@ -60,6 +60,19 @@ def test_the_boundary_share_raises_the_boundary_turns_to_at_least_it(rules):
     assert 0.03 < base < 0.3 <= tilted - 0.02  # 0.3 redrawn + the base rate's share of the rest
 
 
+def test_the_long_share_raises_the_long_turns_to_at_least_it(rules):
+    rng = random.Random(4)
+    base = sum(sequence_tokens(draw(rng, rules, Mix())) >= LONG for _ in range(1000)) / 1000
+    tilted = [draw(rng, rules, Mix(boundary=0.2, long=0.3)) for _ in range(1000)]
+    assert base < 0.1
+    assert sum(sequence_tokens(ex) >= LONG for ex in tilted) / 1000 >= 0.3 - 0.03
+    assert sum(ex.boundary for ex in tilted) / 1000 >= 0.2 - 0.03  # the two shares split the draws
+
+
 def test_a_mix_share_outside_0_to_1_is_refused():
     with pytest.raises(ValueError, match=r"Mix\.boundary"):
         Mix(boundary=1.5)
+    with pytest.raises(ValueError, match=r"sum <= 1"):
+        Mix(boundary=0.6, long=0.5)
+    with pytest.raises(ValueError, match=r"outside the narrow sampler"):
+        Mix(sampler="narrow", long=0.1)

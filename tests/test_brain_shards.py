@@ -280,6 +280,9 @@ def test_train_from_shards_runs_and_resumes_exactly(data, rules, tmp_path, capsy
     config = json.loads((tmp_path / "cli" / CONFIG).read_text())
     assert config["train"]["config"]["data"] == str(data) and config["train"]["step"] == PRESETS["tiny"].steps
     assert json.loads(capsys.readouterr().out)["val_loss"] > 0
+    # the shards' mix is the run's (its edge and easy_keep steer only a stream); the shares at 0 are not written
+    assert config["train"]["data_mix"] == json.loads((data / MANIFEST).read_text())["mix"] \
+        == {"edge": 0.2, "easy_keep": 0.5, "sampler": "wide"}
     tc = replace(PRESETS["tiny"], data=str(data))
     train(tc, tmp_path / "straight", rules, quiet=True)
     train(tc, tmp_path / "split", rules, quiet=True, until=tc.steps // 2)

@@ -86,3 +86,13 @@ def test_a_stale_run_is_refused_before_anything_is_copied(run, tmp_path, rules):
     with pytest.raises(ModelLoadError, match="not shipped, the model is stale: it records no envelope"):
         ship(stale, to, rules, n=4)
     assert [p.name for p in to.iterdir()] == [WEIGHTS] and (to / WEIGHTS).read_bytes() == b"the model that ships"
+
+
+def test_a_run_trained_on_shards_ships_the_shards_mix_not_its_recipes(rules):
+    from brain.ship import _data_manifest
+
+    shards = {"config": {"data": "D", "edge": 0.2, "easy_keep": 0.5}, "data_manifest": "h",
+              "data_mix": {"edge": 0.2, "easy_keep": 0.5, "sampler": "wide", "boundary": 0.3, "long": 0.2}}
+    assert _data_manifest({"train": shards}, rules, "wide")["mix"] == shards["data_mix"]
+    older = {"config": {"data": "D", "edge": 0.1, "easy_keep": 0.5}, "data_manifest": "h"}  # before data_mix
+    assert _data_manifest({"train": older}, rules, "wide")["mix"] == {"edge": 0.1, "easy_keep": 0.5, "sampler": "wide"}
