@@ -767,7 +767,7 @@ def morgue_text(s: GameSession) -> str:
         f"boons: {', '.join(f'{k} x{v}' for k, v in s.player.training.items()) or '(none)'}",
         f"inventory: {', '.join(s.player.inventory) or '(empty)'}",
         "",
-        f"resolver at the end: {s.active}  model: {s.model_status}",
+        f"resolver at the end: {s.active}  {s.resolvers.learned}: {s.model_status}",
         *(f"  {name}: {tally.turns} turns applied, {tally.answered} answered, {tally.divergences} diverged, "
           f"{tally.fallbacks} fell back" for name, tally in sorted(s.stats.by_resolver.items())),
         f"combat turns {s.stats.combat_turns}  divergences {s.stats.divergences}  "

@@ -69,6 +69,9 @@ async def test_toggle_resolver_with_perfect_model(content, tmp_path, run_app):
         await pilot.press("m")  # -> rules
         await settle(pilot)
         assert s.active == "rules"
+        # the slot names the learned resolver its status is about: the experts' failure is not the model's
+        status = str(app.screen.query_one("#status").content)
+        assert "experts: unavailable (" in status and "model: unavailable" not in status
         await pilot.press("m")  # -> model; m once more skips the unavailable experts, saying why, to the rules
         await settle(pilot)
         await pilot.press("m")

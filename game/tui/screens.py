@@ -743,7 +743,7 @@ class EndScreen(SizedScreen):
                  f"level {s.player.level}\n")
         t.append(f"combat turns {st.combat_turns}   divergences {st.divergences}   "
                  f"fallbacks {sum(st.fallbacks.values())}\n")
-        t.append(f"resolver at the end {s.active}   model {s.model_status}\n")
+        t.append(f"resolver at the end {s.active}   {s.resolvers.learned} {s.model_status}\n")
         t.append_text(tallies_text(s))
         t.append(f"model latency mean {lat[0]:.1f} ms, p95 {lat[1]:.1f} ms\n" if lat else "no model answers\n")
         t.append(f"\nmorgue: {self.morgue}\n", "#808080")

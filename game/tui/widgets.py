@@ -127,7 +127,7 @@ def status_line(s: GameSession, busy: bool) -> Text:
     t.append("resolver: ")
     t.append(s.active, "bold green" if s.active != "rules" else "bold dodger_blue2")
     stale = s.resolvers.stale and s.resolvers.model is not None
-    t.append(f"  model: {s.model_status}", "bold #ff8040" if stale else
+    t.append(f"  {s.resolvers.learned}: {s.model_status}", "bold #ff8040" if stale else
              "#c0c0c0" if s.model is not None else "#808080")
     if busy:
         t.append("  …thinking", "bold yellow")
