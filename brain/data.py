@@ -110,6 +110,14 @@ def sequence_tokens(ex: Example) -> int:
     return len(_TOK.encode(ex.block)) + len(_TOK.encode(ex.answer)) + 3
 
 
+def long_example(rng: random.Random, rules: Ruleset) -> Example:
+    """A lengthy turn (sampler.sample_lengthy) of LONG tokens or more: about one draw in seven is."""
+    while True:
+        ex = label(sample_lengthy(rng, rules), rules)
+        if sequence_tokens(ex) >= LONG:
+            return ex
+
+
 def is_hard(ex: Example, outcome_events: int) -> bool:
     return ex.action in _STRIKES or outcome_events >= 2
 
@@ -126,10 +134,7 @@ def draw(rng: random.Random, rules: Ruleset, mix: Mix = Mix()) -> Example:
     u = rng.random() if mix.boundary or mix.long else 1.0
     boundary = u < mix.boundary
     if not boundary and u < mix.boundary + mix.long:
-        while True:  # about one lengthy draw in seven is LONG (brain/suites/long.py)
-            ex = label(sample_lengthy(rng, rules), rules)
-            if sequence_tokens(ex) >= LONG:
-                return ex
+        return long_example(rng, rules)
     while True:
         case = sampler.edge(rng, rules) if rng.random() < mix.edge else sampler.plain(rng, rules)
         ex = label(case, rules)

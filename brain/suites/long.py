@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import random
 
-from brain.data import LONG, label, sequence_tokens
+from brain.data import LONG, long_example
 from brain.suites.registry import Suite, register
 from game.combat.ruleset import Ruleset
-from game.combat.sampler import Case, sample_lengthy
+from game.combat.sampler import Case
 
 
 def draw_long(rng: random.Random, rules: Ruleset) -> Case:
-    """A lengthy turn (sampler.sample_lengthy) of LONG tokens or more: about one draw in seven is."""
-    while True:
-        case = sample_lengthy(rng, rules)
-        if sequence_tokens(label(case, rules)) >= LONG:
-            return case
+    """The case of a training draw of --long (brain.data.long_example): the suite measures what gen trains."""
+    return long_example(rng, rules).case
 
 
 register(Suite("long", f"turns of {LONG} tokens or more (crowded boards writing many events)", draw=draw_long))
