@@ -54,6 +54,9 @@ class Resolvers:
     loading: bool = False
     unavailable: dict[str, str] = field(default_factory=dict)  # learned resolvers that failed to load, and why
     said: set[str] = field(default_factory=set)  # notes already written to a log: each is said once
+    # what a load replaced (resolver, which, status): back in place when the load fails, so the model still
+    # answers in the shadow under the rules after the experts were tried and could not load
+    replaced: tuple[Resolver, str, str] | None = None
 
     def __post_init__(self) -> None:
         self.set_active(self.active)
@@ -77,7 +80,7 @@ class Resolvers:
 
     def use(self, model: Resolver | None, status: str = "", kind: str = "model") -> None:
         """A resolver loaded elsewhere (the arena, a test): it becomes the learned one."""
-        self.model, self.learned, self.loading = model, kind, False
+        self.model, self.learned, self.loading, self.replaced = model, kind, False, None
         self.status = status or (describe(model).status if model is not None else "off")
 
     def cycle(self) -> tuple[str, list[str]]:
@@ -104,10 +107,11 @@ class Resolvers:
         return None if self.model is not None and self.learned == kind else kind
 
     def start_load(self, kind: str) -> Loader | None:
-        """Mark a load of `kind` under way (the loaded one is dropped) and return its loader; None when one is
-        already under way or `kind` is loaded."""
+        """Mark a load of `kind` under way (the loaded one steps aside until it succeeds) and return its loader;
+        None when one is already under way or `kind` is loaded."""
         if self.loading or (self.model is not None and self.learned == kind):
             return None
+        self.replaced = (self.model, self.learned, self.status) if self.model is not None else None
         self.learned, self.model, self.loading = kind, None, True
         self.status = f"{kind} loading…"
         loader = self.loaders.get(kind)
@@ -133,8 +137,11 @@ class Resolvers:
         self.status = result.status
         if result.resolver is None:
             self.unavailable[kind] = result.status
+            if self.replaced is not None:
+                self.model, self.learned, self.status = self.replaced
         else:
             self.unavailable.pop(kind, None)
+        self.replaced = None
         lines = [(f"{kind.capitalize()} {result.status}.", "info" if result.resolver is not None else "warn")]
         if result.note and result.note not in self.said:
             self.said.add(result.note)

@@ -86,3 +86,24 @@ async def test_the_game_says_once_that_its_content_outgrows_the_shipped_model(co
             said = [m.text for m in app.session.messages.items if "outgrows" in m.text]
             assert len(said) == says
             assert all("(A.max_hp 1..48, and more)" in t and "rules resolve them" in t for t in said)
+
+
+def test_a_failed_load_puts_back_the_resolver_it_replaced(content):
+    """The experts tried and unavailable: the single model loaded before stays loaded and keeps answering in the
+    shadow under the rules (it was dropped, and nothing shadowed until m reached the model again)."""
+    model = PerfectModel(content.rules)
+    r = Resolvers(active="model")
+    r.use(model, "loaded (fake-perfect)")
+    r.cycle()  # -> experts
+    loader = r.start_load(r.wanted())
+    assert r.model is None and r.loading and r.learned == "experts"
+    lines = r.finish_load("experts", Resolvers.load(loader))
+    assert "Experts unavailable (no experts loader)" in lines[0][0]
+    assert r.model is model and r.learned == "model" and r.status == "loaded (fake-perfect)"
+    assert r.answering is None  # experts active and unavailable: the rules answer
+    r.cycle()  # -> rules: the model shadows
+    assert r.active == "rules" and r.answering is model
+    # nothing loaded before: the failure is what the status says, about the experts
+    bare = Resolvers(active="experts")
+    bare.finish_load("experts", Resolvers.load(bare.start_load("experts")))
+    assert bare.model is None and bare.learned == "experts" and bare.status.startswith("unavailable (")

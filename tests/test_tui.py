@@ -70,9 +70,14 @@ async def test_toggle_resolver_with_perfect_model(content, tmp_path, run_app):
         await pilot.press("m")  # -> rules
         await settle(pilot)
         assert s.active == "rules"
-        # the slot names the learned resolver its status is about: the experts' failure is not the model's
+        # the model loaded before the experts were tried is back: the status is about it, the log says why the
+        # experts are not, and it answers in the shadow at once
         status = str(app.screen.query_one("#status").content)
-        assert "experts: unavailable (" in status and "model: unavailable" not in status
+        assert "model: loaded (fake-perfect)" in status and "unavailable" not in status
+        assert any(m.text.startswith("Experts unavailable (") for m in s.messages.items)
+        await pilot.press(KEY_OF[d])
+        await settle(pilot)
+        assert s.recent[-1].active == "rules" and s.recent[-1].model is not None
         await pilot.press("m")  # -> model; m once more skips the unavailable experts, saying why, to the rules
         await settle(pilot)
         await pilot.press("m")
