@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from brain.checkpoint import CONFIG, LOG, load_model
+from brain.model import GPT, GPTConfig
 from brain.train import PRESETS, lr_at, train
 
 TINY = PRESETS["tiny"]
@@ -160,3 +161,28 @@ def test_width_not_a_multiple_of_32_is_a_clear_error(tmp_path):
     assert out.stderr.strip() == ("rpg-brain: TrainConfig.width: 40, expected a positive multiple of 32 "
                                   "(heads are 32 wide)")
     assert not (tmp_path / "run").exists()
+
+
+def test_grow_depth_keeps_the_answers_then_trains_the_new_blocks():
+    """scripts/grow_depth.py: interleaved blocks with zeroed residual projections compute what the old model did,
+    and a step of training reaches them (zero outputs, not frozen ones)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("grow_depth", Path("scripts/grow_depth.py"))
+    grow_depth = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(grow_depth)
+    torch.manual_seed(1)
+    old = GPT(GPTConfig.from_depth(1, 40, width=64)).eval()
+    for p in old.parameters():  # weights unlike any fresh init, as a trained model's are
+        p.data += 0.05 * torch.randn_like(p)
+    new = grow_depth.grow(old, 3).eval()
+    assert new.cfg.n_layer == 3 and new.num_params() > 2 * old.num_params()
+    idx = torch.randint(4, 40, (2, 12))
+    roles = torch.stack([torch.zeros_like(idx), torch.ones_like(idx), idx, torch.zeros_like(idx)], dim=-1)
+    with torch.no_grad():
+        assert torch.allclose(old(idx, roles), new(idx, roles), atol=1e-5)
+    new.train()
+    new(idx, roles, targets=idx).backward()
+    assert new.blocks[1].out.weight.grad.abs().sum() > 0 and new.blocks[2].attn.proj.weight.grad.abs().sum() > 0
+    with pytest.raises(SystemExit, match="multiple of the old depth"):
+        grow_depth.grow(new, 4)
