@@ -107,7 +107,7 @@ class Resolvers:
         return None if self.model is not None and self.learned == kind else kind
 
     def start_load(self, kind: str) -> Loader | None:
-        """Mark a load of `kind` under way (the loaded one steps aside until it succeeds) and return its loader;
+        """Mark a load of `kind` under way (the loaded one steps aside, back if the load fails) and return its loader;
         None when one is already under way or `kind` is loaded."""
         if self.loading or (self.model is not None and self.learned == kind):
             return None
