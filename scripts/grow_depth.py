@@ -15,9 +15,8 @@ from pathlib import Path
 
 import torch
 
-from brain.checkpoint import load_model, read_config, save_model
+from brain.checkpoint import load_model, save_model
 from brain.model import GPT
-from brain.tokenizer import Tokenizer
 
 
 def grow(old: GPT, layers: int, seed: int = 0) -> GPT:
@@ -47,9 +46,7 @@ def main() -> None:
     ap.add_argument("new", type=Path)
     ap.add_argument("--layers", type=int, required=True)
     args = ap.parse_args()
-    config = read_config(args.old)
-    old, tok, _ = load_model(args.old, config["ruleset_id"])
-    assert isinstance(tok, Tokenizer)
+    old, tok, config = load_model(args.old)
     new = grow(old.eval(), args.layers).eval()
     idx = torch.randint(4, len(tok), (4, 64))
     roles = torch.zeros(4, 64, 4, dtype=torch.long)  # any roles do: both models read the same ones
