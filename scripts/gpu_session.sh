@@ -3,6 +3,7 @@
 # convergence, all from the repository root with the machine's own python3 + torch (no install).
 #
 #   OUT=/some/dir scripts/gpu_session.sh      # on the GPU machine ($OUT comes back)
+#   FORMAT_PATCH=scripts/headroom-2b.patch OUT=/some/dir scripts/gpu_session.sh   # format 2b (docs/brain.md)
 #
 # The GPU preset trains beside the sweep's sizes (one process each): these models leave one GPU mostly idle,
 # so its wall time here is an upper bound on the preset alone. Every process is capped (DEADLINE_S) so the call
@@ -19,12 +20,18 @@ DEADLINE_S=${DEADLINE_S:-480}  # from the start of the training phase: everythin
 MAX_STEPS=${MAX_STEPS:-5000}   # the sweep's schedule: the GPU preset's length
 GPU_ARGS=${GPU_ARGS:-}         # extra `train` flags (a CPU smoke run passes --steps 20)
 SWEEP_ARGS=${SWEEP_ARGS:-}
+FORMAT_PATCH=${FORMAT_PATCH:-}  # a format experiment instead of format 1; patches the tree: only on a throwaway copy
 mkdir -p "$OUT"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 brain() { python3 -m brain.cli "$@"; }
 
 { date -u; nproc; nvidia-smi -L 2>&1; python3 -c "import sys, numpy, torch; print(sys.version.split()[0], numpy.__version__, \
 torch.__version__, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no CUDA')"; } | tee "$OUT/machine.txt"
+if [ -n "$FORMAT_PATCH" ]; then  # the device's copy of the tree is throwaway: patch it in place
+  { echo "format patch: $FORMAT_PATCH"; patch -p1 --forward <"$FORMAT_PATCH"; } | tee -a "$OUT/machine.txt"
+  [ "${PIPESTATUS[0]}" = 0 ] || exit 1
+  python3 -c "from game.combat.format import FORMAT_VERSION as v; print('format version', v)" | tee -a "$OUT/machine.txt"
+fi
 
 t=$(date +%s)
 # shellcheck disable=SC2086
