@@ -11,7 +11,8 @@ how many turns tick, how many of those the model writes wrong (amount or result)
 in the amount ("off by 0": the amount right, the hp after it wrong; "none": no tick written). Where the format
 writes a `headroom` step before the tick (format 2b, scripts/headroom-2b.patch) it is judged too, and a tick
 wrong after a right headroom is counted apart: a copy the model did not make. Lines the model did not answer
-(`error: ...`) count as wrong.
+(`error: ...`) count as wrong. The answers are read as text, not with game.combat.format's parser: format 1's
+parser does not know format 2b's `headroom` rule, and the script judges both from one checkout.
 """
 
 from __future__ import annotations
@@ -45,10 +46,11 @@ def main(inputs: str, rules: str, model: str) -> None:
         max_hp = ACTOR_MAX_HP.search(block)
         kind = "capped" if max_hp and tick[1] == int(max_hp.group(1)) else "uncapped"
         ticks[kind] += 1
-        got_tick = None if got.startswith("error:") else first(TICK, got)
+        answered = not got.startswith("error:")
+        got_tick = first(TICK, got) if answered else None
         want_room = first(HEADROOM, want)
         headrooms |= want_room is not None
-        room_right = want_room is not None and not got.startswith("error:") and first(HEADROOM, got) == want_room
+        room_right = want_room is not None and answered and first(HEADROOM, got) == want_room
         if want_room is not None and not room_right:
             headroom_wrong += 1
         if got_tick != tick:
