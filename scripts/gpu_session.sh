@@ -3,7 +3,7 @@
 # convergence, all from the repository root with the machine's own python3 + torch (no install).
 #
 #   OUT=/some/dir scripts/gpu_session.sh      # on the GPU machine ($OUT comes back)
-#   FORMAT_PATCH=scripts/headroom-2b.patch OUT=/some/dir scripts/gpu_session.sh   # format 2b (docs/brain.md)
+#   FORMAT_PATCH=scripts/format-2c.patch GEN_ARGS="--long 0.2" OUT=/some/dir scripts/gpu_session.sh   # format 2c (docs/brain.md)
 #
 # The GPU preset trains beside the sweep's sizes (one process each): these models leave one GPU mostly idle,
 # so its wall time here is an upper bound on the preset alone. Every process is capped (DEADLINE_S) so the call
