@@ -45,23 +45,26 @@ class Mix:
     sampler: str = "wide"  # game.combat.sampler.SAMPLERS: the envelope the data covers
     boundary: float = 0.0  # share of draws redrawn until the turn is on a boundary (on_boundary)
     long: float = 0.0  # share of draws that are lengthy whole-format turns of LONG tokens or more
+    narrow: float = 0.0  # share of draws from the narrow sampler (its plain and edged draws, by `edge`)
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {self.sampler!r}; expected one of {', '.join(SAMPLERS)}")
-        for name in ("edge", "easy_keep", "boundary", "long"):
+        for name in ("edge", "easy_keep", "boundary", "long", "narrow"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"Mix.{name} is a share: expected 0..1, got {getattr(self, name)}")
-        if self.boundary + self.long > 1:
-            raise ValueError(f"Mix.boundary + Mix.long share the draws: expected a sum <= 1, got "
-                             f"{self.boundary + self.long}")
+        if self.boundary + self.long + self.narrow > 1:
+            raise ValueError(f"Mix.boundary + Mix.long + Mix.narrow share the draws: expected a sum <= 1, got "
+                             f"{self.boundary + self.long + self.narrow}")
         if self.long and self.sampler != "wide":
             raise ValueError(f"Mix.long draws the whole format's long blocks, outside the {self.sampler} sampler")
+        if self.narrow and self.sampler != "wide":
+            raise ValueError(f"Mix.narrow mixes the narrow sampler's draws into the wide one's, not the {self.sampler}")
 
     def recorded(self) -> dict:
         """The mix as manifests and configs write it. The redraw shares came later; one at 0 is left out, so a gen
         of an older command writes the manifest (and the data hash) it wrote then."""
-        return {k: v for k, v in asdict(self).items() if v or k not in ("boundary", "long")}
+        return {k: v for k, v in asdict(self).items() if v or k not in ("boundary", "long", "narrow")}
 
 
 @dataclass(frozen=True)
@@ -128,13 +131,15 @@ def _arith(ex: Example) -> int:
 
 def draw(rng: random.Random, rules: Ruleset, mix: Mix = Mix()) -> Example:
     """One example from the training distribution (any split)."""
-    sampler = SAMPLERS[mix.sampler]
     # decided before the draw, so that the share of boundary (long) turns is at least mix.boundary (mix.long); no
-    # random number is taken when both are 0, so a gen without them draws exactly what it drew before they existed
-    u = rng.random() if mix.boundary or mix.long else 1.0
+    # random number is taken when all three shares are 0, so a gen without them draws exactly what it drew before
+    u = rng.random() if mix.boundary or mix.long or mix.narrow else 1.0
     boundary = u < mix.boundary
     if not boundary and u < mix.boundary + mix.long:
         return long_example(rng, rules)
+    # the narrow envelope lies inside the wide one, where a capped heal or a wait at full hp is common (max hp <= 48)
+    narrow = mix.boundary + mix.long <= u < mix.boundary + mix.long + mix.narrow
+    sampler = SAMPLERS["narrow" if narrow else mix.sampler]
     while True:
         case = sampler.edge(rng, rules) if rng.random() < mix.edge else sampler.plain(rng, rules)
         ex = label(case, rules)

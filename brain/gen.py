@@ -26,6 +26,9 @@ def add_arguments(g: argparse.ArgumentParser) -> None:
     g.add_argument("--long", type=float, default=0.0,
                    help="share of draws that are lengthy whole-format turns of 220 tokens or more (brain.data.LONG; "
                         "wide sampler only)")
+    g.add_argument("--narrow", type=float, default=0.0,
+                   help="share of draws from the narrow sampler (today's play, inside the wide envelope: heals "
+                        "near max hp are common there; wide sampler only)")
     g.add_argument("--workers", type=int, default=None, help="processes drawing shards (default: every core)")
     g.add_argument("--shard-size", type=int, default=50_000, help="draws per shard (the unit of resume)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -34,7 +37,7 @@ def add_arguments(g: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     rules = load_ruleset(args.content)
     # ShardError: the cli's one handler
-    mix = Mix(args.edge, args.easy_keep, args.sampler, args.boundary, args.long)
+    mix = Mix(args.edge, args.easy_keep, args.sampler, args.boundary, args.long, args.narrow)
     m = generate(args.out, args.n, args.seed, rules, mix,
                  shard_size=args.shard_size, workers=args.workers, progress=not args.quiet)
     g = m["gen"]

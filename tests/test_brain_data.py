@@ -69,6 +69,18 @@ def test_the_long_share_raises_the_long_turns_to_at_least_it(rules):
     assert sum(ex.boundary for ex in tilted) / 1000 >= 0.2 - 0.03  # the two shares split the draws
 
 
+def test_the_narrow_share_draws_that_many_turns_inside_the_narrow_envelope(rules):
+    def inside(ex) -> bool:  # the narrow sampler's bounds on max hp and power (game.combat.sampler.NARROW)
+        state, _, _ = ex.case
+        return all(c.max_hp <= 48 and c.power <= 9 for c in (state.actor, state.target))
+
+    rng = random.Random(5)
+    base = sum(inside(draw(rng, rules, Mix())) for _ in range(1000)) / 1000
+    tilted = sum(inside(draw(rng, rules, Mix(long=0.2, narrow=0.4))) for _ in range(1000)) / 1000
+    assert base < 0.2
+    assert tilted >= 0.4 - 0.03
+
+
 def test_a_mix_share_outside_0_to_1_is_refused():
     with pytest.raises(ValueError, match=r"Mix\.boundary"):
         Mix(boundary=1.5)
@@ -76,3 +88,7 @@ def test_a_mix_share_outside_0_to_1_is_refused():
         Mix(boundary=0.6, long=0.5)
     with pytest.raises(ValueError, match=r"outside the narrow sampler"):
         Mix(sampler="narrow", long=0.1)
+    with pytest.raises(ValueError, match=r"sum <= 1"):
+        Mix(long=0.5, narrow=0.6)
+    with pytest.raises(ValueError, match=r"not the narrow"):
+        Mix(sampler="narrow", narrow=0.1)
