@@ -7,6 +7,7 @@ import random
 import pytest
 
 from brain.data import LONG, Mix, draw, label, sequence_tokens, split_of, stream
+from game.combat.sampler import NARROW
 from game.combat.state import CHANNELS, SLOTS, Combatant, CombatState, Status
 
 
@@ -70,9 +71,9 @@ def test_the_long_share_raises_the_long_turns_to_at_least_it(rules):
 
 
 def test_the_narrow_share_draws_that_many_turns_inside_the_narrow_envelope(rules):
-    def inside(ex) -> bool:  # the narrow sampler's bounds on max hp and power (game.combat.sampler.NARROW)
+    def inside(ex) -> bool:  # within the narrow sampler's bounds on max hp and power
         state, _, _ = ex.case
-        return all(c.max_hp <= 48 and c.power <= 9 for c in (state.actor, state.target))
+        return all(c.max_hp <= NARROW.max_hp and c.power <= NARROW.power for c in (state.actor, state.target))
 
     rng = random.Random(5)
     base = sum(inside(draw(rng, rules, Mix())) for _ in range(1000)) / 1000
