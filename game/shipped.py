@@ -3,8 +3,8 @@
 The loader (game/content/loader.py) checks content against the legal state and any envelope it is given; this
 module gives it the envelope of the model that ships with the game (game.resolve.shipped_envelope, a JSON read
 through brain.paths: no numpy, no torch). The content is made to fit the model that ships with it, so that the
-game grows exactly as far as the model can follow. Where it does not (today: the content is made for the wide
-envelope, and the shipped model is an interim narrow one until the wide model is trained, issue 27), the game
+game grows exactly as far as the model can follow (the shipped model's envelope is the whole format, and the
+content is made for it). Where it does not (a model trained on a narrower envelope put in its place), the game
 still starts: the content is held to the legal state, `Content.beyond_model` names the first value past the
 model's bound (file, key, bound), the game says so once, and the model declines every turn beyond its envelope
 (the rules resolve it; a counted fallback naming the field). Content of one's own (`rpg-tui --content DIR`,

@@ -3,7 +3,7 @@
 # convergence, all from the repository root with the machine's own python3 + torch (no install).
 #
 #   OUT=/some/dir scripts/gpu_session.sh      # on the GPU machine ($OUT comes back)
-#   FORMAT_PATCH=scripts/format-2c.patch GEN_ARGS="--long 0.2" OUT=/some/dir scripts/gpu_session.sh   # format 2c (docs/brain.md)
+#   FORMAT_PATCH=my-format.patch OUT=/some/dir scripts/gpu_session.sh   # a format experiment (docs/brain.md, "Format 2")
 #
 # The GPU preset trains beside the sweep's sizes (one process each): these models leave one GPU mostly idle,
 # so its wall time here is an upper bound on the preset alone. Every process is capped (DEADLINE_S) so the call
@@ -13,14 +13,14 @@ set -u
 OUT=${OUT:-/tmp/gpu_session}
 DATA=${DATA:-/tmp/rpg_data}
 N=${N:-2800000}
-GEN_ARGS=${GEN_ARGS:---boundary 0.3 --long 0.2}  # the CPU run's phase-3 data: half the draws where the wide model erred
+GEN_ARGS=${GEN_ARGS:---boundary 0.1 --long 0.15 --narrow 0.3}  # the shipped model's mix from its phase 2 on (docs/brain.md)
 SIZES=${SIZES:-1x32,2x32,3x32,4x32,1x64,2x64,3x64}
 BUDGET_S=${BUDGET_S:-330}      # per sweep size, training
 DEADLINE_S=${DEADLINE_S:-480}  # from the start of the training phase: everything still running is stopped
 MAX_STEPS=${MAX_STEPS:-5000}   # the sweep's schedule: the GPU preset's length
 GPU_ARGS=${GPU_ARGS:-}         # extra `train` flags (a CPU smoke run passes --steps 20)
 SWEEP_ARGS=${SWEEP_ARGS:-}
-FORMAT_PATCH=${FORMAT_PATCH:-}  # a format experiment instead of format 1; patches the tree: only on a throwaway copy
+FORMAT_PATCH=${FORMAT_PATCH:-}  # a format experiment instead of the tree's format; patches the tree: only on a throwaway copy
 mkdir -p "$OUT"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 brain() { python3 -m brain.cli "$@"; }

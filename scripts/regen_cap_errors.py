@@ -9,10 +9,10 @@ A tick is capped when it brings the actor to its max hp (the heal is `max hp - h
 magnitude, which may not even be in the input: a heal grants regen that ticks the same turn). For each kind:
 how many turns tick, how many of those the model writes wrong (amount or result), and the size of the miss
 in the amount ("off by 0": the amount right, the hp after it wrong; "none": no tick written). Where the format
-writes a `headroom` step before the tick (formats 2b and 2c, scripts/format-2c.patch) it is judged too, and a tick
+writes a `headroom` step before the tick (format 2, and the 2b experiment before it) it is judged too, and a tick
 wrong after a right headroom is counted apart: a copy the model did not make. Lines the model did not answer
-(`error: ...`) count as wrong. The answers are read as text, not with game.combat.format's parser: format 1's
-parser does not know format 2b's `headroom` rule, and the script judges both from one checkout.
+(`error: ...`) count as wrong. The answers are read as text, not with game.combat.format's parser, so that
+answers written in another format (format 1's, from a model in git history) are judged by the same script.
 """
 
 from __future__ import annotations

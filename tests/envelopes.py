@@ -26,5 +26,5 @@ def envelope(hp: int = MAX_VALUE, power: int = 90, armor: int = MAX_VALUE, magni
 
 
 WIDE = envelope()
-# the interim narrow model's bounds (brain/models/default until the wide model ships)
+# the narrow sampler's bounds, as a model trained on it records them (the default until format 2 landed)
 NARROW = envelope(hp=48, power=9, armor=4, magnitude=4, duration=4, cooldown=4, shield=12)

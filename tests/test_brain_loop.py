@@ -12,7 +12,7 @@ from brain.data import split_of
 from brain.ingest import ingest
 from brain.shards import Split, envelope_of, load_manifest
 from game.combat import resolve
-from game.combat.format import encode_answer, encode_input, parse_input
+from game.combat.format import FORMAT_VERSION, encode_answer, encode_input, parse_input
 from game.combat.sampler import sample
 from game.playlog import read_playlog
 
@@ -43,7 +43,8 @@ def test_arena_counts_divergences_and_fallbacks(tmp_path, content):
 def _line(content, block, **over):
     state, action, roll = parse_input(block)
     o = resolve(state, action, roll, content.rules)
-    rec = {"playlog_version": 1, "format_version": 1, "ruleset": content.rules.ruleset_id, "seed": 1, "turn": 1,
+    rec = {"playlog_version": 1, "format_version": FORMAT_VERSION, "ruleset": content.rules.ruleset_id, "seed": 1,
+           "turn": 1,
            "input": block, "model_answer": None, "rules_answer": encode_answer(o.events, o.next_state),
            "applied_answer": encode_answer(o.events, o.next_state), "active": "rules", "fallback": None,
            "latency_ms": 0.1}
@@ -60,7 +61,7 @@ def test_ingest_relabels_and_reports_bad_lines(tmp_path, content):
     lines.append(_line(content, blocks[3], ruleset="rs-000000000000"))
     lines.append(lines[0].replace(blocks[0], "t00 A hpXX"))  # an input block that does not parse
     lines.append("{not json")
-    lines.append('{"format_version": 1}')
+    lines.append(json.dumps({"format_version": FORMAT_VERSION}))
     log = tmp_path / "p.jsonl"
     log.write_text("\n".join(lines) + "\n" + _line(content, blocks[4])[:40])  # torn last line
     m = ingest([log], tmp_path / "out", content.rules)

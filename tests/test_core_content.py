@@ -32,7 +32,7 @@ def test_shipped_content_loads_and_matches_default_ruleset():
 
 def test_shipped_content_is_made_for_the_wide_envelope():
     """The content the game ships is designed for the wide model (the whole format): it loads against it, and
-    it does reach past the interim narrow model (monsters of 60 to 99 hp, power into the 20s)."""
+    it does reach past a narrow model's (monsters of 60 to 99 hp, power into the 20s)."""
     c = load_content(envelope=WIDE)
     assert max(m.hp for m in c.monsters) >= 90 and max(m.power for m in c.monsters) >= 20
     assert c.dungeon.depths >= 10
@@ -41,26 +41,22 @@ def test_shipped_content_is_made_for_the_wide_envelope():
 
 
 def test_the_game_says_where_its_content_reaches_past_the_shipped_model(monkeypatch):
-    """The game checks its content against the envelope of the model that ships with it. While the shipped model
-    is the interim narrow one, the content (made for the wide envelope) reaches past it: the game still loads it
-    (held to the legal state) and names the first value past the model's bound, file, key and bound."""
-    from game.resolve import shipped_envelope
+    """The game checks its content against the envelope of the model that ships with it. Were the shipped model
+    a narrow one, the content would reach past it: the game still loads it (held to the legal state) and names
+    the first value past the model's bound, file, key and bound."""
+    import game.shipped
 
     monkeypatch.delenv("RPG_CONTENT_DIR", raising=False)
+    monkeypatch.setattr(game.shipped, "shipped_envelope", lambda: NARROW)
     c = load_game_content()
     assert c.monsters and c.dungeon.depths >= 10
-    try:
-        load_content(envelope=shipped_envelope(), whose="the shipped model (default)")
-    except ContentError as exc:
-        assert c.beyond_model == str(exc)
-        assert "player.toml" in c.beyond_model and "the envelope of the shipped model (default)" in c.beyond_model
-    else:
-        assert c.beyond_model == ""
+    with pytest.raises(ContentError) as exc:
+        load_content(envelope=NARROW, whose="the shipped model (default)")
+    assert c.beyond_model == str(exc.value)
+    assert "player.toml" in c.beyond_model and "the envelope of the shipped model (default)" in c.beyond_model
     assert load_game_content(default_content_dir()).beyond_model == ""  # content of one's own: the legal state
 
 
-@pytest.mark.xfail(strict=True, reason="issue 27: the shipped model is the interim narrow one until the wide "
-                   "model is trained; this passes (and strict xfail fails, to be removed) once it ships")
 def test_the_shipped_model_covers_the_shipped_content(monkeypatch):
     monkeypatch.delenv("RPG_CONTENT_DIR", raising=False)
     assert load_game_content().beyond_model == ""

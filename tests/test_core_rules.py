@@ -19,8 +19,9 @@ def fighter(hp: int = 20, max_hp: int = 30, power: int = 5, armor: int = 0, **st
     return c
 
 
-def run(actor: Combatant, target: Combatant, action: str = "attack", roll: int = 3, turn: int = 0):
-    out = resolve(CombatState(turn, actor, target), action, roll, R)
+def run(actor: Combatant, target: Combatant, action: str = "attack", roll: int = 3, turn: int = 0,
+        rules: Ruleset = R):
+    out = resolve(CombatState(turn, actor, target), action, roll, rules)
     return out.next_state, [(e.rule, e.arg, e.amount, e.result) for e in out.events]
 
 
@@ -68,12 +69,14 @@ def test_armor_reduces_and_never_below_zero():
 def test_shield_absorbs_partially():
     s, ev = run(fighter(power=5), fighter(hp=20, shield=(5, 2)), roll=3)
     assert ("shield_absorbs", None, 5, 3) in ev and "shield_breaks" in rules_of(ev)
+    assert "shield_left" not in rules_of(ev)
     assert s.target.hp == 17 and not s.target.has("shield")
 
 
 def test_shield_breaks_only_when_emptied():
     s, ev = run(fighter(power=5), fighter(hp=20, shield=(10, 2)), roll=3)
     assert ("shield_absorbs", None, 8, 0) in ev and "shield_breaks" not in rules_of(ev)
+    assert ("shield_left", None, 10, 2) in ev  # the shield before the hit, then what is left of it
     assert s.target.status("shield") == Status(2, 2)
     assert s.target.hp == 20
 
@@ -128,7 +131,7 @@ def test_ignite_applies_burn_and_fragile_and_strips_regen():
 def test_heal_restores_capped_and_grants_regen():
     _s, ev = run(fighter(hp=27, max_hp=30), fighter(), action="heal")
     assert ("heal_restores", None, 3, 30) in ev and "regen_gained" in rules_of(ev)
-    assert ("regen_tick", None, 0, 30) in ev
+    assert ("headroom", None, 30, 0) in ev and ("regen_tick", None, 0, 30) in ev
 
 
 def test_poison_sours_heal_and_blocks_regen():
@@ -140,7 +143,8 @@ def test_poison_sours_heal_and_blocks_regen():
 
 def test_regen_tick():
     _s, ev = run(fighter(hp=10, regen=(2, 2)), fighter(), action="wait")
-    assert ("regen_tick", None, 2, 13) in ev
+    assert rules_of(ev)[-2:] == ["headroom", "regen_tick"]
+    assert ("headroom", None, 30, 19) in ev and ("regen_tick", None, 2, 13) in ev  # 10 + 1 recovered, then 2
 
 
 def test_guard_gains_shield_stacking_to_cap():
@@ -166,10 +170,12 @@ def test_brace_gains_thorns():
     assert s.actor.status("thorns") == Status(R.thorns_magnitude, R.thorns_turns - 1)
 
 
-def test_wait_recovers_unless_poisoned_or_full():
+def test_wait_recovers_unless_poisoned_written_at_full():
     _, ev = run(fighter(hp=10), fighter(), action="wait")
     assert ev == [("wait_recovers", None, 1, 11)]
     _, ev = run(fighter(hp=30, max_hp=30), fighter(), action="wait")
+    assert ev == [("wait_recovers", None, 0, 30)]
+    _, ev = run(fighter(hp=10), fighter(), action="wait", rules=replace(R, wait_recover=0))
     assert ev == []
     _, ev = run(fighter(hp=10, poison=(1, 2)), fighter(), action="wait")
     assert "wait_recovers" not in rules_of(ev)

@@ -42,7 +42,8 @@ def test_counts_capped_and_uncapped_ticks_apart(tmp_path, rules: Ruleset, capsys
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:5] == ["capped", "ticks", "2", "wrong", "1"] and "none: 1" in lines[0]
     assert lines[1].split()[:5] == ["uncapped", "ticks", "1", "wrong", "1"] and "off by 0: 1" in lines[1]
-    assert len(lines) == 2  # format 1: no headroom line
+    assert "wrong after a right headroom: 1" in lines[1]  # the rules' answer writes the headroom (format 2)
+    assert lines[2] == "headroom steps wrong: 1"  # the unanswered line wrote none
 
 
 def test_a_tick_wrong_after_a_right_headroom_is_counted(tmp_path, rules: Ruleset, capsys):

@@ -36,7 +36,7 @@ from game.combat.state import (
     Status,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 CHANNEL_LABELS: dict[str, str] = {
     "shield": "sh", "poison": "po", "burn": "bu", "regen": "rg",

@@ -47,6 +47,7 @@ EVENT_SHAPES: dict[str, tuple[str | None, bool, bool]] = {
     "armor_reduces": (None, True, True),
     "shield_absorbs": (None, True, True),
     "shield_breaks": (None, False, False),
+    "shield_left": (None, True, True),
     "damage_dealt": (None, True, True),
     "target_slain": (None, False, False),
     "shatter_stuns": (None, False, False),
@@ -65,6 +66,7 @@ EVENT_SHAPES: dict[str, tuple[str | None, bool, bool]] = {
     "poison_tick": (None, True, True),
     "burn_tick": (None, True, True),
     "poison_blocks_regen": (None, False, False),
+    "headroom": (None, True, True),
     "regen_tick": (None, True, True),
     "fatigue": (None, True, True),
     "actor_slain": (None, False, False),
@@ -159,8 +161,10 @@ class _Turn:
     def do_wait(self, roll: int) -> None:
         if self.actor.has("poison"):
             return
-        gained = min(self.rules.wait_recover, self.actor.max_hp - self.actor.hp)
-        if gained > 0:
+        if self.rules.wait_recover > 0:
+            # Written even at full hp (as wait_recovers00): an event that appears or
+            # vanishes with the hp gap was the last thing the model got wrong.
+            gained = min(self.rules.wait_recover, self.actor.max_hp - self.actor.hp)
             self.actor = replace(self.actor, hp=self.actor.hp + gained)
             self.fire("wait_recovers", amount=gained, result=self.actor.hp)
 
@@ -196,6 +200,8 @@ class _Turn:
             else:
                 self.target = self.target.with_status(
                     "shield", Status(shield.magnitude - absorbed, shield.turns))
+                # format 2: the remainder written beside a copy of the shield it is taken from
+                self.fire("shield_left", amount=shield.magnitude, result=shield.magnitude - absorbed)
         if dmg > 0:
             was = self.target.hp
             lost = min(dmg, was)
@@ -233,6 +239,8 @@ class _Turn:
                 if self.actor.has("poison"):
                     self.fire("poison_blocks_regen")
                 else:
+                    # format 2: the cap's headroom written as its own step (max hp, then max hp - hp)
+                    self.fire("headroom", amount=self.actor.max_hp, result=self.actor.max_hp - self.actor.hp)
                     gained = min(regen.magnitude, self.actor.max_hp - self.actor.hp)
                     self.actor = replace(self.actor, hp=self.actor.hp + gained)
                     self.fire("regen_tick", amount=gained, result=self.actor.hp)

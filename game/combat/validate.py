@@ -145,14 +145,14 @@ def diff(left: CombatState, right: CombatState) -> list[FieldDiff]:
 _FIELD_RULES: dict[str, frozenset[str]] = {
     "turn": frozenset({"actor_down"}),
     "A.hp": frozenset({"heal_restores", "poison_sours_heal", "wait_recovers", "thorns_reflect",
-                       "poison_tick", "burn_tick", "regen_tick", "poison_blocks_regen", "fatigue",
+                       "poison_tick", "burn_tick", "headroom", "regen_tick", "poison_blocks_regen", "fatigue",
                        "actor_slain"}),
     "B.hp": frozenset({"hit", "critical_hit", "fragile_amplifies", "armor_reduces",
                        "shield_absorbs", "damage_dealt", "target_slain", "attack_misses"}),
     "A.cd": frozenset({"cooldown_blocks", "cooldown_ready", "stunned_action_lost"}),
     "A.status": frozenset({"shield_gained", "thorns_gained", "regen_gained", "cleanse_removes",
                            "status_expires", "stunned_action_lost"}),
-    "B.status": frozenset({"shield_absorbs", "shield_breaks", "poison_applied", "burn_applied",
+    "B.status": frozenset({"shield_absorbs", "shield_breaks", "shield_left", "poison_applied", "burn_applied",
                            "fragile_applied", "ignite_strips_regen", "shatter_stuns", "attack_misses"}),
 }
 
