@@ -59,7 +59,7 @@ def describe(report: TurnReport, actor: str, target: str) -> str:
             out.append(f"{a_name} {v('bristle', 'bristles')} with thorns")
         elif r == "cleanse_removes":
             out.append(f"{a_name} {v('cleanse', 'cleanses')} {e.arg}")
-        elif r == "wait_recovers":
+        elif r == "wait_recovers" and e.amount:  # at max hp (+0) it says nothing
             out.append(f"{a_name} {v('catch', 'catches')} a breath (+{e.amount})")
         elif r == "stunned_action_lost":
             out.append(f"{a_name} {v('are', 'is')} stunned and {v('lose', 'loses')} the turn")

@@ -201,3 +201,14 @@ def test_game_core_imports_no_ui_or_torch():
             "bad=[m for m in ('textual','torch') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_a_wait_at_full_hp_says_nothing_of_a_breath(rules):
+    """Format 2 writes `wait_recovers00` at max hp; the message log tells only the hp a wait gave back."""
+    from game.narrate import describe
+
+    for hp, said in ((30, False), (20, True)):
+        state, action, roll = parse_input(f"t03 A hp{hp}/30 pw05 ar01 cd000000 B hp18/24 pw04 ar00 cd000000 do wait r4")
+        report = resolve_turn(state, action, roll, RulesResolver(rules), None, "rules")
+        assert "wait_recovers" in report.applied.raw
+        assert ("a breath" in describe(report, "you", "the rat")) is said
