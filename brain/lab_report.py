@@ -137,12 +137,25 @@ def forms_section(reports: Path) -> str:
     return "\n".join([*head, forms_table(json.loads(path.read_text())), ""])
 
 
+def _measured_on(d: dict) -> list[str]:
+    """Which weights a loop round started from, and a warning when the model at that path has changed since."""
+    config = Path(d["base"]) / "config.json"
+    recorded = d["base_weights_sha256"]
+    now = json.loads(config.read_text()).get("weights_sha256") if config.exists() else None
+    line = f"Base model: `{d['base']}`, weights sha256 {recorded[:16]}..."
+    if now != recorded:
+        line += (f" **Stale:** the model at that path is now {str(now)[:16]}...; these figures are of the earlier "
+                 "model. Rerun `bash scripts/close_the_loop.sh`.")
+    return [line, ""]
+
+
 def loop_section(reports: Path) -> str:
     path = reports / "loop.json"
     head = ["## Play logs back into training (`scripts/close_the_loop.sh`)", ""]
     if not path.exists():
         return "\n".join([*head, "Not measured yet: `bash scripts/close_the_loop.sh`.", ""])
     d = json.loads(path.read_text())
+    head += _measured_on(d)
     arena = lambda a: (f"{a['combat_turns']} combat turns, {a['divergences']} divergences "
                        f"({a['divergences_per_1000']:.1f} per 1000), {a['fallbacks']} fallbacks, "
                        f"{a['games_lost_to_crash']} games lost to a crash")

@@ -37,13 +37,20 @@ def test_forms_and_loop_render(tmp_path):
     assert "| onnx | not measured: No module named 'onnx' |" in text
     arena = {"combat_turns": 1000, "divergences": 9, "divergences_per_1000": 9.0, "fallbacks": 1,
              "games_lost_to_crash": 0}
-    loop = {"train_seeds": [1], "fresh_seed": 2, "ingest": {"counts": {"train": 10}, "ingest": {"records": 12}},
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "config.json").write_text(json.dumps({"weights_sha256": "ab" * 32}))
+    loop = {"base": str(base), "base_weights_sha256": "ab" * 32, "train_seeds": [1], "fresh_seed": 2,
+            "ingest": {"counts": {"train": 10}, "ingest": {"records": 12}},
             "compare": {"before": {"play_heldout": 0.9, "iid": 0.98, "edge": 0.96},
                         "after": {"play_heldout": 1.0, "iid": 0.99, "edge": 0.97}},
             "fresh_before": arena, "fresh_after": {**arena, "divergences": 4, "divergences_per_1000": 4.0}}
     (tmp_path / "loop.json").write_text(json.dumps(loop))
     text = loop_section(tmp_path)
     assert "| before | 90.00% |" in text and "(4.0 per 1000)" in text
+    assert "weights sha256 abababab" in text and "Stale" not in text
+    (base / "config.json").write_text(json.dumps({"weights_sha256": "cd" * 32}))  # the base was replaced since
+    assert "**Stale:** the model at that path is now cdcdcdcd" in loop_section(tmp_path)
 
 
 def test_sweep_section_names_the_knee_and_why_the_default_is_its_size(tmp_path):
