@@ -58,13 +58,14 @@ def failure_lesson(result: dict) -> str:
 
 
 def converge_section(reports: Path) -> str:
-    """The size curve at convergence: the sweep.md that `rpg-brain sweep --sizes` (or `--combine`) wrote."""
+    """The size curve: the sweep.md that `rpg-brain sweep --sizes` (or `--combine`) wrote, under its own title."""
     path = reports / "sweep" / "converge" / "sweep.md"
-    head = "## Size curve at convergence (`rpg-brain sweep --sizes`)"
+    command = "(`rpg-brain sweep --sizes`)"
     if not path.exists():
-        return f"{head}\n\nNot measured yet: `rpg-brain sweep --data DIR --sizes 1x32,2x32,2x64 --budget-s S`.\n"
-    body = path.read_text().split("\n", 1)[1].strip()  # its own title line gives way to the report's
-    return f"{head}\n\n{body}\n"
+        return (f"## Size curve {command}\n\nNot measured yet: `rpg-brain sweep --data DIR --sizes 1x32,2x32,2x64 "
+                "--budget-s S`.\n")
+    title, body = path.read_text().split("\n", 1)
+    return f"#{title.strip()} {command}\n\n{body.strip()}\n"
 
 
 def sweep_section(reports: Path) -> str:

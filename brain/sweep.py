@@ -453,8 +453,11 @@ def _write_converge(out: Path, result: dict) -> int:
     runs = result.get("sources") or [result]
     how = "\n".join(f"- {'source ' + str(i) + ': ' if 'sources' in result else ''}`{r['command']}` on {r['machine']}"
                     for i, r in enumerate(runs))
+    # A fitted schedule stops every size at the same wall clock: that curve is not one at convergence.
+    title = (f"Size curve at equal training time ({result['budget_s']:g} s a size)" if result.get("fit_schedule")
+             else "Size curve at convergence")
     (out / "sweep.md").write_text(
-        f"# Size curve at convergence\n\n{how}\n\nEach size trains on the token shards until val exact "
+        f"# {title}\n\n{how}\n\nEach size trains on the token shards until val exact "
         f"({result['val_n']} blocks, every {result['eval_every']} steps) has not improved for {result['patience']} "
         f"evaluations, its lr schedule ({schedule}) ends, or its budget is spent.\n\n{table}\n\n"
         f"```\n{plot}\n```\n")

@@ -415,3 +415,18 @@ def test_shipped_model_files_are_package_data():
             if path.suffix in (".json", ".safetensors", ".onnx"):
                 rel = path.relative_to("brain").as_posix()
                 assert any(fnmatch.fnmatch(rel, g) and rel.count("/") == g.count("/") for g in globs), rel
+
+
+def test_by_route_pools_an_eval_by_action_into_the_routes():
+    """scripts/by_route.py: each action counted once, in its route, weighted by its cases."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("by_route", Path("scripts/by_route.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    by_action = {a: {"n": 10 * (i + 1), "exact": 1.0 if a in ROUTES["self"] else 0.5} for i, a in enumerate(ACTIONS)}
+    rows = script.by_route({"n": sum(c["n"] for c in by_action.values()), "exact": 0.7, "by_action": by_action})
+    assert sum(rows[r]["n"] for r in ROUTES) == rows["all"]["n"]  # the routes split the actions
+    assert rows["self"]["exact"] == 1.0 and rows["strikes"]["exact"] == rows["ignite"]["exact"] == 0.5
+    assert script.by_route({"n": 0, "exact": None, "by_action": {}})["ignite"] == {"n": 0, "exact": None}

@@ -19,7 +19,8 @@ def test_the_size_curve_section_is_the_sweeps_own_table(tmp_path):
     where.mkdir(parents=True)
     (where / "sweep.md").write_text("# Size curve at convergence\n\n| size |\n|---|\n| 2x64 |\n")
     text = converge_section(tmp_path)
-    assert text.startswith("## Size curve at convergence") and "| 2x64 |" in text and "\n# Size" not in text
+    assert text.startswith("## Size curve at convergence (`rpg-brain sweep --sizes`)") and "| 2x64 |" in text
+    assert "\n# Size" not in text
 
 
 def test_knee_is_the_smallest_model_near_the_best():

@@ -129,7 +129,11 @@ def test_sweeps_of_several_calls_combine_into_one_curve(tmp_path, capsys):
         ("1x32", 4000, 0), ("1x64", 5000, 1), ("2x64", 5000, 1)]  # by size; 2x64's longer run wins
     assert saved["smallest"] == "2x64" and [s["command"] for s in saved["sources"]] == ["first", "second"]
     md = (out / "sweep.md").read_text()
+    assert md.startswith("# Size curve at convergence\n")
     assert "source 0: `first`" in md and "(source 1)" in md and "**2x64**" in capsys.readouterr().out
+    b.write_text(json.dumps(json.loads(b.read_text()) | {"fit_schedule": True}))  # every size stopped at 300 s
+    assert main(["sweep", "--combine", str(a), str(b), "--out", str(out)]) == 0
+    assert (out / "sweep.md").read_text().startswith("# Size curve at equal training time (300 s a size)\n")
     (tmp_path / "bad.json").write_text("{not json")
     assert main(["sweep", "--combine", str(a), str(tmp_path / "bad.json"), "--out", str(out)]) == 2
     assert "bad.json: not a sweep.json" in capsys.readouterr().err
