@@ -430,3 +430,25 @@ def test_by_route_pools_an_eval_by_action_into_the_routes():
     assert sum(rows[r]["n"] for r in ROUTES) == rows["all"]["n"]  # the routes split the actions
     assert rows["self"]["exact"] == 1.0 and rows["strikes"]["exact"] == rows["ignite"]["exact"] == 0.5
     assert script.by_route({"n": 0, "exact": None, "by_action": {}})["ignite"] == {"n": 0, "exact": None}
+
+
+def test_shape_latency_times_each_shape_behind_an_oracle_that_takes_every_draft():
+    """scripts/shape_latency.py: an untrained shape behind the oracle answers every turn right in one call (the
+    script stops otherwise), and a composition takes each turn's time from its route's shape."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("shape_latency", Path("scripts/shape_latency.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    rows, routes = script.measure([(1, 32)], 6, "iid", 7)
+    assert set(rows) == {"shipped", "shipped+oracle", "no model", "1x32"}
+    assert all(len(r["times"]) == 6 and r["p95"] >= r["p50"] > 0 for r in rows.values())
+    assert rows["no model"]["p50"] < rows["1x32"]["p50"]  # the floor: the same path without the model call
+    assert rows["1x32"]["params"] < rows["shipped"]["params"] == rows["shipped+oracle"]["params"]
+    both = script.compose(rows, routes, "strikes=1x32,self=shipped,ignite=1x32")
+    picked = [rows["1x32" if r != "self" else "shipped"]["times"][i] for i, r in enumerate(routes)]
+    assert both["n"] == 6 and both["p50"] == script.percentile(picked, 0.5)
+    assert both["params"] == 2 * rows["1x32"]["params"] + rows["shipped"]["params"]
+    with pytest.raises(SystemExit, match="needs a measured shape"):
+        script.compose(rows, routes, "strikes=1x32,self=1x32")
