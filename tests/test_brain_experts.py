@@ -368,6 +368,34 @@ def test_recovery_script_retrains_only_the_stale_expert(experts_dir, tmp_path, r
 
 
 @pytest.mark.slow
+def test_recovery_script_can_start_the_experts_from_the_single_model(experts_dir, tmp_path, rules):
+    """--experts-from-model 0: every expert starts as a copy of the single model's weights, on its own route;
+    crit_bonus + 1 touches only the strikes arithmetic, so only the strikes expert is stale and retrains."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("experts_recovery", Path("scripts/experts_recovery.py"))
+    recovery = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recovery)
+    single, out = experts_dir / "strikes", tmp_path / "rec"
+    rc = recovery.main(["--model", str(single), "--experts-from-model", "0", "--constant", "crit_bonus", "--out",
+                        str(out), "--gen-n", "1200", "--chunk", "2", "--max-steps", "2", "--batch-size", "4",
+                        "--eval-n", "5", "--dep-n", "100", "--slack", "1.0"])
+    assert rc == 0
+    seeded = read_manifest(out / "base_experts")
+    assert set(seeded.experts) == set(ROUTES)
+    for name, expert in seeded.experts.items():  # the single model's very weights, each on its own route
+        copy = out / "base_experts" / expert.model_dir
+        assert (copy / "model.safetensors").read_bytes() == (single / "model.safetensors").read_bytes()
+        assert expert.trained["steps"] == 0 and expert.actions == ROUTES[name]
+    assert "crit_bonus" in seeded.experts["strikes"].constants and "crit_bonus" not in seeded.experts["self"].constants
+    d = json.loads((out / "recovery.json").read_text())
+    assert d["stale_experts"] == ["strikes"] and d["to"] == rules.crit_bonus + 1
+    assert set(d["before_change"]["experts"]) == {"iid", "edge", "wide"}
+    assert read_manifest(out / "experts").experts["strikes"].constants["crit_bonus"] == rules.crit_bonus + 1
+
+
+@pytest.mark.slow
 def test_ship_experts_copies_weights_not_optimizer_state(experts_dir, tmp_path, capsys, rules):
     """`rpg-brain ship EXPERTS_DIR --to DIR`: each expert's config, weights, log and model.onnx; the manifest last."""
     to = tmp_path / "shipped"
