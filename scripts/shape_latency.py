@@ -33,7 +33,6 @@ from brain.engine import ModelResolver
 from brain.experts import DEFAULT_ROUTER
 from brain.onnxform import OrtDecoder
 from brain.suites import held_out
-from brain.sweep import parse_sizes
 from game.combat.rules import resolve
 from game.content import load_ruleset
 from game.measure import percentile
@@ -85,7 +84,20 @@ class NoModel:
         cache[0] = min(cache[0], length)
 
 
-def shape_session(base: ModelResolver, depth: int, width: int, where: Path):
+def parse_shapes(text: str, head_width: int) -> list[tuple[int, int]]:
+    """'1x32,2x64' -> [(1, 32), (2, 64)]: layers x width, the width a multiple of the head width."""
+    shapes = []
+    for item in text.split(","):
+        depth, _, width = item.strip().partition("x")
+        if not (depth.isdigit() and width.isdigit() and int(depth) > 0 and int(width) > 0
+                and int(width) % head_width == 0):
+            raise SystemExit(f"shape_latency: --shapes {item.strip()!r}: expected LAYERSxWIDTH, the width a multiple "
+                             f"of the head width {head_width}")
+        shapes.append((int(depth), int(width)))
+    return shapes
+
+
+def shape_session(base: ModelResolver, depth: int, width: int, where: Path, head_width: int = 32):
     """An ONNX session of an untrained model of this shape, otherwise configured as the shipped one."""
     import onnxruntime as ort
     import torch
@@ -93,7 +105,7 @@ def shape_session(base: ModelResolver, depth: int, width: int, where: Path):
     from brain.model import GPT
     from brain.onnxexport import write_onnx
 
-    cfg = replace(base.engine.cfg, n_layer=depth, n_embd=width, n_head=width // 32)
+    cfg = replace(base.engine.cfg, n_layer=depth, n_embd=width, n_head=width // head_width)
     torch.manual_seed(0)
     model = GPT(cfg)
     path = write_onnx(model, "untrained", where / f"{depth}x{width}.onnx")
@@ -109,7 +121,8 @@ def _summary(ms: list[float]) -> dict:
     return {"n": len(ms), "p50": percentile(ms, 0.5), "p95": percentile(ms, 0.95), "mean": sum(ms) / len(ms)}
 
 
-def measure(shapes: list[tuple[int, int]], n: int, suite: str, seed: int) -> tuple[dict, list[str]]:
+def measure(shapes: list[tuple[int, int]], n: int, suite: str, seed: int,
+            head_width: int = 32) -> tuple[dict, list[str]]:
     """Per row (the shipped model plain, then each shape behind the oracle): the game path's times in ms per
     case, and the route of each case."""
     rules = load_ruleset(None)
@@ -124,7 +137,7 @@ def measure(shapes: list[tuple[int, int]], n: int, suite: str, seed: int) -> tup
     decoders[FLOOR], params[FLOOR] = Oracle(NoModel(engine.cfg.vocab_size), eos), 0
     with tempfile.TemporaryDirectory() as tmp:
         for depth, width in shapes:
-            dec, p = shape_session(base, depth, width, Path(tmp))
+            dec, p = shape_session(base, depth, width, Path(tmp), head_width)
             decoders[f"{depth}x{width}"] = Oracle(dec, eos)
             params[f"{depth}x{width}"] = p
     cases = held_out(suite, n + 10, rules, seed=seed)
@@ -166,9 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--suite", default="iid")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--compose", nargs="*", default=[])
+    ap.add_argument("--head-width", type=int, default=32, help="attention head width (the project's models: 32)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
-    rows, routes = measure(parse_sizes(args.shapes), args.n, args.suite, args.seed)
+    rows, routes = measure(parse_shapes(args.shapes, args.head_width), args.n, args.suite, args.seed,
+                           args.head_width)
     ref = rows[SHIPPED]["p95"]
     print(f"game path, batch 1, one thread, {args.n} {args.suite} turns (oracle: every draft taken)")
     print(f"{'row':<16}{'params':>9}{'p50 ms':>9}{'p95 ms':>9}{'p95 / shipped':>15}")
@@ -179,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{c['spec']}: params {c['params']:,}, p50 {c['p50']:.2f} ms, p95 {c['p95']:.2f} ms, "
               f"p95 / shipped {c['p95'] / ref:.2f}")
     if args.out:
-        out = {"command": " ".join(sys.argv), "suite": args.suite, "n": args.n, "seed": args.seed,
+        out = {"command": " ".join(sys.argv), "head_width": args.head_width, "suite": args.suite, "n": args.n,
+               "seed": args.seed,
                "rows": {k: {kk: vv for kk, vv in r.items() if kk != "times"} for k, r in rows.items()},
                "compositions": comps}
         args.out.write_text(json.dumps(out, indent=1) + "\n")
