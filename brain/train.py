@@ -553,11 +553,19 @@ def train_expert(name: str, data: Path, directory: Path, rules: Ruleset, tc: Tra
     t0 = time.time()
     row = train(tc, out, rules, quiet=quiet)
     seconds = time.time() - t0
-    deps = dependencies(actions, rules, n=dep_n)
-    constants = constants_of(rules, deps)
     trained = {"steps": row.get("step"), "batch_size": tc.batch_size, "examples": row.get("examples"),
                "tokens": row.get("tokens"), "seconds": round(seconds, 2), "val_exact": row.get("val_exact"),
                "adapted": adapt}
+    return record_expert(directory, name, model_dir, rules, trained, dep_n)
+
+
+def record_expert(directory: Path, name: str, model_dir: str, rules: Ruleset, trained: dict,
+                  dep_n: int = 2000) -> Expert:
+    """Write an expert whose weights are in place into the manifest, with the rule constants its route depends
+    on measured under `rules` (what makes it stale when they change)."""
+    manifest = read_manifest(directory) if (directory / MANIFEST).exists() else Manifest(DEFAULT_ROUTER, {})
+    actions = manifest.router.routes[name]
+    constants = constants_of(rules, dependencies(actions, rules, n=dep_n))
     expert = Expert(name, actions, model_dir, constants, constants_hash(constants), rules.ruleset_id, trained)
     write_manifest(directory, Manifest(manifest.router, {**manifest.experts, name: expert}))
     return expert

@@ -35,24 +35,12 @@ from pathlib import Path
 from brain.checkpoint import CONFIG, WEIGHTS
 from brain.data import Mix
 from brain.engine import ModelResolver
-from brain.experts import (
-    DEFAULT_ROUTER,
-    ROUTES,
-    Expert,
-    ExpertsResolver,
-    Manifest,
-    constants_hash,
-    constants_of,
-    dependencies,
-    read_manifest,
-    stale_experts,
-    write_manifest,
-)
+from brain.experts import ROUTES, ExpertsResolver, read_manifest, stale_experts
 from brain.onnxform import ONNX_FILE
 from brain.shards import generate
 from brain.suites import EVAL_SEED, held_out
 from brain.suites.score import evaluate
-from brain.train import TrainConfig, train, train_expert
+from brain.train import TrainConfig, record_expert, train, train_expert
 from game.content import load_ruleset, validate_ruleset
 
 SUITES = ("iid", "edge", "wide")
@@ -88,17 +76,14 @@ def experts_from_model(model: Path, out: Path, rules, tc: TrainConfig, steps: in
                          quiet=True)
         return experts
     shutil.rmtree(experts, ignore_errors=True)
-    chosen = {}
-    for name, actions in ROUTES.items():
+    for name in ROUTES:
         (experts / name).mkdir(parents=True)
         for f in (CONFIG, WEIGHTS, ONNX_FILE):
             if (model / f).exists():
                 shutil.copy2(model / f, experts / name / f)
-        constants = constants_of(rules, dependencies(actions, rules, n=dep_n))
-        chosen[name] = Expert(name, actions, name, constants, constants_hash(constants), rules.ruleset_id,
-                              {"steps": 0, "batch_size": tc.batch_size, "examples": 0, "tokens": 0, "seconds": 0.0,
-                               "val_exact": None, "adapted": False, "copied_from": str(model)})
-    write_manifest(experts, Manifest(DEFAULT_ROUTER, chosen))
+        record_expert(experts, name, name, rules, {"steps": 0, "batch_size": tc.batch_size, "examples": 0,
+                                                   "tokens": 0, "seconds": 0.0, "val_exact": None,
+                                                   "adapted": False, "copied_from": str(model)}, dep_n)
     return experts
 
 
