@@ -60,7 +60,7 @@ def cold_load(model_dir: Path | None, content: Path | None = None) -> dict:
     return json.loads(out.splitlines()[-1])
 
 
-def _summary(times: list[float]) -> dict:
+def summary(times: list[float]) -> dict:
     if not times:
         return {"n": 0}
     return {"n": len(times), "p50": percentile(times, 0.5), "p95": percentile(times, 0.95),
@@ -84,10 +84,10 @@ def drafter_latency(res: ModelResolver, cases: list) -> dict[str, dict]:
         whole = [ms for ms, st in got if st.drafted and not st.rejected]
         rest = [ms for ms, st in got if not (st.drafted and not st.rejected)]
         drafted, accepted = sum(st.drafted for _, st in got), sum(st.accepted for _, st in got)
-        out[d] = {**_summary([ms for ms, _ in got]), "calls_per_turn": sum(st.calls for _, st in got) / len(got),
+        out[d] = {**summary([ms for ms, _ in got]), "calls_per_turn": sum(st.calls for _, st in got) / len(got),
                   "accepted_tokens_share": accepted / drafted if drafted else None,
                   "whole_draft_accepted_share": len(whole) / len(got),
-                  "whole_draft_accepted_ms": _summary(whole), "otherwise_ms": _summary(rest),
+                  "whole_draft_accepted_ms": summary(whole), "otherwise_ms": summary(rest),
                   "times": [ms for ms, _ in got]}
     return out
 

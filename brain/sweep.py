@@ -188,14 +188,15 @@ def plots(rows: list[dict], out: Path) -> tuple[str, Path | None]:
 TARGET = 0.999  # next-state exact on every held-out suite of the curve (the shipped model's bar)
 
 
-def parse_sizes(text: str) -> list[tuple[int, int]]:
-    """'1x32,2x64' -> [(1, 32), (2, 64)]: layers x width, width a multiple of 32."""
+def parse_sizes(text: str, head_width: int = 32) -> list[tuple[int, int]]:
+    """'1x32,2x64' -> [(1, 32), (2, 64)]: layers x width, width a multiple of the head width (the models': 32)."""
     sizes = []
     for item in text.split(","):
         depth, _, width = item.strip().partition("x")
-        if not (depth.isdigit() and width.isdigit() and int(depth) > 0 and int(width) > 0 and int(width) % 32 == 0):
-            raise ValueError(f"--sizes: {item.strip()!r}: expected LAYERSxWIDTH, the width a multiple of 32 "
-                             "(heads are 32 wide), e.g. 2x64")
+        if not (depth.isdigit() and width.isdigit() and int(depth) > 0 and int(width) > 0
+                and int(width) % head_width == 0):
+            raise ValueError(f"--sizes: {item.strip()!r}: expected LAYERSxWIDTH, the width a multiple of "
+                             f"{head_width} (heads are {head_width} wide), e.g. 2x64")
         sizes.append((int(depth), int(width)))
     return sizes
 

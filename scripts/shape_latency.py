@@ -29,13 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
+from brain.bench import summary
 from brain.engine import ModelResolver
 from brain.experts import DEFAULT_ROUTER
 from brain.onnxform import OrtDecoder
 from brain.suites import held_out
+from brain.sweep import parse_sizes
 from game.combat.rules import resolve
 from game.content import load_ruleset
-from game.measure import percentile
 
 SHIPPED = "shipped"
 FLOOR = "no model"
@@ -84,19 +85,6 @@ class NoModel:
         cache[0] = min(cache[0], length)
 
 
-def parse_shapes(text: str, head_width: int) -> list[tuple[int, int]]:
-    """'1x32,2x64' -> [(1, 32), (2, 64)]: layers x width, the width a multiple of the head width."""
-    shapes = []
-    for item in text.split(","):
-        depth, _, width = item.strip().partition("x")
-        if not (depth.isdigit() and width.isdigit() and int(depth) > 0 and int(width) > 0
-                and int(width) % head_width == 0):
-            raise SystemExit(f"shape_latency: --shapes {item.strip()!r}: expected LAYERSxWIDTH, the width a multiple "
-                             f"of the head width {head_width}")
-        shapes.append((int(depth), int(width)))
-    return shapes
-
-
 def shape_session(base: ModelResolver, depth: int, width: int, where: Path, head_width: int = 32):
     """An ONNX session of an untrained model of this shape, otherwise configured as the shipped one."""
     import onnxruntime as ort
@@ -109,16 +97,12 @@ def shape_session(base: ModelResolver, depth: int, width: int, where: Path, head
     torch.manual_seed(0)
     model = GPT(cfg)
     path = write_onnx(model, "untrained", where / f"{depth}x{width}.onnx")
-    opts = ort.SessionOptions()
+    opts = ort.SessionOptions()  # as brain/onnxform.py opens the game's: one thread
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     session = ort.InferenceSession(path.read_bytes(), opts, providers=["CPUExecutionProvider"])
     params = sum(p.numel() for p in model.parameters())
     return OrtDecoder(session, depth, cfg.n_head, width // cfg.n_head), params
-
-
-def _summary(ms: list[float]) -> dict:
-    return {"n": len(ms), "p50": percentile(ms, 0.5), "p95": percentile(ms, 0.95), "mean": sum(ms) / len(ms)}
 
 
 def measure(shapes: list[tuple[int, int]], n: int, suite: str, seed: int,
@@ -143,12 +127,12 @@ def measure(shapes: list[tuple[int, int]], n: int, suite: str, seed: int,
     cases = held_out(suite, n + 10, rules, seed=seed)
     times: dict[str, list[float]] = {k: [] for k in decoders}
     for i, case in enumerate(cases):
+        want = resolve(*case, rules)
         for name, dec in decoders.items():
             engine.decoders["onnx"] = dec
             t = time.perf_counter()
             got = base.resolve_one(case)
             ms = (time.perf_counter() - t) * 1000
-            want = resolve(*case, rules)
             if not got.ok or got.next_state != want.next_state or not got.decode.startswith("1 model call,"):
                 raise SystemExit(f"shape_latency: {name} did not answer case {i} right in one call "
                                  f"({got.error or got.decode}); the oracle must take the draft")
@@ -156,7 +140,7 @@ def measure(shapes: list[tuple[int, int]], n: int, suite: str, seed: int,
                 times[name].append(ms)
     engine.decoders["onnx"] = decoders[SHIPPED]
     routes = [DEFAULT_ROUTER.route(action) for _, action, _ in cases[10:]]
-    rows = {k: {"params": params[k], **_summary(v), "times": v} for k, v in times.items()}
+    rows = {k: {"params": params[k], **summary(v), "times": v} for k, v in times.items()}
     return rows, routes
 
 
@@ -169,7 +153,7 @@ def compose(rows: dict, routes: list[str], spec: str) -> dict:
                          f"{', '.join(DEFAULT_ROUTER.routes)}")
     ms = [rows[pick[r]]["times"][i] for i, r in enumerate(routes)]
     params = sum(rows[s]["params"] for s in pick.values())
-    return {"spec": spec, "params": params, **_summary(ms)}
+    return {"spec": spec, "params": params, **summary(ms)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,8 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--head-width", type=int, default=32, help="attention head width (the project's models: 32)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
-    rows, routes = measure(parse_shapes(args.shapes, args.head_width), args.n, args.suite, args.seed,
-                           args.head_width)
+    try:
+        shapes = parse_sizes(args.shapes, args.head_width)
+    except ValueError as exc:
+        raise SystemExit(f"shape_latency: {exc}") from None
+    rows, routes = measure(shapes, args.n, args.suite, args.seed, args.head_width)
     ref = rows[SHIPPED]["p95"]
     print(f"game path, batch 1, one thread, {args.n} {args.suite} turns (oracle: every draft taken)")
     print(f"{'row':<16}{'params':>9}{'p50 ms':>9}{'p95 ms':>9}{'p95 / shipped':>15}")

@@ -466,6 +466,8 @@ def test_shape_latency_times_each_shape_behind_an_oracle_that_takes_every_draft(
     import importlib.util
     from pathlib import Path
 
+    from game.measure import percentile
+
     spec = importlib.util.spec_from_file_location("shape_latency", Path("scripts/shape_latency.py"))
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
@@ -476,7 +478,7 @@ def test_shape_latency_times_each_shape_behind_an_oracle_that_takes_every_draft(
     assert rows["1x32"]["params"] < rows["shipped"]["params"] == rows["shipped+oracle"]["params"]
     both = script.compose(rows, routes, "strikes=1x32,self=shipped,ignite=1x32")
     picked = [rows["1x32" if r != "self" else "shipped"]["times"][i] for i, r in enumerate(routes)]
-    assert both["n"] == 6 and both["p50"] == script.percentile(picked, 0.5)
+    assert both["n"] == 6 and both["p50"] == percentile(picked, 0.5)
     assert both["params"] == 2 * rows["1x32"]["params"] + rows["shipped"]["params"]
     with pytest.raises(SystemExit, match="needs a measured shape"):
         script.compose(rows, routes, "strikes=1x32,self=1x32")
