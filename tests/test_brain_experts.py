@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 from fakes import KEY_OF, PerfectModel, clear_monsters, settle, spawn_adjacent
+from script_loader import load_script
 
 from brain.cli import main as brain_main
 from brain.data import Mix
@@ -314,14 +315,9 @@ async def test_m_skips_experts_that_cannot_load(tmp_path, rules, run_app):
 @pytest.mark.slow
 def test_side_by_side_script_measures_both_and_the_report_renders_it(experts_dir, tmp_path):
     """scripts/experts_compare.py at a tiny budget: every measure present for both sides, from real runs."""
-    import importlib.util
-    from pathlib import Path
-
     from brain.lab_report import experts_section
 
-    spec = importlib.util.spec_from_file_location("experts_compare", Path("scripts/experts_compare.py"))
-    compare = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(compare)
+    compare = load_script("experts_compare")
     out = tmp_path / "reports" / "experts.json"
     assert experts_section(out.parent).startswith("## Experts") and "Not measured yet" in experts_section(out.parent)
     rc = compare.main(["--model", str(experts_dir / "strikes"), "--experts", str(experts_dir), "--n", "8",
@@ -347,12 +343,7 @@ def test_recovery_script_retrains_only_the_stale_expert(experts_dir, tmp_path, r
     """scripts/experts_recovery.py at a tiny budget: burn_magnitude + 1 makes ignite (only) stale; with a
     relative goal (--slack) the single model, already there, spends nothing, the experts side retrains ignite.
     1,200 draws: the ignite route needs a val example (about 1 in 160 draws is one)."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location("experts_recovery", Path("scripts/experts_recovery.py"))
-    recovery = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recovery)
+    recovery = load_script("experts_recovery")
     out = tmp_path / "rec"
     rc = recovery.main(["--experts", str(experts_dir), "--model", str(experts_dir / "strikes"), "--out", str(out),
                         "--gen-n", "1200", "--chunk", "2", "--max-steps", "2", "--batch-size", "4", "--eval-n", "5",
@@ -371,12 +362,7 @@ def test_recovery_script_retrains_only_the_stale_expert(experts_dir, tmp_path, r
 def test_recovery_script_can_start_the_experts_from_the_single_model(experts_dir, tmp_path, rules):
     """--experts-from-model 0: every expert starts as a copy of the single model's weights, on its own route;
     crit_bonus + 1 touches only the strikes arithmetic, so only the strikes expert is stale and retrains."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location("experts_recovery", Path("scripts/experts_recovery.py"))
-    recovery = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recovery)
+    recovery = load_script("experts_recovery")
     single, out = experts_dir / "strikes", tmp_path / "rec"
     rc = recovery.main(["--model", str(single), "--experts-from-model", "0", "--constant", "crit_bonus", "--out",
                         str(out), "--gen-n", "1200", "--chunk", "2", "--max-steps", "2", "--batch-size", "4",
@@ -447,12 +433,7 @@ def test_shipped_model_files_are_package_data():
 
 def test_by_route_pools_an_eval_by_action_into_the_routes():
     """scripts/by_route.py: each action counted once, in its route, weighted by its cases."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location("by_route", Path("scripts/by_route.py"))
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("by_route")
     by_action = {a: {"n": 10 * (i + 1), "exact": 1.0 if a in ROUTES["self"] else 0.5} for i, a in enumerate(ACTIONS)}
     rows = script.by_route({"n": sum(c["n"] for c in by_action.values()), "exact": 0.7, "by_action": by_action})
     assert sum(rows[r]["n"] for r in ROUTES) == rows["all"]["n"]  # the routes split the actions
@@ -463,14 +444,9 @@ def test_by_route_pools_an_eval_by_action_into_the_routes():
 def test_shape_latency_times_each_shape_behind_an_oracle_that_takes_every_draft():
     """scripts/shape_latency.py: an untrained shape behind the oracle answers every turn right in one call (the
     script stops otherwise), and a composition takes each turn's time from its route's shape."""
-    import importlib.util
-    from pathlib import Path
-
     from game.measure import percentile
 
-    spec = importlib.util.spec_from_file_location("shape_latency", Path("scripts/shape_latency.py"))
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("shape_latency")
     rows, routes = script.measure([(1, 32)], 6, "iid", 7)
     assert set(rows) == {"shipped", "shipped+oracle", "no model", "1x32"}
     assert all(len(r["times"]) == 6 and r["p95"] >= r["p50"] > 0 for r in rows.values())

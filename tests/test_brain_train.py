@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from script_loader import load_script
 
 from brain.checkpoint import CONFIG, LOG, load_model
 from brain.model import GPT, GPTConfig
@@ -166,11 +167,7 @@ def test_width_not_a_multiple_of_32_is_a_clear_error(tmp_path):
 def test_grow_depth_keeps_the_answers_then_trains_the_new_blocks():
     """scripts/grow_depth.py: interleaved blocks with zeroed residual projections compute what the old model did,
     and a step of training reaches them (zero outputs, not frozen ones)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("grow_depth", Path("scripts/grow_depth.py"))
-    grow_depth = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(grow_depth)
+    grow_depth = load_script("grow_depth")
     torch.manual_seed(1)
     old = GPT(GPTConfig.from_depth(1, 40, width=64)).eval()
     for p in old.parameters():  # weights unlike any fresh init, as a trained model's are

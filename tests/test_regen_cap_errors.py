@@ -1,7 +1,8 @@
 """scripts/regen_cap_errors.py: the regen tick judged against the rules, capped and uncapped apart."""
 
-import importlib.util
 from pathlib import Path
+
+from script_loader import load_script
 
 from game.combat import Ruleset
 from game.combat.format import encode_answer, parse_input
@@ -13,10 +14,7 @@ NO_TICK = "t07 A hp10/40 pw05 ar01 cd000000 B hp18/24 pw04 ar00 cd000000 do atta
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("regen_cap_errors", Path("scripts/regen_cap_errors.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("regen_cap_errors")
 
 
 def _run(tmp_path: Path, rows: list[tuple[str, str, str]]) -> str:
