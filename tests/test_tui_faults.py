@@ -133,6 +133,18 @@ async def test_a_new_game_keeps_the_living_run(content, tmp_path, run_app):
     assert len(list((tmp_path / saves.KEPT_DIR).glob("*.json"))) == 2
 
 
+async def test_loading_the_living_save_by_name_keeps_no_copy(content, tmp_path, run_app):
+    """`rpg-tui --load SAVE_DIR/save.json` is the living run itself: continued, not copied to kept/ as if replaced."""
+    _two_saves(content, tmp_path)
+    living = saves.load_game(tmp_path, content)
+    app = create_app(seed=7, save_dir=tmp_path, content=content)
+    app.load_path = str(saves.save_path(tmp_path))
+    async with app.run_test():
+        assert isinstance(app.screen, GameScreen) and app.session.run_id == living.run_id
+        assert "previous run was kept" not in _log(app)
+    assert not list((tmp_path / saves.KEPT_DIR).glob("*.json"))
+
+
 async def test_new_flag_keeps_the_living_run_too(content, tmp_path, run_app):
     _two_saves(content, tmp_path)
     async with run_app(seed=6) as (app, _pilot):

@@ -346,7 +346,9 @@ class RpgApp(App):
             session = saves.load_file(Path(path), self.content)
         except saves.SaveError as exc:
             return f"That save cannot be used: {exc}"
-        kept = self._keep_living_run() if saves.has_save(self.save_dir) else None
+        # --load of the save dir's own save.json continues the living run: there is nothing to keep aside
+        living = Path(path).resolve() == saves.save_path(self.save_dir).resolve()
+        kept = self._keep_living_run() if saves.has_save(self.save_dir) and not living else None
         self._continue(saves.Loaded(session, Path(path)))
         if kept:
             session.messages.add(kept, "info")
