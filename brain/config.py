@@ -20,7 +20,7 @@ BOUNDS = {"vocab_size": (1, 1024), "block_size": (64, 1024), "n_layer": (1, 32),
           "n_embd": (1, 1024)}
 MAX_PARAMS = 50_000_000  # 200 MB of fp32
 MAX_HEAD_DIM = 128
-HEAD_WIDTH = 32  # the dials (GPTConfig.from_depth) keep every head this wide
+HEAD_WIDTH = 32  # the dials (GPTConfig.from_depth) keep every head this wide unless told another width
 # The longest next-state block in tokens (turn, two sides with every status) plus END, plus the longest event:
 # when fewer positions than this are left in the context, the derivation must stop (the decoders' rule).
 _STATUS_TOKENS = sum(2 if ch == "stun" else 5 for ch in CHANNELS)
@@ -43,13 +43,16 @@ class GPTConfig:
 
     @classmethod
     def from_depth(cls, depth: int, vocab_size: int, block_size: int = 384, rope: bool = True,
-                   roles: bool = True, width: int | None = None) -> GPTConfig:
-        """The size dials: depth (layers) and width (None: 32 x depth); heads are always 32 wide."""
+                   roles: bool = True, width: int | None = None, head_width: int = HEAD_WIDTH) -> GPTConfig:
+        """The size dials: depth (layers) and width (None: 32 x depth); heads head_width wide (32, the
+        shipped models'; 16 gives a narrow model more than one head)."""
         width = 32 * depth if width is None else width
-        if width < HEAD_WIDTH or width % HEAD_WIDTH:
-            raise ConfigError(f"width {width}: expected a positive multiple of {HEAD_WIDTH} (heads are "
-                              f"{HEAD_WIDTH} wide)")
-        return cls(vocab_size=vocab_size, block_size=block_size, n_layer=depth, n_head=width // HEAD_WIDTH,
+        if head_width < 2 or head_width % 2:
+            raise ConfigError(f"head width {head_width}: expected an even number >= 2 (rotary pairs dimensions)")
+        if width < head_width or width % head_width:
+            raise ConfigError(f"width {width}: expected a positive multiple of {head_width} (heads are "
+                              f"{head_width} wide)")
+        return cls(vocab_size=vocab_size, block_size=block_size, n_layer=depth, n_head=width // head_width,
                    n_embd=width, rope=rope, roles=roles)
 
     def to_json(self) -> dict:

@@ -73,7 +73,8 @@ from game.combat.state import ACTIONS
 @dataclass(frozen=True)
 class TrainConfig:
     depth: int = 4  # the size dials: layers, and
-    width: int | None = None  # the model width (None: 32 x depth, the shipped models' shape); heads stay 32 wide
+    width: int | None = None  # the model width (None: 32 x depth, the shipped models' shape)
+    head_width: int = HEAD_WIDTH  # dims per attention head: width // head_width heads (a 2x32 at 16: two heads)
     batch_size: int = 64  # sequences per rank and step
     steps: int | None = None  # None: follows depth (bigger models train longer)
     lr: float = 3e-3
@@ -107,9 +108,11 @@ class TrainConfig:
     adapt: bool = False  # init from weights trained on another ruleset (retraining after a rule change)
 
     def __post_init__(self) -> None:
-        if self.width is not None and (self.width < HEAD_WIDTH or self.width % HEAD_WIDTH):
-            raise ValueError(f"TrainConfig.width: {self.width}, expected a positive multiple of {HEAD_WIDTH} "
-                             f"(heads are {HEAD_WIDTH} wide)")
+        if self.head_width < 2 or self.head_width % 2:
+            raise ValueError(f"TrainConfig.head_width: {self.head_width}, expected an even number >= 2")
+        if self.width is not None and (self.width < self.head_width or self.width % self.head_width):
+            raise ValueError(f"TrainConfig.width: {self.width}, expected a positive multiple of {self.head_width} "
+                             f"(heads are {self.head_width} wide)")
 
     def mix(self) -> Mix:
         return Mix(self.edge, self.easy_keep, self.sampler)
@@ -118,7 +121,8 @@ class TrainConfig:
         return self.steps if self.steps is not None else 1500 * self.depth
 
     def model_config(self, vocab_size: int) -> GPTConfig:
-        return GPTConfig.from_depth(self.depth, vocab_size, self.block_size, self.rope, self.roles, self.width)
+        return GPTConfig.from_depth(self.depth, vocab_size, self.block_size, self.rope, self.roles, self.width,
+                                    self.head_width)
 
 
 PRESETS: dict[str, TrainConfig] = {
@@ -483,7 +487,8 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
         model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[where.device.index] if where.device.type == "cuda" else None)
     total = tc.total_steps()
-    log(f"model: depth {raw.cfg.n_layer}, width {raw.cfg.n_embd}, {raw.num_params():,} params; {total} steps of "
+    log(f"model: depth {raw.cfg.n_layer}, width {raw.cfg.n_embd}, {raw.cfg.n_head} heads, {raw.num_params():,} params; "
+        f"{total} steps of "
         f"{tc.batch_size}x{where.world} sequences on {where.device}{' (DDP)' if where.ddp else ''}")
     val = val_set(tc, rules, max(tc.val_loss_n, tc.val_n), manifest) if where.master else []
 
@@ -593,7 +598,8 @@ def add_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--init", type=Path, default=None,
                    help="start from this model directory's weights (a second phase; experts from the single model)")
     t.add_argument("--depth", type=int)
-    t.add_argument("--width", type=int, help="model width, a multiple of 32 (default 32 x depth; heads stay 32 wide)")
+    t.add_argument("--width", type=int, help="model width, a multiple of the head width (default 32 x depth)")
+    t.add_argument("--head-width", type=int, help="dims per attention head (default 32; width // head width heads)")
     t.add_argument("--steps", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--warmup", type=int)
@@ -622,8 +628,8 @@ def run(args: argparse.Namespace) -> int:
     from game.content import load_ruleset
 
     tc = PRESETS[args.preset]
-    keys = ("depth", "width", "steps", "lr", "batch_size", "seed", "workers", "threads", "eval_every", "warmup", "rope",
-            "roles", "optimizer", "muon_lr", "bucket")
+    keys = ("depth", "width", "head_width", "steps", "lr", "batch_size", "seed", "workers", "threads", "eval_every",
+            "warmup", "rope", "roles", "optimizer", "muon_lr", "bucket")
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.data is not None:
         overrides["data"] = str(args.data)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from brain.checkpoint import load_model, load_optimizer, model_envelope, read_config, stale_reason
+from brain.cli import main
 from brain.train import TrainConfig, make_optimizer, recipe_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,3 +46,16 @@ def test_the_carried_runs_figures_are_its_own(run):
     for suite in figures["suites"].values():
         assert suite["right"] + suite["wrong"] == suite["answered"] == suite["n"] >= 1000
         assert suite["exact"] == suite["right"] / suite["n"]
+
+
+def test_eval_record_writes_what_a_carried_run_keeps(tmp_path, capsys):
+    """`rpg-brain eval --record FILE` writes the eval.json above: figures, command, step, weights hash."""
+    model = ROOT / "brain" / "models" / "default"
+    out = tmp_path / "eval.json"
+    argv = ["eval", "--model", str(model), "--suite", "iid", "edge", "--n", "6", "--seed", "17", "--json"]
+    assert main([*argv, "--record", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    figures, config = json.loads(out.read_text()), read_config(model)
+    assert figures["suites"] == printed and set(printed) == {"iid", "edge"}
+    assert figures["weights_sha256"] == config["weights_sha256"] and figures["step"] == config["train"]["step"]
+    assert figures["command"] == f"rpg-brain eval --model {model} --suite iid edge --n 6 --seed 17"

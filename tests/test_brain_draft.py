@@ -21,9 +21,9 @@ def tok() -> Tokenizer:
     return Tokenizer.from_format()
 
 
-def _random_engine(tok: Tokenizer, seed: int, scale: float) -> Engine:
+def _random_engine(tok: Tokenizer, seed: int, scale: float, depth: int = 1, head_width: int = 32) -> Engine:
     torch.manual_seed(seed)
-    model = GPT(GPTConfig.from_depth(1, len(tok)))
+    model = GPT(GPTConfig.from_depth(depth, len(tok), head_width=head_width))
     with torch.no_grad():
         for p in model.parameters():
             if p.dim() > 1:
@@ -66,6 +66,16 @@ def test_every_drafter_gives_the_greedy_answer_on_random_weights(tok, rules, bac
             stats = DecodeStats()
             assert _decode(engine, block, backend, drafter, stats) == plain, block
             assert stats.accepted <= stats.drafted
+
+
+@pytest.mark.parametrize("head_width", [32, 16])
+def test_numpy_decoder_answers_like_torch_for_every_head_width(tok, rules, head_width):
+    """The game decodes with numpy: two 16-wide heads (a 2x32 with --head-width 16) must split the same way."""
+    engine = _random_engine(tok, seed=5, scale=4.0, depth=2, head_width=head_width)
+    assert engine.model.cfg.n_head == 64 // head_width
+    for case in sample("iid", 2, 13, rules) + sample("edge", 2, 14, rules):
+        block = encode_input(*case)
+        assert _decode(engine, block, "numpy") == _decode(engine, block, "torch"), block
 
 
 def test_a_right_draft_takes_one_call_and_a_wrong_one_still_gives_greedy(tok, rules):

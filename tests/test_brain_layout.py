@@ -163,6 +163,7 @@ def test_global_flag_before_the_subcommand(tmp_path, capsys):
 @pytest.mark.parametrize("argv, words", [
     (["eval", "--suite", "bogus"], "unknown suite 'bogus'; expected one of iid, edge, wide, crowded, long, boundary"),
     (["eval", "--model", "{tmp}/none"], "cannot load the model"),
+    (["eval", "--suite", "probe", "--record", "{tmp}/r.json"], "--record: one model (--resolver model) on held-out"),
     (["train", "--preset", "tiny", "--expert", "strikes"], "give --data DIR"),
     (["sweep", "--latency-only", "--out", "{tmp}/none"], "No such file or directory"),
 ])

@@ -154,6 +154,21 @@ def test_width_dial(tmp_path, rules):
     assert (model.cfg.n_embd, model.cfg.n_head) == (64, 2) and config["train"]["config"]["width"] == 64
 
 
+def test_head_width_dial(tmp_path, rules):
+    from brain.cli import main
+
+    cfg = replace(TINY, depth=2, width=32, head_width=16).model_config(133)
+    assert (cfg.n_layer, cfg.n_embd, cfg.n_head) == (2, 32, 2)  # same parameters as one 32-wide head
+    assert replace(TINY, width=48, head_width=16).model_config(133).n_head == 3
+    for bad, message in ((15, "even number"), (0, "even number"), (24, "multiple of 24")):
+        with pytest.raises(ValueError, match=message):
+            replace(TINY, width=32, head_width=bad)
+    assert main(["train", "--preset", "tiny", "--depth", "2", "--width", "32", "--head-width", "16", "--steps", "2",
+                 "--out", str(tmp_path / "h16")]) == 0
+    model, _, config = load_model(tmp_path / "h16")
+    assert (model.cfg.n_embd, model.cfg.n_head) == (32, 2) and config["train"]["config"]["head_width"] == 16
+
+
 def test_width_not_a_multiple_of_32_is_a_clear_error(tmp_path):
     out = subprocess.run([sys.executable, "-m", "brain.cli", "train", "--preset", "tiny", "--width", "40", "--out",
                           str(tmp_path / "run")], capture_output=True, text=True, timeout=120,
