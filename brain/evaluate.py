@@ -86,7 +86,7 @@ def record(args: argparse.Namespace, results: dict) -> dict:
 
     model = args.model or shipped_model_dir()
     config = read_config(model)
-    command = (f"rpg-brain eval --model {args.model or model} --suite {' '.join(args.suite)} --n {args.n} "
+    command = (f"rpg-brain eval --model {model} --suite {' '.join(args.suite)} --n {args.n} "
                f"--seed {args.seed}" + (f" --seeds {args.seeds}" if args.seeds > 1 else ""))
     return {"command": command, "step": config.get("train", {}).get("step"),
             "weights_sha256": config["weights_sha256"], "suites": results}

@@ -487,9 +487,9 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
         model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[where.device.index] if where.device.type == "cuda" else None)
     total = tc.total_steps()
-    log(f"model: depth {raw.cfg.n_layer}, width {raw.cfg.n_embd}, {raw.cfg.n_head} heads, {raw.num_params():,} params; "
-        f"{total} steps of "
-        f"{tc.batch_size}x{where.world} sequences on {where.device}{' (DDP)' if where.ddp else ''}")
+    log(f"model: depth {raw.cfg.n_layer}, width {raw.cfg.n_embd}, {raw.cfg.n_head} heads, {raw.num_params():,} "
+        f"params; {total} steps of {tc.batch_size}x{where.world} sequences on {where.device}"
+        f"{' (DDP)' if where.ddp else ''}")
     val = val_set(tc, rules, max(tc.val_loss_n, tc.val_n), manifest) if where.master else []
 
     def checkpoint(step: int, row: dict) -> None:
