@@ -49,8 +49,6 @@ TORCH_TESTS = {
     "test_brain_default.py::test_default_model_beats_the_floor_on_held_out_blocks",
     # build_parser() of every stage imports brain.train; `rpg-brain train` and `sweep` import torch
     "test_brain_layout.py::test_every_stage_owns_its_flags",
-    "test_brain_layout.py::test_one_handler_no_traceback[argv2-give --data DIR]",
-    "test_brain_layout.py::test_one_handler_no_traceback[argv3-No such file or directory]",
     # brain.finetune trains
     "test_brain_loop.py::test_tiny_finetune_end_to_end",
     "test_brain_loop.py::test_finetune_scales_the_muon_lr_with_the_adamw_lr",
