@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 
 from game.combat.state import CHANNELS, SLOTS
 
-# (low, high): far above anything trained here (the shipped model: 2 layers, width 64, context 384), far below
+# (low, high): far above anything trained here (at most 3 layers, width 96, context 384), far below
 # an allocation that hurts (the numpy KV cache at the bounds is n_layer * block_size * n_embd * 8 bytes = 256 MB);
 # a context under 64 tokens cannot hold one input block.
 BOUNDS = {"vocab_size": (1, 1024), "block_size": (64, 1024), "n_layer": (1, 32), "n_head": (1, 32),
