@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -98,13 +98,17 @@ def _answer(case: Case, rules: Ruleset) -> str:
     return encode_answer(out.events, out.next_state)
 
 
-def route_cases(actions: Sequence[str], rules: Ruleset, n: int, seed: int = 0) -> list[Case]:
-    """n cases of a route: the training mix (80% iid, 20% edge), the action redrawn from the route."""
+def route_cases(actions: Sequence[str], rules: Ruleset, n: int, seed: int = 0,
+                keep: Callable[[Case], bool] | None = None) -> list[Case]:
+    """n cases of a route: the training mix (80% iid, 20% edge), the action redrawn from the route; with `keep`
+    (a route of another split: by phase, by how crowded the board is) only the draws it keeps."""
     rng = random.Random(f"route:{','.join(actions)}:{seed}")
-    out = []
-    for _ in range(n):
+    out: list[Case] = []
+    while len(out) < n:
         state, action, roll = (sample_edge if rng.random() < 0.2 else sample_iid)(rng, rules)
-        out.append((state, action if action in actions else rng.choice(actions), roll))
+        case = (state, action if action in actions else rng.choice(actions), roll)
+        if keep is None or keep(case):
+            out.append(case)
     return out
 
 
@@ -121,19 +125,20 @@ def perturbations(rules: Ruleset, name: str) -> list[Ruleset]:
     return out
 
 
-def dependencies(actions: Sequence[str], rules: Ruleset, n: int = 2000, seed: int = 0) -> list[str]:
+def dependencies(actions: Sequence[str], rules: Ruleset, n: int = 2000, seed: int = 0,
+                 keep: Callable[[Case], bool] | None = None) -> list[str]:
     """The constants whose +-1 change changes the rules' answer on some of n sampled blocks of the route.
 
     The blocks come from both rulesets (the sampler reads roll_max, fatigue_turn, ...), so a constant that
     only widens what can be asked (roll_max + 1 allows r7) counts too.
     """
-    base = route_cases(actions, rules, n, seed)
+    base = route_cases(actions, rules, n, seed, keep)
     base_answers = [_answer(c, rules) for c in base]
     found = []
     for name in Ruleset.field_names():
         for other in perturbations(rules, name):
             if any(_answer(c, other) != a for c, a in zip(base, base_answers, strict=True)) or any(
-                    _answer(c, other) != _answer(c, rules) for c in route_cases(actions, other, n, seed)):
+                    _answer(c, other) != _answer(c, rules) for c in route_cases(actions, other, n, seed, keep)):
                 found.append(name)
                 break
     return found

@@ -100,6 +100,7 @@ class TrainConfig:
     # The cpu preset takes both cores (1.7x on a quiet machine) and must run alone
     threads: int = 1
     init: str | None = None  # start from this model directory's weights (a second, lower-lr phase)
+    init_layers: int = 0  # with init: keep its first this many blocks (a shallower expert from the single model)
     data: str | None = None  # token shards written by `rpg-brain gen`; None: draw from the rules stream
     bucket: int = 0  # shards only: sort each window of this many batches by length (Sampler; 0: random batches)
     optimizer: str = "adamw"  # "muon": Muon for the blocks' matrices, AdamW for the rest (brain/muon.py)
@@ -414,6 +415,8 @@ def start(tc: TrainConfig, out: Path, rules: Ruleset, tok: Tokenizer, where: Pla
     torch.manual_seed(tc.seed)
     if tc.init:
         model, _, _ = load_model(Path(tc.init), None if tc.adapt else rules.ruleset_id)
+        if tc.init_layers:
+            model = first_blocks(model, tc.init_layers, tc.init)
     else:
         model = GPT(tc.model_config(len(tok)))
     model.to(where.device).train()
@@ -421,6 +424,18 @@ def start(tc: TrainConfig, out: Path, rules: Ruleset, tok: Tokenizer, where: Pla
         out.mkdir(parents=True, exist_ok=True)
         (out / LOG).write_text("")
     return model, make_optimizer(model, tc)
+
+
+def first_blocks(model: GPT, layers: int, where: str) -> GPT:
+    """The model cut to its first `layers` blocks, with its embeddings and final norm: a shallower start than
+    from scratch (the embeddings and the lower block already read the format)."""
+    if not 0 < layers <= model.cfg.n_layer:
+        raise ValueError(f"--init-layers {layers}: {where} has {model.cfg.n_layer} blocks; expected 1 to "
+                         f"{model.cfg.n_layer}")
+    short = GPT(replace(model.cfg, n_layer=layers))
+    short.load_state_dict({k: v for k, v in model.state_dict().items()
+                           if not k.startswith("blocks.") or int(k.split(".")[1]) < layers})
+    return short
 
 
 def recipe_of(out: Path, tc: TrainConfig, data: str | None = None) -> TrainConfig:
@@ -532,6 +547,11 @@ def train(tc: TrainConfig, out: Path, rules: Ruleset, resume: bool = False, quie
             checkpoint(done, row)
         if done == until or reason:
             break
+    if not row and where.master and total <= first:
+        # no step to take (--steps 0 --init MODEL): the run is the init's weights under this run's data and
+        # envelope, e.g. an expert that starts as a copy of the single model
+        row = {"step": first, "examples": 0, "tokens": 0, "elapsed_s": 0.0}
+        checkpoint(first, row)
     if where.ddp:
         dist.barrier()
         dist.destroy_process_group()
@@ -597,6 +617,8 @@ def add_arguments(t: argparse.ArgumentParser) -> None:
                    help="token shards written by `rpg-brain gen` (default: draw batches from the rules)")
     t.add_argument("--init", type=Path, default=None,
                    help="start from this model directory's weights (a second phase; experts from the single model)")
+    t.add_argument("--init-layers", type=int, default=None,
+                   help="with --init: keep only its first N blocks (a shallower model started from a deeper one)")
     t.add_argument("--depth", type=int)
     t.add_argument("--width", type=int, help="model width, a multiple of the head width (default 32 x depth)")
     t.add_argument("--head-width", type=int, help="dims per attention head (default 32; width // head width heads)")
@@ -629,7 +651,7 @@ def run(args: argparse.Namespace) -> int:
 
     tc = PRESETS[args.preset]
     keys = ("depth", "width", "head_width", "steps", "lr", "batch_size", "seed", "workers", "threads", "eval_every",
-            "warmup", "rope", "roles", "optimizer", "muon_lr", "bucket")
+            "warmup", "rope", "roles", "optimizer", "muon_lr", "bucket", "init_layers")
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.data is not None:
         overrides["data"] = str(args.data)

@@ -1,15 +1,15 @@
 """Experts versus the single model, side by side on the same seeds and suites (issue 16).
 
     PYTHONPATH=. python scripts/experts_compare.py --model brain/models/default --experts brain/models/experts \
-        [--n 2000] [--failure-n 1000] [--arena-turns 24000] [--arena-seeds 2 3] \
-        [--recovery /tmp/recovery/recovery.json] [--out brain/reports/experts.json]
+        [--n 2000] [--seed S] [--failure-n 1000] [--arena-turns 24000] [--arena-seeds 2 3] \
+        [--recovery REC1/recovery.json REC2/recovery.json] [--out brain/reports/experts.json]
 
-For each side: held-out exact match on iid and edge (the same blocks), the failure-first suites
+For each side: held-out exact match on iid, edge and wide (the same blocks), the failure-first suites
 (brain/failures.run_all, same seed), arena divergences per 1,000 combat turns (same game seeds; each side plays
 its own fights, since the answers steer the games), parameters and bytes (fp32, int8 one byte a parameter), batch-1
 p50/p95 on the game path, and the training compute behind the weights (examples and wall time, every phase
-followed through `init`, as recorded in the run configs). With --recovery, the one-constant-change result of
-scripts/experts_recovery.py is carried into the JSON. `rpg-brain report` renders the JSON as its "Experts"
+followed through `init`, as recorded in the run configs). With --recovery, the one-constant-change results of
+scripts/experts_recovery.py are carried into the JSON. `rpg-brain report` renders the JSON as its "Experts"
 section (brain/lab_report.experts_section).
 """
 
@@ -27,9 +27,11 @@ from brain.checkpoint import CONFIG, LOG
 from brain.engine import ModelResolver
 from brain.experts import ExpertsResolver, read_manifest
 from brain.failures import run_all
-from brain.suites import held_out
+from brain.suites import EVAL_SEED, held_out
 from brain.suites.score import evaluate
 from game.content import load_content
+
+SUITES = ("iid", "edge", "wide")
 
 
 def compute(model_dir: Path) -> dict:
@@ -45,8 +47,11 @@ def compute(model_dir: Path) -> dict:
         init = train.get("config", {}).get("init")
         here = Path(init) if init else None
     known = [p for p in phases if p["examples"] is not None]
+    # an init that is not on this machine (a carried run's earlier phases): what is counted is a lower bound
+    missing = str(here) if here is not None and not (here / CONFIG).exists() else None
     return {"phases": phases, "examples": sum(p["examples"] for p in known),
-            "seconds": round(sum(p["seconds"] or 0 for p in known), 1), "complete": len(known) == len(phases)}
+            "seconds": round(sum(p["seconds"] or 0 for p in known), 1),
+            "complete": len(known) == len(phases) and missing is None, "missing": missing}
 
 
 def _last_log_row(model_dir: Path) -> dict | None:
@@ -62,7 +67,8 @@ def slim(result: dict) -> dict:
 
 def measure(name: str, resolver, content, args) -> dict:
     rules = content.rules
-    out: dict = {"held_out": {s: slim(evaluate(resolver, held_out(s, args.n, rules), rules)) for s in ("iid", "edge")}}
+    out: dict = {"held_out": {s: slim(evaluate(resolver, held_out(s, args.n, rules, seed=args.seed), rules))
+                              for s in SUITES}}
     print(f"{name}: held-out {json.dumps(out['held_out'])}", file=sys.stderr, flush=True)
     f = run_all(resolver, rules, n=args.failure_n)
     out["failures"] = {
@@ -95,12 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", type=Path, required=True, help="the single model directory")
     p.add_argument("--experts", type=Path, required=True, help="the experts directory (experts.json)")
     p.add_argument("--content", type=Path, default=None)
-    p.add_argument("--n", type=int, default=2000, help="held-out blocks per suite (iid, edge)")
+    p.add_argument("--n", type=int, default=2000, help="held-out blocks per suite (iid, edge, wide)")
+    p.add_argument("--seed", type=int, default=EVAL_SEED, help="seed of the held-out blocks (one never trained on)")
     p.add_argument("--failure-n", type=int, default=1000, help="n of the failure-first suites")
     p.add_argument("--arena-turns", type=int, default=24000, help="player turns per arena seed")
     p.add_argument("--arena-seeds", type=int, nargs="+", default=[2, 3])
     p.add_argument("--latency-n", type=int, default=300)
-    p.add_argument("--recovery", type=Path, default=None, help="recovery.json of scripts/experts_recovery.py")
+    p.add_argument("--recovery", type=Path, nargs="*", default=[],
+                   help="recovery.json files of scripts/experts_recovery.py (one per rule change)")
     p.add_argument("--out", type=Path, default=Path("brain/reports/experts.json"))
     args = p.parse_args(argv)
 
@@ -122,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                                                           for e in manifest.experts.values()),
                                       "own_seconds": round(sum(e.trained.get("seconds") or 0
                                                                for e in manifest.experts.values()), 1)}
-    if args.recovery is not None:
-        result["recovery"] = json.loads(args.recovery.read_text())
+    if args.recovery:
+        result["recoveries"] = [json.loads(path.read_text()) for path in args.recovery]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     from brain.lab_report import experts_section

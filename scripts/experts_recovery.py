@@ -46,6 +46,11 @@ from game.content import load_ruleset, validate_ruleset
 SUITES = ("iid", "edge", "wide")
 
 
+def params_of(model_dir: Path, rules) -> int:
+    """Parameters of a model directory's weights (what 6 x params x tokens counts as training FLOPs)."""
+    return ModelResolver.load(model_dir, rules, check_ruleset=False, allow_stale=True).num_params()
+
+
 def accuracy(resolver, rules, n: int, seed: int = EVAL_SEED) -> dict:
     return {s: evaluate(resolver, held_out(s, n, rules, seed=seed), rules)["exact"] for s in SUITES}
 
@@ -142,18 +147,24 @@ def main(argv: list[str] | None = None) -> int:
     generate(data, args.gen_n, 2, changed, mix, shard_size=min(args.gen_n, 50_000), workers=1)
     gen_s = time.time() - t
 
+    manifest = read_manifest(experts)
+    params = {n: params_of(experts / manifest.experts[n].model_dir, rules) for n in stale} | {
+        "single": params_of(single, rules)}
+
     def run_experts(steps: int) -> dict:
         done = {n: train_expert(n, data, experts, changed, replace(tc, steps=steps), adapt=True, dep_n=args.dep_n,
                                 quiet=True) for n in stale}
         return {"examples": sum(e.trained["examples"] for e in done.values()),
                 "tokens": sum(e.trained["tokens"] for e in done.values()),
+                "flops": sum(6 * params[n] * e.trained["tokens"] for n, e in done.items()),
                 "seconds": sum(e.trained["seconds"] for e in done.values())}
 
     def run_single(steps: int) -> dict:
         t = time.time()
         row = train(replace(tc, steps=steps, data=str(data), init=str(single), adapt=True), single, changed,
                     quiet=True)
-        return {"examples": row["examples"], "tokens": row["tokens"], "seconds": round(time.time() - t, 2)}
+        return {"examples": row["examples"], "tokens": row["tokens"], "flops": 6 * params["single"] * row["tokens"],
+                "seconds": round(time.time() - t, 2)}
 
     sides = {"experts": (run_experts, lambda: ExpertsResolver.load(experts, changed)),
              "single": (run_single, lambda: ModelResolver.load(single, changed, check_ruleset=False))}
@@ -167,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         goal = ({s: before[side][s] - args.slack for s in SUITES} if args.slack is not None
                 else dict.fromkeys(SUITES, args.target))
         there = lambda acc, goal=goal: acc["iid"] is not None and all(acc[s] >= goal[s] for s in goal)
-        curve, total = [], {"steps": 0, "examples": 0, "tokens": 0, "seconds": 0.0}
+        curve, total = [], {"steps": 0, "examples": 0, "tokens": 0, "flops": 0, "seconds": 0.0}
         acc = accuracy(load(), changed, args.eval_n, args.eval_seed) if side == "single" or not stale else None
         if side == "experts" and stale:  # the stale experts refuse to load until retrained: 0 by definition
             acc = dict.fromkeys(SUITES)
@@ -183,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         result["sides"][side] = {"goal": goal, "curve": curve, "reached": reached,
                                  "to_target": total if reached else None}
     e, s = result["sides"]["experts"]["to_target"], result["sides"]["single"]["to_target"]
-    result["experts_over_single_examples"] = e["examples"] / s["examples"] if e and s and s["examples"] else None
+    for k in ("examples", "flops"):
+        result[f"experts_over_single_{k}"] = e[k] / s[k] if e and s and s[k] else None
+    result["params"] = params
     (args.out / "recovery.json").write_text(json.dumps(result, indent=1) + "\n")
     print(f"{args.constant} {result['from']} -> {result['to']}; stale experts: {', '.join(stale) or 'none'}")
     print("| side | reached | steps | examples | tokens | train s | " + " | ".join(SUITES) + " |\n|---"

@@ -105,6 +105,25 @@ def test_train_expert_writes_the_manifest(experts_dir, rules):
 
 
 @pytest.mark.slow
+def test_an_expert_can_start_as_the_single_models_weights(experts_dir, shards, tmp_path, rules):
+    """`train --expert NAME --init MODEL --steps 0`: the expert is MODEL's very weights, recorded with its route's
+    envelope and 0 steps of its own (a family whose smallest size that meets the target is the single model's)."""
+    single = experts_dir / "strikes"
+    d = tmp_path / "experts"
+    rc = brain_main(["train", "--preset", "tiny", "--steps", "0", "--init", str(single), "--expert", "strikes",
+                     "--experts", str(d), "--data", str(shards), "--dep-n", "100"])
+    assert rc == 0
+    from safetensors.numpy import load_file
+
+    mine, theirs = load_file(d / "strikes" / "model.safetensors"), load_file(single / "model.safetensors")
+    assert mine.keys() == theirs.keys() and all((mine[k] == theirs[k]).all() for k in mine)
+    e = read_manifest(d).experts["strikes"]
+    assert e.trained["steps"] == 0 and e.trained["examples"] == 0
+    config = json.loads((d / "strikes" / "config.json").read_text())
+    assert config["envelope"]["actions"] == list(ROUTES["strikes"]) and config["train"]["config"]["init"] == str(single)
+
+
+@pytest.mark.slow
 def test_training_reads_only_the_routes_examples(shards, rules):
     from brain.shards import Split, Subset, load_manifest
 
@@ -338,6 +357,49 @@ def test_side_by_side_script_measures_both_and_the_report_renders_it(experts_dir
     assert "Not measured" not in text and "| arena divergences per 1,000 combat turns |" in text
 
 
+def _side(params: int, p95: float) -> dict:
+    return {"held_out": {s: {"n": 10, "exact": 1.0} for s in ("iid", "edge", "wide")},
+            "failures": {"ood_silent": 0, "probe_silent": 0, "label_collapse": 0.0, "token_drift": 0.0,
+                         "boundary_confusion": 0.0},
+            "arena": {"seeds": [2], "per_1000": 0.0, "divergences": 0, "combat_turns": 100},
+            "size": {"params": params, "fp32_bytes": 4 * params, "int8_bytes": params},
+            "latency": {"batch1_p50_ms": p95 / 2, "batch1_p95_ms": p95},
+            "training": {"examples": 1, "seconds": 60.0, "per_expert": {"a": {"phases": []}}}}
+
+
+def _recovery(constant: str, experts_flops: int | None, single_flops: int | None) -> dict:
+    to = lambda f: None if f is None else {"steps": 1, "examples": 64, "tokens": 1000, "flops": f, "seconds": 1.0}
+    curve = [{"steps": 0, "examples": 0, "flops": 0, "seconds": 0.0, "iid": None, "edge": None, "wide": None},
+             {"steps": 25, "examples": 64, "flops": 1, "seconds": 1.0, "iid": 1.0, "edge": 1.0, "wide": 1.0}]
+    side = lambda f: {"curve": curve, "reached": f is not None, "to_target": to(f)}
+    return {"constant": constant, "from": 2, "to": 3, "stale_experts": ["ignite"], "target": 0.999, "slack": None,
+            "eval_n": 10, "eval_seed": 1, "before_change": {k: dict.fromkeys(("iid", "edge", "wide"), 1.0)
+                                                           for k in ("experts", "single")},
+            "sides": {"experts": side(experts_flops), "single": side(single_flops)}}
+
+
+def test_report_reads_the_wins_off_the_figures(tmp_path):
+    """The report's verdict on the issue's tests comes from the figures in experts.json: bytes <= 1/2, p95 <= 2/3,
+    a rule change in <= 1/3 of the single model's FLOPs, and a side that never got back says so."""
+    from brain.lab_report import experts_section
+
+    d = {"routes": {"a": ["attack"]}, "single": _side(100, 3.0), "composed": _side(300, 1.9),
+         "recoveries": [_recovery("burn_magnitude", 30, 100), _recovery("crit_bonus", 50, 100),
+                        _recovery("heal_amount", 10, None)]}
+    (tmp_path / "experts.json").write_text(json.dumps(d))
+    text = experts_section(tmp_path)
+    assert "bytes: experts 3.00 of the single model's (wins at <= 0.50): not met" in text
+    assert "p95 on the game path: 0.63 of the single model's (wins at <= 0.67): met" in text
+    assert "rule change burn_magnitude 2 -> 3: 0.30 of the single model's FLOPs (wins at <= 0.33): met" in text
+    assert "rule change crit_bonus 2 -> 3: 0.50 of the single model's FLOPs (wins at <= 0.33): not met" in text
+    assert "rule change heal_amount 2 -> 3: the experts got back, the single model did not" in text
+    assert "| held-out wide exact (n 10) | 100.00% | 100.00% |" in text
+    assert "so the composition does not win" in text
+    d["recoveries"] = d["recoveries"][:1]  # p95 met, and the one rule change measured met
+    (tmp_path / "experts.json").write_text(json.dumps(d))
+    assert "so the composition wins on the issue's terms" in experts_section(tmp_path)
+
+
 @pytest.mark.slow
 def test_recovery_script_retrains_only_the_stale_expert(experts_dir, tmp_path, rules):
     """scripts/experts_recovery.py at a tiny budget: burn_magnitude + 1 makes ignite (only) stale; with a
@@ -411,6 +473,25 @@ def test_ship_experts_copies_weights_not_optimizer_state(experts_dir, tmp_path, 
         assert not (tmp_path / "other" / MANIFEST).exists()
     finally:
         (tmp_path / "w").rename(experts_dir / "ignite" / "model.safetensors")
+
+
+@pytest.mark.slow
+def test_split_compare_partitions_the_same_turns_three_ways(experts_dir, tmp_path):
+    """scripts/split_compare.py: each split's routes partition the held-out turns; the action split's burn change
+    stales the ignite route alone, the phase split's stales both routes (every phase has ignite turns)."""
+    script = load_script("split_compare")
+    out = tmp_path / "splits.json"
+    assert script.main(["--model", str(experts_dir / "strikes"), "--n", "40", "--dep-n", "150", "--threads", "1",
+                        "--out", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert set(d["splits"]) == {"action", "phase", "crowd"}
+    for split in d["splits"].values():
+        for suite in ("wide", "iid"):
+            assert sum(r[suite]["share"] for r in split["routes"].values()) == pytest.approx(1.0)
+    action, phase = d["splits"]["action"], d["splits"]["phase"]
+    assert action["burn_magnitude_stale_share"]["iid"] == action["routes"]["ignite"]["iid"]["share"] < 0.5
+    assert all("burn_magnitude" in r["constants"] for r in phase["routes"].values())
+    assert phase["burn_magnitude_stale_share"]["iid"] == pytest.approx(1.0)
 
 
 def test_shipped_model_files_are_package_data():

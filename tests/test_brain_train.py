@@ -169,6 +169,20 @@ def test_head_width_dial(tmp_path, rules):
     assert (model.cfg.n_embd, model.cfg.n_head) == (32, 2) and config["train"]["config"]["head_width"] == 16
 
 
+def test_init_layers_keeps_the_first_blocks_of_a_deeper_model(tmp_path, rules):
+    """`--init DEEP --init-layers 1`: a one-block model whose block, embeddings and final norm are DEEP's own."""
+    from brain.cli import main
+
+    assert main(["train", "--preset", "tiny", "--depth", "2", "--steps", "2", "--out", str(tmp_path / "deep")]) == 0
+    assert main(["train", "--preset", "tiny", "--init", str(tmp_path / "deep"), "--init-layers", "1", "--steps", "0",
+                 "--out", str(tmp_path / "short")]) == 0
+    deep, short = _weights(tmp_path / "deep"), _weights(tmp_path / "short")
+    assert set(short) == {k for k in deep if not k.startswith("blocks.1.")} and len(short) < len(deep)
+    assert all(torch.equal(short[k], deep[k]) for k in short)
+    assert main(["train", "--preset", "tiny", "--init", str(tmp_path / "deep"), "--init-layers", "3", "--steps", "1",
+                 "--out", str(tmp_path / "bad")]) == 2  # more blocks than it has: an error, not a crash
+
+
 def test_width_not_a_multiple_of_32_is_a_clear_error(tmp_path):
     out = subprocess.run([sys.executable, "-m", "brain.cli", "train", "--preset", "tiny", "--width", "40", "--out",
                           str(tmp_path / "run")], capture_output=True, text=True, timeout=120,

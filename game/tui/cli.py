@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="combat resolver at start (default: model when --model is given, else rules)")
     p.add_argument("--model", metavar="DIR", help="model directory (default: the shipped brain/models/default)")
     p.add_argument("--experts", metavar="DIR", help="experts directory for --resolver experts and the m cycle "
-                   "(default: brain/models/experts; the shipped ones are stale and refused, docs/brain.md)")
+                   "(default: brain/models/experts, docs/brain.md \"Experts\")")
     p.add_argument("--allow-stale", action="store_true", help="load a stale model anyway (trained on another "
                    "ruleset or sampler version): it plays, and every answer of it is marked stale")
     p.add_argument("--content", metavar="DIR", help="play the content in DIR instead of the shipped content "
